@@ -1,0 +1,21 @@
+import { hashPassword } from "../src/auth/password";
+import { CreateUserBody } from "../src/orgs/schemas";
+import { isoNow } from "../src/time";
+import { d1, sqlString } from "./wrangler";
+
+export async function createSuperAdmin(username: string, password: string, remote = false) {
+  const checked = CreateUserBody.safeParse({ username, password, role: "member" });
+  if (!checked.success) {
+    throw new Error(checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  if (d1(`SELECT 1 FROM users WHERE username = ${sqlString(username)}`, remote).length > 0) {
+    throw new Error(`A user named ${username} exists already`);
+  }
+  const id = crypto.randomUUID();
+  d1(
+    `INSERT INTO users (id, organization_id, username, password_hash, role, created_at) VALUES (${sqlString(id)}, NULL, ` +
+      `${sqlString(username)}, ${sqlString(await hashPassword(password))}, 'super_admin', ${sqlString(isoNow())})`,
+    remote,
+  );
+  return id;
+}

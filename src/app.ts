@@ -1,0 +1,55 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import meRoutes from "./auth/routes";
+import { type AppEnv, authenticate, dbMiddleware } from "./auth/caller";
+import { AppError, errorBody } from "./errors";
+import orgRoutes from "./orgs/routes";
+import { requireJsonBody } from "./request-guards";
+import ui from "./ui/login";
+
+const OPENAPI_PATH = "/api/v1/openapi.json";
+
+export function buildApp() {
+  const app = new OpenAPIHono<AppEnv>();
+  app.openAPIRegistry.registerComponent("securitySchemes", "basicAuth", { type: "http", scheme: "basic" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "sessionCookie", { type: "apiKey", in: "cookie", name: "cp_session" });
+
+  app.use(secureHeaders());
+  app.use(dbMiddleware());
+  app.use("/api/v1/*", async (c, next) => (c.req.path === OPENAPI_PATH ? next() : authenticate()(c, next)));
+  app.use("/api/v1/*", requireJsonBody());
+
+  app.route("/api/v1/organizations", orgRoutes);
+  app.route("/api/v1/me", meRoutes);
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.doc31(OPENAPI_PATH, {
+    openapi: "3.1.0",
+    info: {
+      title: "chainproof",
+      version: "1.0.0",
+      description: "Tamper-evident audit logs and signed compliance reports.",
+    },
+  });
+  app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "chainproof API" }));
+  app.route("/", ui);
+
+  app.notFound((c) => c.json(errorBody("not_found", "No such route"), 404));
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      if (err.internal) console.error(`${err.code}: ${err.internal}`);
+      return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      const code = err.status === 413 ? "payload_too_large" : err.status === 400 ? "bad_request" : "http_error";
+      return c.json(errorBody(code, err.message || "Request refused"), err.status);
+    }
+    // Unknown failures are logged by name only: their messages may carry SQL or values.
+    console.error(`unhandled ${err.name} on ${c.req.method} ${c.req.path}`);
+    return c.json(errorBody("internal_error", "Internal error"), 500);
+  });
+  return app;
+}

@@ -1,0 +1,100 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const TIERS = ["FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE", "UNLIMITED"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const USER_ROLES = ["member", "org_admin", "super_admin"] as const;
+export const TOKEN_ROLES = ["ingest", "org_admin"] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+export type Role = UserRole | TokenRole;
+
+/** Free-form organization settings; `tier` is validated when read (see orgs/tier.ts). */
+export type OrgSettings = { tier?: string } & Record<string, unknown>;
+
+// Every timestamp column holds RFC 3339 UTC text with milliseconds, which sorts as time.
+export const organizations = sqliteTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  settings: text("settings", { mode: "json" }).$type<OrgSettings>().notNull().default(sql`'{}'`),
+  createdAt: text("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").references(() => organizations.id),
+    username: text("username").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: USER_ROLES }).notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("users_username_unique").on(t.username), index("users_org_idx").on(t.organizationId)],
+);
+
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id")
+      .notNull()
+      .references(() => organizations.id),
+    name: text("name").notNull(),
+    role: text("role", { enum: TOKEN_ROLES }).notNull(),
+    /** SHA-256 (hex) of the token; the token itself is shown once and never stored. */
+    tokenHash: text("token_hash").notNull(),
+    createdBy: text("created_by"),
+    createdAt: text("created_at").notNull(),
+    lastUsedAt: text("last_used_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash), index("api_tokens_org_idx").on(t.organizationId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 (hex) of the session secret carried in the signed cookie. */
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/** Failed-login window per username, kept even for unknown usernames so lockout reveals nothing. */
+export const loginAttempts = sqliteTable("login_attempts", {
+  username: text("username").primaryKey(),
+  failures: integer("failures").notNull(),
+  windowStartedAt: text("window_started_at").notNull(),
+  lockedUntil: text("locked_until"),
+});
+
+export const securityEvents = sqliteTable(
+  "security_events",
+  {
+    id: text("id").primaryKey(),
+    /** Null only for events that belong to no organization (a failed login for an unknown user). */
+    organizationId: text("organization_id"),
+    userId: text("user_id"),
+    eventType: text("event_type").notNull(),
+    severity: text("severity").notNull().default("info"),
+    riskScore: integer("risk_score").notNull(),
+    description: text("description"),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    timestamp: text("timestamp").notNull(),
+    alerted: integer("alerted", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    index("security_events_org_time_idx").on(t.organizationId, t.timestamp),
+    index("security_events_org_risk_idx").on(t.organizationId, t.riskScore),
+  ],
+);

@@ -1,0 +1,20 @@
+import type { OrgChain } from "./audit/org-chain";
+
+/** Bindings, vars and secrets of the Worker — the one place they are declared. */
+export interface Env {
+  DB: D1Database;
+  ARCHIVE: R2Bucket;
+  ORG_CHAIN: DurableObjectNamespace<OrgChain>;
+
+  ENFORCE_ORG_QUOTAS?: string;
+
+  SECRET_KEY: string;
+  AUDIT_HMAC_KEY?: string;
+  /** JSON array of retired audit keys, kept for verification only. */
+  AUDIT_HMAC_RETIRED_KEYS?: string;
+  REPORT_SIGNING_KEY?: string;
+  /** Ed25519 private key as JWK JSON text. */
+  CHECKPOINT_SIGNING_KEY?: string;
+  /** JSON array of retired Ed25519 public JWKs, still published in the JWKS. */
+  CHECKPOINT_RETIRED_PUBLIC_KEYS?: string;
+}

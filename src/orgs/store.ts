@@ -1,0 +1,42 @@
+import { and, asc, eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { apiTokens, organizations, users } from "../db/schema";
+
+export type Organization = typeof organizations.$inferSelect;
+export type User = typeof users.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
+
+export const findOrganization = async (db: Database, id: string) =>
+  (await db.select().from(organizations).where(eq(organizations.id, id)).limit(1))[0];
+
+export const listOrganizations = (db: Database) => db.select().from(organizations).orderBy(asc(organizations.createdAt));
+
+export const insertOrganization = (db: Database, row: typeof organizations.$inferInsert) =>
+  db.insert(organizations).values(row).returning();
+
+export const updateOrganization = (db: Database, id: string, set: Partial<Pick<Organization, "name" | "settings">>) =>
+  db.update(organizations).set(set).where(eq(organizations.id, id)).returning();
+
+export const listOrgUsers = (db: Database, orgId: string) =>
+  db.select().from(users).where(eq(users.organizationId, orgId)).orderBy(asc(users.createdAt), asc(users.username));
+
+export const findOrgUser = async (db: Database, orgId: string, userId: string) =>
+  (await db.select().from(users).where(and(eq(users.organizationId, orgId), eq(users.id, userId))).limit(1))[0];
+
+export const insertUser = (db: Database, row: typeof users.$inferInsert) => db.insert(users).values(row).returning();
+
+export const updateUserRole = (db: Database, userId: string, role: User["role"]) =>
+  db.update(users).set({ role }).where(eq(users.id, userId)).returning();
+
+export const deleteUser = (db: Database, userId: string) => db.delete(users).where(eq(users.id, userId));
+
+export const listOrgTokens = (db: Database, orgId: string) =>
+  db.select().from(apiTokens).where(eq(apiTokens.organizationId, orgId)).orderBy(asc(apiTokens.createdAt));
+
+export const findOrgToken = async (db: Database, orgId: string, tokenId: string) =>
+  (await db.select().from(apiTokens).where(and(eq(apiTokens.organizationId, orgId), eq(apiTokens.id, tokenId))).limit(1))[0];
+
+export const insertToken = (db: Database, row: typeof apiTokens.$inferInsert) => db.insert(apiTokens).values(row).returning();
+
+export const revokeToken = (db: Database, tokenId: string, at: string) =>
+  db.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, tokenId)).returning();

@@ -1,0 +1,28 @@
+import { createMiddleware } from "hono/factory";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./auth/caller";
+import { AppError } from "./errors";
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/** A request that carries a body must say it is JSON; anything else is refused before parsing. */
+export const requireJsonBody = () =>
+  createMiddleware<AppEnv>(async function requireJsonBody(c, next) {
+    const hasBody = c.req.header("Content-Length") !== "0" && c.req.raw.body !== null;
+    if (BODY_METHODS.has(c.req.method) && hasBody) {
+      const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (type !== "application/json") {
+        throw new AppError(415, "unsupported_media_type", "Send the body as application/json");
+      }
+    }
+    return next();
+  });
+
+/** Refuses bodies over `maxBytes` with 413, counting streamed bytes too, before anything is parsed. */
+export const limitBody = (maxBytes: number) =>
+  bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Request body exceeds ${maxBytes} bytes`);
+    },
+  });

@@ -1,0 +1,95 @@
+import { env, exports } from "cloudflare:workers";
+import { hashPassword } from "../src/auth/password";
+import { newApiToken, secretDigest } from "../src/auth/secrets";
+import { database } from "../src/db/client";
+import type { TokenRole, UserRole } from "../src/db/schema";
+import { insertOrganization, insertToken, insertUser } from "../src/orgs/store";
+import { isoNow } from "../src/time";
+
+export const db = () => database(env.DB);
+
+export type Credentials = { basic: string } | { bearer: string } | { cookie: string; csrf?: string } | null;
+
+export const basic = (username: string, password: string): Credentials => ({
+  basic: btoa(`${username}:${password}`),
+});
+
+let counter = 0;
+/** Names unique across the whole test run: the D1 database is shared by every test. */
+export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+
+export async function api(
+  path: string,
+  options: { method?: string; body?: unknown; rawBody?: string; as?: Credentials; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  const as = options.as;
+  if (as && "basic" in as) headers.Authorization = `Basic ${as.basic}`;
+  if (as && "bearer" in as) headers.Authorization = `Bearer ${as.bearer}`;
+  if (as && "cookie" in as) {
+    headers.Cookie = as.cookie;
+    if (as.csrf) headers["X-CSRF-Token"] = as.csrf;
+  }
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["Content-Type"] ??= "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`https://chainproof.test${path}`, { method: options.method ?? "GET", headers, body, redirect: "manual" }));
+  const text = await res.text();
+  let json: any = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export const PASSWORD = "correct horse battery staple";
+
+export async function createUser(role: UserRole, organizationId: string | null) {
+  const username = unique(role);
+  const [user] = await insertUser(db(), {
+    id: crypto.randomUUID(),
+    organizationId,
+    username,
+    passwordHash: await hashPassword(PASSWORD),
+    role,
+    createdAt: isoNow(),
+  });
+  return { user: user!, as: basic(username, PASSWORD) };
+}
+
+export async function createToken(role: TokenRole, organizationId: string) {
+  const token = newApiToken();
+  const [row] = await insertToken(db(), {
+    id: crypto.randomUUID(),
+    organizationId,
+    name: unique("token"),
+    role,
+    tokenHash: await secretDigest(token),
+    createdAt: isoNow(),
+  });
+  return { row: row!, as: { bearer: token } as Credentials };
+}
+
+/** An organization with one of each kind of credential. */
+export async function createTenant(tier = "PROFESSIONAL") {
+  const [org] = await insertOrganization(db(), {
+    id: crypto.randomUUID(),
+    name: unique("org"),
+    settings: { tier },
+    createdAt: isoNow(),
+  });
+  const [admin, member, ingest, adminToken] = await Promise.all([
+    createUser("org_admin", org!.id),
+    createUser("member", org!.id),
+    createToken("ingest", org!.id),
+    createToken("org_admin", org!.id),
+  ]);
+  return { org: org!, admin, member, ingest, adminToken };
+}
+
+let superAdmin: Promise<Awaited<ReturnType<typeof createUser>>> | undefined;
+export const getSuperAdmin = () => (superAdmin ??= createUser("super_admin", null));

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../src/app";
+import { api } from "./helpers";
+
+const UNDOCUMENTED = new Set(["/api/v1/openapi.json"]);
+
+describe("OpenAPI document", () => {
+  it("is OpenAPI 3.1, public, and documents every /api/v1 route the app serves", async () => {
+    const res = await api("/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe("3.1.0");
+    const documented = new Set(
+      Object.entries(res.json.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
+    const served = buildApp()
+      .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/") && !UNDOCUMENTED.has(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "")}`);
+    expect(served.length).toBeGreaterThan(10);
+    expect(served.filter((route) => !documented.has(route))).toEqual([]);
+  });
+
+  it("answers /healthz without credentials", async () => {
+    const res = await api("/healthz");
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ ok: true });
+  });
+
+  it("serves browsable docs at /docs", async () => {
+    const res = await api("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toContain("text/html");
+    expect(res.text).toContain("/api/v1/openapi.json");
+  });
+});
