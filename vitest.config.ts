@@ -1,5 +1,10 @@
+import { generateKeyPairSync } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+// Test-only secrets, fresh each run. The audit key is the post-rotation state: rows sealed with
+// the retired key (as an older deployment would have) must keep verifying.
+const checkpointKey = JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }));
 
 export default defineConfig(async () => ({
   plugins: [
@@ -9,9 +14,13 @@ export default defineConfig(async () => ({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           SECRET_KEY: "test-secret-key-0123456789abcdef0123456789abcdef",
+          AUDIT_HMAC_KEY: "test-audit-key-current",
+          AUDIT_HMAC_RETIRED_KEYS: JSON.stringify(["test-audit-key-retired"]),
+          REPORT_SIGNING_KEY: "test-report-signing-key",
+          CHECKPOINT_SIGNING_KEY: checkpointKey,
         },
       },
     }),
   ],
   test: { setupFiles: ["./test/setup/apply-migrations.ts"] },
-}))
+}));

@@ -2,6 +2,9 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import integrityRoutes from "./audit/integrity-routes";
+import jwksRoutes from "./audit/jwks-routes";
+import auditRoutes from "./audit/routes";
 import meRoutes from "./auth/routes";
 import { type AppEnv, authenticate, dbMiddleware } from "./auth/caller";
 import { AppError, errorBody } from "./errors";
@@ -24,6 +27,9 @@ export function buildApp() {
 
   app.route("/api/v1/organizations", orgRoutes);
   app.route("/api/v1/me", meRoutes);
+  app.route("/api/v1/audit", auditRoutes);
+  app.route("/api/v1/audit", integrityRoutes);
+  app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.doc31(OPENAPI_PATH, {

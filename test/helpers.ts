@@ -50,46 +50,59 @@ export const PASSWORD = "correct horse battery staple";
 
 export async function createUser(role: UserRole, organizationId: string | null) {
   const username = unique(role);
-  const [user] = await insertUser(db(), {
-    id: crypto.randomUUID(),
-    organizationId,
-    username,
-    passwordHash: await hashPassword(PASSWORD),
-    role,
-    createdAt: isoNow(),
-  });
-  return { user: user!, as: basic(username, PASSWORD) };
+  const user = { id: crypto.randomUUID(), organizationId, username, passwordHash: await hashPassword(PASSWORD), role, createdAt: isoNow() };
+  await insertUser(db(), user);
+  return { user, as: basic(username, PASSWORD) };
 }
 
 export async function createToken(role: TokenRole, organizationId: string) {
   const token = newApiToken();
-  const [row] = await insertToken(db(), {
-    id: crypto.randomUUID(),
-    organizationId,
-    name: unique("token"),
-    role,
-    tokenHash: await secretDigest(token),
-    createdAt: isoNow(),
-  });
-  return { row: row!, as: { bearer: token } as Credentials };
+  const row = { id: crypto.randomUUID(), organizationId, name: unique("token"), role, tokenHash: await secretDigest(token), createdAt: isoNow() };
+  await insertToken(db(), row);
+  return { row, as: { bearer: token } as Credentials };
 }
 
 /** An organization with one of each kind of credential. */
 export async function createTenant(tier = "PROFESSIONAL") {
-  const [org] = await insertOrganization(db(), {
-    id: crypto.randomUUID(),
-    name: unique("org"),
-    settings: { tier },
-    createdAt: isoNow(),
-  });
+  const org = { id: crypto.randomUUID(), name: unique("org"), settings: { tier }, createdAt: isoNow() };
+  await insertOrganization(db(), org);
   const [admin, member, ingest, adminToken] = await Promise.all([
-    createUser("org_admin", org!.id),
-    createUser("member", org!.id),
-    createToken("ingest", org!.id),
-    createToken("org_admin", org!.id),
+    createUser("org_admin", org.id),
+    createUser("member", org.id),
+    createToken("ingest", org.id),
+    createToken("org_admin", org.id),
   ]);
-  return { org: org!, admin, member, ingest, adminToken };
+  return { org, admin, member, ingest, adminToken };
 }
 
 let superAdmin: Promise<Awaited<ReturnType<typeof createUser>>> | undefined;
 export const getSuperAdmin = () => (superAdmin ??= createUser("super_admin", null));
+
+/** A valid record body as a platform would send it. */
+export const recordBody = (overrides: Record<string, unknown> = {}) => ({
+  actor_id: crypto.randomUUID(),
+  action: "update",
+  resource_type: "device",
+  resource_id: crypto.randomUUID(),
+  status: "success",
+  ip_address: "203.0.113.7",
+  user_agent: "platform/1.0",
+  changes: { hostname: { old: "a", new: "b" } },
+  metadata: { ticket: "OPS-1" },
+  ...overrides,
+});
+
+export const appendRecord = (as: Credentials, body: unknown, headers: Record<string, string> = {}) =>
+  api("/api/v1/audit/logs", { method: "POST", as, body, headers });
+
+export const appendBatch = (as: Credentials, records: unknown[], headers: Record<string, string> = {}) =>
+  api("/api/v1/audit/logs/batch", { method: "POST", as, body: { records }, headers });
+
+export async function validate(query: Record<string, string | number>) {
+  const sa = (await getSuperAdmin()).as;
+  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+  return api(`/api/v1/audit/validate?${qs}`, { as: sa });
+}
+
+export const chainRows = (orgId: string) =>
+  env.DB.prepare("SELECT * FROM audit_logs WHERE organization_id = ? AND seq IS NOT NULL ORDER BY seq").bind(orgId).all<Record<string, any>>().then((r) => r.results);

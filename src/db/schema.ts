@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const TIERS = ["FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE", "UNLIMITED"] as const;
 export type Tier = (typeof TIERS)[number];
@@ -97,4 +97,75 @@ export const securityEvents = sqliteTable(
     index("security_events_org_time_idx").on(t.organizationId, t.timestamp),
     index("security_events_org_risk_idx").on(t.organizationId, t.riskScore),
   ],
+);
+
+/**
+ * The chain. JSON columns hold the RFC 8785 text of their value. seq, prev_hash, row_hmac and
+ * key_id are null only for legacy rows imported without a chain.
+ */
+export const auditLogs = sqliteTable(
+  "audit_logs",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    seq: integer("seq"),
+    siteId: text("site_id"),
+    actorId: text("actor_id").notNull(),
+    action: text("action").notNull(),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id"),
+    status: text("status").notNull(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    changes: text("changes"),
+    previousState: text("previous_state"),
+    newState: text("new_state"),
+    metadata: text("metadata").notNull(),
+    timestamp: text("timestamp").notNull(),
+    recordedAt: text("recorded_at").notNull(),
+    keyId: text("key_id"),
+    prevHash: text("prev_hash"),
+    rowHmac: text("row_hmac"),
+  },
+  (t) => [
+    uniqueIndex("audit_logs_org_seq_unique").on(t.organizationId, t.seq),
+    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp, t.seq),
+    index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp),
+    index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp),
+    index("audit_logs_org_resource_idx").on(t.organizationId, t.resourceType, t.resourceId),
+    index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
+  ],
+);
+
+/** A retried append with the same key answers the rows of the first one (seq_from..seq_to). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    organizationId: text("organization_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    seqFrom: integer("seq_from").notNull(),
+    seqTo: integer("seq_to").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.key] }), index("idempotency_keys_expiry_idx").on(t.organizationId, t.expiresAt)],
+);
+
+/** Signed statements of an organization's head (CRYPTO.md §4); R2 holds the witness copies. */
+export const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    seq: integer("seq").notNull(),
+    rowHmac: text("row_hmac").notNull(),
+    issuedAt: text("issued_at").notNull(),
+    kind: text("kind", { enum: ["head", "prune"] }).notNull(),
+    kid: text("kid").notNull(),
+    /** The exact JCS text that was signed. */
+    statement: text("statement").notNull(),
+    signature: text("signature").notNull(),
+  },
+  (t) => [index("checkpoints_org_seq_idx").on(t.organizationId, t.seq)],
 );

@@ -4,6 +4,7 @@ import { hashPassword } from "../auth/password";
 import { newApiToken, secretDigest } from "../auth/secrets";
 import { scopeOrganization } from "../auth/tenancy";
 import { findUserByUsername } from "../auth/store";
+import { commitAudited } from "../audit/append";
 import { conflict, forbidden, notFound } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
@@ -46,13 +47,14 @@ orgs.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const [org] = await store.insertOrganization(c.get("db"), {
-      id: crypto.randomUUID(),
-      name: body.name,
-      settings: body.settings ?? {},
-      createdAt: isoNow(),
-    });
-    return c.json(toOrganization(org!), 201);
+    const org = { id: crypto.randomUUID(), name: body.name, settings: body.settings ?? {}, createdAt: isoNow() };
+    await commitAudited(
+      c,
+      org.id,
+      { action: "create", resourceType: "organization", resourceId: org.id, newState: { name: org.name, settings: org.settings } },
+      [store.insertOrganization(c.get("db"), org).toSQL()],
+    );
+    return c.json(toOrganization(org), 201);
   },
 );
 
@@ -109,11 +111,24 @@ orgs.openapi(
     if (body.settings && "tier" in body.settings && c.get("caller").role !== "super_admin") {
       throw forbidden("Only a super_admin may change the tier");
     }
-    const [updated] = await store.updateOrganization(c.get("db"), org.id, {
-      name: body.name ?? org.name,
-      settings: body.settings ? { ...org.settings, ...body.settings } : org.settings,
-    });
-    return c.json(toOrganization(updated!), 200);
+    const updated = { ...org, name: body.name ?? org.name, settings: body.settings ? { ...org.settings, ...body.settings } : org.settings };
+    const changes = changedFields({ name: org.name, ...org.settings }, { name: updated.name, ...updated.settings });
+    if (Object.keys(changes).length > 0) {
+      await commitAudited(
+        c,
+        org.id,
+        {
+          action: body.settings ? "config_change" : "update",
+          resourceType: "organization",
+          resourceId: org.id,
+          changes,
+          previousState: { name: org.name, settings: org.settings },
+          newState: { name: updated.name, settings: updated.settings },
+        },
+        [store.updateOrganization(c.get("db"), org.id, { name: updated.name, settings: updated.settings }).toSQL()],
+      );
+    }
+    return c.json(toOrganization(updated), 200);
   },
 );
 
@@ -132,15 +147,21 @@ orgs.openapi(
     const body = c.req.valid("json");
     const db = c.get("db");
     if (await findUserByUsername(db, body.username)) throw conflict("That username is taken");
-    const [user] = await store.insertUser(db, {
+    const user = {
       id: crypto.randomUUID(),
       organizationId: org.id,
       username: body.username,
       passwordHash: await hashPassword(body.password),
       role: body.role,
       createdAt: isoNow(),
-    });
-    return c.json(toUser(user!), 201);
+    };
+    await commitAudited(
+      c,
+      org.id,
+      { action: "create", resourceType: "user", resourceId: user.id, newState: { username: user.username, role: user.role } },
+      [store.insertUser(db, user).toSQL()],
+    );
+    return c.json(toUser(user), 201);
   },
 );
 
@@ -160,6 +181,15 @@ orgs.openapi(
     return c.json({ items: rows.map(toUser) }, 200);
   },
 );
+
+/** `{field: {old, new}}` for every top-level field whose value differs. */
+function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const changes: Record<string, { old: unknown; new: unknown }> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes[key] = { old: before[key] ?? null, new: after[key] ?? null };
+  }
+  return changes;
+}
 
 async function scopeUser(c: Parameters<typeof scopeOrganization>[0], orgId: string, userId: string) {
   const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
@@ -181,9 +211,17 @@ orgs.openapi(
   }),
   async (c) => {
     const { orgId, userId } = c.req.valid("param");
-    const { user } = await scopeUser(c, orgId, userId);
-    const [updated] = await store.updateUserRole(c.get("db"), user.id, c.req.valid("json").role);
-    return c.json(toUser(updated!), 200);
+    const { org, user } = await scopeUser(c, orgId, userId);
+    const role = c.req.valid("json").role;
+    if (role !== user.role) {
+      await commitAudited(
+        c,
+        org.id,
+        { action: "role_change", resourceType: "user", resourceId: user.id, changes: { role: { old: user.role, new: role } } },
+        [store.updateUserRole(c.get("db"), user.id, role).toSQL()],
+      );
+    }
+    return c.json(toUser({ ...user, role }), 200);
   },
 );
 
@@ -199,8 +237,14 @@ orgs.openapi(
   }),
   async (c) => {
     const { orgId, userId } = c.req.valid("param");
-    const { user } = await scopeUser(c, orgId, userId);
-    await store.deleteUser(c.get("db"), user.id);
+    const { org, user } = await scopeUser(c, orgId, userId);
+    const db = c.get("db");
+    await commitAudited(
+      c,
+      org.id,
+      { action: "delete", resourceType: "user", resourceId: user.id, previousState: { username: user.username, role: user.role } },
+      [store.deleteUserSessions(db, user.id).toSQL(), store.deleteUser(db, user.id).toSQL()],
+    );
     return c.body(null, 204);
   },
 );
@@ -219,7 +263,7 @@ orgs.openapi(
     const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);
     const body = c.req.valid("json");
     const token = newApiToken();
-    const [row] = await store.insertToken(c.get("db"), {
+    const row = {
       id: crypto.randomUUID(),
       organizationId: org.id,
       name: body.name,
@@ -227,8 +271,14 @@ orgs.openapi(
       tokenHash: await secretDigest(token),
       createdBy: c.get("caller").actorId,
       createdAt: isoNow(),
-    });
-    return c.json({ id: row!.id, name: row!.name, role: row!.role, created_at: row!.createdAt, token }, 201);
+    };
+    await commitAudited(
+      c,
+      org.id,
+      { action: "token_create", resourceType: "api_token", resourceId: row.id, newState: { name: row.name, role: row.role } },
+      [store.insertToken(c.get("db"), row).toSQL()],
+    );
+    return c.json({ id: row.id, name: row.name, role: row.role, created_at: row.createdAt, token }, 201);
   },
 );
 
@@ -265,7 +315,14 @@ orgs.openapi(
     const db = c.get("db");
     const token = await store.findOrgToken(db, org.id, tokenId);
     if (!token) throw notFound("Token");
-    if (!token.revokedAt) await store.revokeToken(db, token.id, isoNow());
+    if (!token.revokedAt) {
+      await commitAudited(
+        c,
+        org.id,
+        { action: "token_revoke", resourceType: "api_token", resourceId: token.id, previousState: { name: token.name, role: token.role } },
+        [store.revokeToken(db, token.id, isoNow()).toSQL()],
+      );
+    }
     return c.body(null, 204);
   },
 );

@@ -1,6 +1,6 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { apiTokens, organizations, users } from "../db/schema";
+import { apiTokens, organizations, sessions, users } from "../db/schema";
 
 export type Organization = typeof organizations.$inferSelect;
 export type User = typeof users.$inferSelect;
@@ -11,11 +11,10 @@ export const findOrganization = async (db: Database, id: string) =>
 
 export const listOrganizations = (db: Database) => db.select().from(organizations).orderBy(asc(organizations.createdAt));
 
-export const insertOrganization = (db: Database, row: typeof organizations.$inferInsert) =>
-  db.insert(organizations).values(row).returning();
+export const insertOrganization = (db: Database, row: typeof organizations.$inferInsert) => db.insert(organizations).values(row);
 
 export const updateOrganization = (db: Database, id: string, set: Partial<Pick<Organization, "name" | "settings">>) =>
-  db.update(organizations).set(set).where(eq(organizations.id, id)).returning();
+  db.update(organizations).set(set).where(eq(organizations.id, id));
 
 export const listOrgUsers = (db: Database, orgId: string) =>
   db.select().from(users).where(eq(users.organizationId, orgId)).orderBy(asc(users.createdAt), asc(users.username));
@@ -23,10 +22,12 @@ export const listOrgUsers = (db: Database, orgId: string) =>
 export const findOrgUser = async (db: Database, orgId: string, userId: string) =>
   (await db.select().from(users).where(and(eq(users.organizationId, orgId), eq(users.id, userId))).limit(1))[0];
 
-export const insertUser = (db: Database, row: typeof users.$inferInsert) => db.insert(users).values(row).returning();
+export const insertUser = (db: Database, row: typeof users.$inferInsert) => db.insert(users).values(row);
 
 export const updateUserRole = (db: Database, userId: string, role: User["role"]) =>
-  db.update(users).set({ role }).where(eq(users.id, userId)).returning();
+  db.update(users).set({ role }).where(eq(users.id, userId));
+
+export const deleteUserSessions = (db: Database, userId: string) => db.delete(sessions).where(eq(sessions.userId, userId));
 
 export const deleteUser = (db: Database, userId: string) => db.delete(users).where(eq(users.id, userId));
 
@@ -36,7 +37,7 @@ export const listOrgTokens = (db: Database, orgId: string) =>
 export const findOrgToken = async (db: Database, orgId: string, tokenId: string) =>
   (await db.select().from(apiTokens).where(and(eq(apiTokens.organizationId, orgId), eq(apiTokens.id, tokenId))).limit(1))[0];
 
-export const insertToken = (db: Database, row: typeof apiTokens.$inferInsert) => db.insert(apiTokens).values(row).returning();
+export const insertToken = (db: Database, row: typeof apiTokens.$inferInsert) => db.insert(apiTokens).values(row);
 
 export const revokeToken = (db: Database, tokenId: string, at: string) =>
-  db.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, tokenId)).returning();
+  db.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, tokenId));

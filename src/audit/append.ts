@@ -1,0 +1,62 @@
+import type { Context } from "hono";
+import type { AppEnv, Caller } from "../auth/caller";
+import { clientInfo } from "../auth/caller";
+import type { Env } from "../env";
+import { AppError, conflict } from "../errors";
+import { isoNow } from "../time";
+import type { AuditAction, ResourceType } from "./enums";
+import type { AppendOutcome, AppendRequest, SqlEffect } from "./org-chain";
+import type { PendingRecord } from "./record";
+
+export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId));
+
+/** Appends through the organization's Durable Object, the only writer of its chain. */
+export async function appendToChain(env: Env, request: AppendRequest): Promise<Extract<AppendOutcome, { ok: true }>> {
+  const outcome: AppendOutcome = await chainOf(env, request.organizationId).append(request);
+  if (outcome.ok) return outcome;
+  if (outcome.code === "idempotency_mismatch") {
+    throw new AppError(422, "idempotency_key_reused", outcome.message, [{ field: "Idempotency-Key", message: outcome.message }]);
+  }
+  if (outcome.code === "conflict") throw conflict(outcome.message);
+  throw new AppError(503, "append_failed", outcome.message);
+}
+
+type SelfAudit = {
+  action: AuditAction;
+  resourceType: ResourceType;
+  resourceId: string | null;
+  previousState?: Record<string, unknown> | null;
+  newState?: Record<string, unknown> | null;
+  changes?: Record<string, { old: unknown; new: unknown }> | null;
+  metadata?: Record<string, unknown>;
+};
+
+export function selfAuditRecord(caller: Caller, orgId: string, client: ReturnType<typeof clientInfo>, audit: SelfAudit): PendingRecord {
+  return {
+    id: crypto.randomUUID(),
+    organization_id: orgId,
+    site_id: null,
+    actor_id: caller.actorId,
+    action: audit.action,
+    resource_type: audit.resourceType,
+    resource_id: audit.resourceId,
+    status: "success",
+    ip_address: client.ipAddress,
+    user_agent: client.userAgent?.slice(0, 512) ?? null,
+    changes: audit.changes ?? null,
+    previous_state: audit.previousState ?? null,
+    new_state: audit.newState ?? null,
+    metadata: { source: "chainproof", via: caller.via, role: caller.role, ...audit.metadata },
+    timestamp: isoNow(),
+  };
+}
+
+/**
+ * chainproof's own privileged actions: the change (`effects`) and its audit record commit in one
+ * D1 batch, so neither exists without the other.
+ */
+export async function commitAudited(c: Context<AppEnv>, orgId: string, audit: SelfAudit, effects: SqlEffect[] = []) {
+  const record = selfAuditRecord(c.get("caller"), orgId, clientInfo(c), audit);
+  const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects });
+  return outcome.records[0]!;
+}

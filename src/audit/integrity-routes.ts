@@ -1,0 +1,148 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireRole } from "../auth/caller";
+import { scopeOrganization } from "../auth/tenancy";
+import { loadAuditKeyring } from "../crypto/keys";
+import { conflict, invalid } from "../errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { listOrganizations } from "../orgs/store";
+import { recordSecurityEvent } from "../security/record";
+import { chainOf, commitAudited } from "./append";
+import { listCheckpoints } from "./checkpoints";
+import { CheckpointSchema, ValidationSchema } from "./schemas";
+import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
+
+const integrity = newRouter();
+const tags = ["Chain integrity"];
+
+const ValidateQuery = z
+  .object({
+    organization_id: z.uuid().optional(),
+    start_id: z.uuid().optional(),
+    end_id: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_VALIDATE_LIMIT).default(DEFAULT_VALIDATE_LIMIT),
+  })
+  .strict();
+
+integrity.openapi(
+  createRoute({
+    method: "get",
+    path: "/validate",
+    tags,
+    security: authenticated,
+    summary: "Walk the chain by seq and report the first broken link (super_admin)",
+    middleware: [requireRole("super_admin")] as const,
+    request: { query: ValidateQuery },
+    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const db = c.get("db");
+    if (!query.organization_id && (query.start_id || query.end_id)) {
+      throw invalid([{ field: query.start_id ? "start_id" : "end_id", message: "needs organization_id" }]);
+    }
+    const orgIds = query.organization_id
+      ? [(await scopeOrganization(c, query.organization_id, ["super_admin"])).id]
+      : (await listOrganizations(db)).map((o) => o.id);
+    const keyring = await loadAuditKeyring(c.env);
+    const results: ValidationResult[] = [];
+    for (const orgId of orgIds) {
+      const result = await validateOrganization(c.env, db, keyring, orgId, {
+        startId: query.start_id,
+        endId: query.end_id,
+        limit: query.limit,
+      });
+      results.push(result);
+      await recordOutcome(c, result, query);
+    }
+    if (query.organization_id) {
+      const only = results[0]!;
+      return c.json({ ...only }, 200);
+    }
+    const firstBroken = results.find((r) => !r.valid);
+    return c.json(
+      {
+        valid: firstBroken === undefined,
+        broken_at: firstBroken?.broken_at ?? null,
+        broken_reason: firstBroken?.broken_reason ?? null,
+        checked: results.reduce((n, r) => n + r.checked, 0),
+        unchained: results.reduce((n, r) => n + r.unchained, 0),
+        organization_id: firstBroken?.organization_id ?? null,
+        next_start_id: null,
+        organizations: results,
+      },
+      200,
+    );
+  },
+);
+
+/** The walk is audited after it ran; a break also raises a chain_integrity_failure event. */
+async function recordOutcome(c: Parameters<typeof commitAudited>[0], result: ValidationResult, query: z.infer<typeof ValidateQuery>) {
+  const summary = {
+    valid: result.valid,
+    checked: result.checked,
+    broken_at: result.broken_at,
+    broken_seq: result.broken_seq,
+    broken_reason: result.broken_reason,
+    start_id: query.start_id ?? null,
+    end_id: query.end_id ?? null,
+  };
+  await commitAudited(c, result.organization_id, {
+    action: "chain_validate",
+    resourceType: "audit_log",
+    resourceId: null,
+    metadata: summary,
+  });
+  if (!result.valid) {
+    await recordSecurityEvent(c.get("db"), {
+      organizationId: result.organization_id,
+      eventType: "chain_integrity_failure",
+      riskScore: 100,
+      severity: "critical",
+      description: `Audit chain broken at seq ${result.broken_seq}: ${result.broken_reason}`,
+      metadata: summary,
+    });
+  }
+}
+
+integrity.openapi(
+  createRoute({
+    method: "get",
+    path: "/checkpoints",
+    tags,
+    security: authenticated,
+    summary: "Signed checkpoints of an organization's head, newest first",
+    request: { query: z.object({ organization_id: z.uuid().optional() }).strict() },
+    responses: {
+      200: json(z.object({ items: z.array(CheckpointSchema) }).openapi("CheckpointList"), "The checkpoints"),
+      ...errorResponses(401, 403, 404, 422),
+    },
+  }),
+  async (c) => {
+    const caller = c.get("caller");
+    const orgId = c.req.valid("query").organization_id ?? caller.organizationId;
+    if (!orgId) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+    const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
+    return c.json({ items: await listCheckpoints(c.get("db"), org.id) }, 200);
+  },
+);
+
+integrity.openapi(
+  createRoute({
+    method: "post",
+    path: "/checkpoints",
+    tags,
+    security: authenticated,
+    summary: "Sign a checkpoint of the organization's head now (super_admin)",
+    middleware: [requireRole("super_admin")] as const,
+    request: { body: jsonBody(z.object({ organization_id: z.uuid() }).strict().openapi("CheckpointRequest")) },
+    responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 422) },
+  }),
+  async (c) => {
+    const org = await scopeOrganization(c, c.req.valid("json").organization_id, ["super_admin"]);
+    const checkpoint = await chainOf(c.env, org.id).checkpointNow(org.id);
+    if (!checkpoint) throw conflict("The organization's chain is empty; there is no head to sign");
+    return c.json(checkpoint, 201);
+  },
+);
+
+export default integrity;

@@ -1,0 +1,114 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { type AppEnv, requireRole } from "../auth/caller";
+import { sha256Hex } from "../crypto/encoding";
+import { canonicalJson } from "../crypto/jcs";
+import { invalid } from "../errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { limitBody } from "../request-guards";
+import { isoNow } from "../time";
+import { appendToChain } from "./append";
+import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
+import { findOrganization } from "../orgs/store";
+import { AuditRecordSchema } from "./schemas";
+
+const logs = newRouter();
+const tags = ["Audit log"];
+const APPENDERS = ["ingest", "org_admin", "super_admin"] as const;
+
+const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional()
+    .openapi({ description: "A retry with the same key answers the first result and appends nothing twice (24 h)" }),
+});
+
+/** The organization the records go to: the caller's own, or the one a super_admin names. */
+async function targetOrganization(c: Context<AppEnv>, named: (string | undefined)[]) {
+  const caller = c.get("caller");
+  if (caller.role !== "super_admin") return caller.organizationId!;
+  const first = named[0];
+  if (!first) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+  if (!(await findOrganization(c.get("db"), first))) {
+    throw invalid([{ field: "organization_id", message: "no such organization" }]);
+  }
+  return first;
+}
+
+async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: unknown) {
+  if (!key) return undefined;
+  return { key, requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(raw)}`) };
+}
+
+function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
+  const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input, orgId, prefix(i)));
+  if (problems.length > 0) throw invalid(problems);
+  const now = isoNow();
+  return inputs.map((input) => toPendingRecord(input, orgId, now));
+}
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/logs",
+    tags,
+    security: authenticated,
+    summary: "Append one record to the organization's chain",
+    middleware: [requireRole(...APPENDERS), limitBody(2 * MAX_RECORD_BYTES)] as const,
+    request: { headers: IdempotencyHeaders, body: jsonBody(AuditRecordInput) },
+    responses: { 201: json(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 422) },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const raw: unknown = await c.req.json();
+    const orgId = await targetOrganization(c, [input.organization_id]);
+    const records = checked([raw], [input], orgId, () => "");
+    const outcome = await appendToChain(c.env, {
+      organizationId: orgId,
+      records,
+      idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
+    });
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(outcome.records[0]!, 201);
+  },
+);
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/logs/batch",
+    tags,
+    security: authenticated,
+    summary: "Append up to 1,000 records, all or nothing, in order",
+    middleware: [requireRole(...APPENDERS), limitBody(8 * 1024 * 1024)] as const,
+    request: { headers: IdempotencyHeaders, body: jsonBody(BatchInput) },
+    responses: {
+      201: json(z.object({ records: z.array(AuditRecordSchema) }).openapi("AuditBatch"), "The sealed records, in order"),
+      ...errorResponses(401, 403, 413, 422),
+    },
+  }),
+  async (c) => {
+    const { records: inputs } = c.req.valid("json");
+    const raw = (await c.req.json()) as { records: unknown[] };
+    const orgId = await targetOrganization(c, inputs.map((r) => r.organization_id));
+    if (c.get("caller").role === "super_admin") {
+      const others = inputs.flatMap((r, i) => (r.organization_id === orgId ? [] : [i]));
+      if (others.length > 0) {
+        throw invalid(others.map((i) => ({ field: `records.${i}.organization_id`, message: "every record must name the same organization" })));
+      }
+    }
+    const records = checked(raw.records, inputs, orgId, (i) => `records.${i}`);
+    const outcome = await appendToChain(c.env, {
+      organizationId: orgId,
+      records,
+      idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
+    });
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json({ records: outcome.records }, 201);
+  },
+);
+
+export default logs;

@@ -1,0 +1,74 @@
+import { z } from "@hono/zod-openapi";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const AuditRecordSchema = z
+  .object({
+    id: z.string(),
+    organization_id: z.string(),
+    seq: z.number().int().nullable(),
+    site_id: z.string().nullable(),
+    actor_id: z.string(),
+    action: z.enum(AUDIT_ACTIONS),
+    resource_type: z.enum(RESOURCE_TYPES),
+    resource_id: z.string().nullable(),
+    status: z.enum(["success", "failure"]),
+    ip_address: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    changes: jsonObject.nullable(),
+    previous_state: jsonObject.nullable(),
+    new_state: jsonObject.nullable(),
+    metadata: jsonObject,
+    timestamp: z.string(),
+    recorded_at: z.string(),
+    key_id: z.string().nullable(),
+    prev_hash: z.string().nullable(),
+    row_hmac: z.string().nullable(),
+  })
+  .openapi("AuditLogRecord");
+
+export const CheckpointSchema = z
+  .object({
+    id: z.string(),
+    organization_id: z.string(),
+    seq: z.number().int(),
+    row_hmac: z.string(),
+    issued_at: z.string(),
+    kind: z.enum(["head", "prune"]),
+    kid: z.string(),
+    statement: z.string().openapi({ description: "The exact JCS text that was signed" }),
+    signature: z.string().openapi({ description: "base64url Ed25519 signature of `statement`" }),
+  })
+  .openapi("Checkpoint");
+
+const organizationValidation = {
+  organization_id: z.string(),
+  valid: z.boolean(),
+  broken_at: z.string().nullable(),
+  broken_seq: z.number().int().nullable(),
+  broken_reason: z.string().nullable(),
+  checked: z.number().int(),
+  unchained: z.number().int(),
+  first_seq: z.number().int().nullable(),
+  last_seq: z.number().int().nullable(),
+  next_start_id: z.string().nullable(),
+  checkpoint_seq: z.number().int().nullable(),
+  complete: z.boolean(),
+};
+
+export const OrganizationValidationSchema = z.object(organizationValidation).openapi("OrganizationValidation");
+
+export const ValidationSchema = z
+  .object({
+    valid: z.boolean(),
+    broken_at: z.string().nullable(),
+    broken_reason: z.string().nullable(),
+    checked: z.number().int(),
+    unchained: z.number().int(),
+    organization_id: z.string().nullable(),
+    next_start_id: z.string().nullable(),
+    organizations: z.array(OrganizationValidationSchema).optional(),
+  })
+  .catchall(z.unknown())
+  .openapi("Validation");

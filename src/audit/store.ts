@@ -1,0 +1,114 @@
+import { and, asc, between, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { auditLogs, checkpoints, idempotencyKeys } from "../db/schema";
+import { canonicalJson } from "../crypto/jcs";
+import type { AuditRecord } from "./record";
+
+export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
+
+export async function readHead(db: Database, orgId: string): Promise<ChainHead | null> {
+  const [row] = await db
+    .select({ seq: auditLogs.seq, rowHmac: auditLogs.rowHmac, keyId: auditLogs.keyId })
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), isNotNull(auditLogs.seq)))
+    .orderBy(desc(auditLogs.seq))
+    .limit(1);
+  return row ? { seq: row.seq!, rowHmac: row.rowHmac!, keyId: row.keyId } : null;
+}
+
+export const rowAtSeq = async (db: Database, orgId: string, seq: number) =>
+  (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.seq, seq))).limit(1))[0];
+
+export const rowById = async (db: Database, orgId: string, id: string) =>
+  (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.id, id))).limit(1))[0];
+
+export const rowsInSeqRange = (db: Database, orgId: string, from: number, to: number, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), gte(auditLogs.seq, from), lte(auditLogs.seq, to)))
+    .orderBy(asc(auditLogs.seq))
+    .limit(limit);
+
+export const countUnchained = async (db: Database, orgId: string) =>
+  (
+    await db
+      .select({ n: sql<number>`count(*)` })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq)))
+  )[0]!.n;
+
+const COLUMNS = [
+  "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status",
+  "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at",
+  "key_id", "prev_hash", "row_hmac",
+] as const;
+
+const INSERT_ROWS_SQL =
+  `INSERT INTO audit_logs (${COLUMNS.join(", ")}) SELECT ` +
+  COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
+  " FROM json_each(?)";
+
+const jsonText = (v: Record<string, unknown> | null) => (v === null ? null : canonicalJson(v));
+
+function rowTuple(r: AuditRecord) {
+  return [
+    r.id, r.organization_id, r.seq, r.site_id, r.actor_id, r.action, r.resource_type, r.resource_id, r.status,
+    r.ip_address, r.user_agent, jsonText(r.changes), jsonText(r.previous_state), jsonText(r.new_state),
+    jsonText(r.metadata), r.timestamp, r.recorded_at, r.key_id, r.prev_hash, r.row_hmac,
+  ];
+}
+
+// D1 allows 100 bound parameters per statement, so rows travel as one JSON array each statement;
+// a chunk stays well under the 2 MB a bound value may hold.
+const CHUNK_BYTES = 512 * 1024;
+
+/** INSERT statements for sealed rows, many rows per statement. */
+export function insertRowStatements(d1: D1Database, rows: AuditRecord[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    statements.push(d1.prepare(INSERT_ROWS_SQL).bind(`[${chunk.join(",")}]`));
+    chunk = [];
+    size = 0;
+  };
+  for (const row of rows) {
+    const text = JSON.stringify(rowTuple(row));
+    if (size + text.length > CHUNK_BYTES && chunk.length > 0) flush();
+    chunk.push(text);
+    size += text.length;
+  }
+  if (chunk.length > 0) flush();
+  return statements;
+}
+
+export const findIdempotencyKey = async (db: Database, orgId: string, key: string, now: string) =>
+  (
+    await db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.organizationId, orgId), eq(idempotencyKeys.key, key), sql`${idempotencyKeys.expiresAt} > ${now}`))
+      .limit(1)
+  )[0];
+
+export const insertIdempotencyKeyStatement = (d1: D1Database, row: typeof idempotencyKeys.$inferInsert) =>
+  d1
+    .prepare(
+      "INSERT INTO idempotency_keys (organization_id, key, request_hash, seq_from, seq_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, seq_from = excluded.seq_from, " +
+        "seq_to = excluded.seq_to, created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )
+    .bind(row.organizationId, row.key, row.requestHash, row.seqFrom, row.seqTo, row.createdAt, row.expiresAt);
+
+export const deleteExpiredIdempotencyKeysStatement = (d1: D1Database, orgId: string, now: string) =>
+  d1.prepare("DELETE FROM idempotency_keys WHERE organization_id = ? AND expires_at <= ?").bind(orgId, now);
+
+export const rowsBetweenSeqs = (db: Database, orgId: string, from: number, to: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), between(auditLogs.seq, from, to)))
+    .orderBy(asc(auditLogs.seq));
+
+export type CheckpointRow = typeof checkpoints.$inferSelect;

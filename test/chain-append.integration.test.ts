@@ -1,0 +1,230 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { canonicalJson } from "../src/crypto/jcs";
+import { auditKeyId } from "../src/crypto/keys";
+import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, validate } from "./helpers";
+
+type Tenant = Awaited<ReturnType<typeof createTenant>>;
+let t: Tenant;
+let other: Tenant;
+beforeAll(async () => {
+  [t, other] = await Promise.all([createTenant(), createTenant()]);
+});
+
+/** The seal recomputed from CRYPTO.md §1 with WebCrypto directly, as a third party would. */
+async function expectedHmac(row: Record<string, unknown>, key: string) {
+  const members = ["id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id"];
+  const canonical = canonicalJson(Object.fromEntries(members.map((m) => [m, row[m] ?? null])));
+  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(String(row.prev_hash ?? "") + canonical));
+  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+describe("appending", () => {
+  it("seals a record exactly as CRYPTO.md §1 says and links it to the previous one", async () => {
+    const first = await appendRecord(t.ingest.as, recordBody({ timestamp: "2026-03-01T10:00:00+02:00" }));
+    expect(first.status).toBe(201);
+    const keyId = await auditKeyId(new TextEncoder().encode("test-audit-key-current"));
+    expect(first.json).toMatchObject({ organization_id: t.org.id, seq: 1, prev_hash: null, key_id: keyId, timestamp: "2026-03-01T08:00:00.000Z" });
+    expect(first.json.recorded_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(first.json.row_hmac).toBe(await expectedHmac(first.json, "test-audit-key-current"));
+
+    const second = await appendRecord(t.adminToken.as, recordBody({ metadata: { n: 2, nested: { z: 1, a: [1.5, "é"] } } }));
+    expect(second.json.seq).toBe(2);
+    expect(second.json.prev_hash).toBe(first.json.row_hmac);
+    expect(second.json.row_hmac).toBe(await expectedHmac(second.json, "test-audit-key-current"));
+    const stored = await api(`/api/v1/audit/validate?organization_id=${t.org.id}`, { as: (await getSuperAdmin()).as });
+    expect(stored.json).toMatchObject({ valid: true, checked: 2, broken_at: null, broken_reason: null, unchained: 0 });
+  });
+
+  it("fills defaults: metadata {}, nulls, timestamp now", async () => {
+    const before = new Date().toISOString();
+    const res = await appendRecord(t.ingest.as, { actor_id: crypto.randomUUID(), action: "login", resource_type: "user", status: "failure" });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ metadata: {}, changes: null, previous_state: null, new_state: null, site_id: null, resource_id: null, ip_address: null, user_agent: null });
+    expect(res.json.timestamp >= before).toBe(true);
+  });
+
+  it("appends a batch all together, in order", async () => {
+    const bodies = Array.from({ length: 25 }, (_, i) => recordBody({ metadata: { i } }));
+    const res = await appendBatch(t.ingest.as, bodies);
+    expect(res.status).toBe(201);
+    expect(res.json.records).toHaveLength(25);
+    const seqs = res.json.records.map((r: { seq: number }) => r.seq);
+    expect(seqs).toEqual(Array.from({ length: 25 }, (_, i) => seqs[0] + i));
+    expect(res.json.records.map((r: { metadata: { i: number } }) => r.metadata.i)).toEqual(bodies.map((_, i) => i));
+    for (let i = 1; i < 25; i++) expect(res.json.records[i].prev_hash).toBe(res.json.records[i - 1].row_hmac);
+  });
+
+  it("a super_admin must name the organization; others may only name their own", async () => {
+    const sa = (await getSuperAdmin()).as;
+    const missing = await appendRecord(sa, recordBody());
+    expect(missing.status).toBe(422);
+    expect(missing.json.error.details).toEqual([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+    const named = await appendRecord(sa, recordBody({ organization_id: other.org.id }));
+    expect(named.status).toBe(201);
+    expect(named.json.organization_id).toBe(other.org.id);
+    const foreign = await appendRecord(t.ingest.as, recordBody({ organization_id: other.org.id }));
+    expect(foreign.status).toBe(422);
+    expect(foreign.json.error.details[0].field).toBe("organization_id");
+    const own = await appendRecord(t.ingest.as, recordBody({ organization_id: t.org.id }));
+    expect(own.status).toBe(201);
+  });
+
+  it("members may not append", async () => {
+    expect((await appendRecord(t.member.as, recordBody())).status).toBe(403);
+    expect((await appendBatch(t.member.as, [recordBody()])).status).toBe(403);
+  });
+});
+
+describe("bad input → 422 naming each field, nothing stored", () => {
+  const count = async (orgId: string) => (await chainRows(orgId)).length;
+
+  it.each([
+    ["client-sent chain fields", { seq: 5, prev_hash: "00", row_hmac: "00", recorded_at: "2026-01-01T00:00:00Z", key_id: "k", id: crypto.randomUUID() }, ["id", "key_id", "prev_hash", "recorded_at", "row_hmac", "seq"]],
+    ["unknown enum values", { action: "hack", resource_type: "spaceship", status: "maybe" }, ["action", "resource_type", "status"]],
+    ["bad ids and ip", { actor_id: "bob", resource_id: "x", site_id: 3, ip_address: "999.1.1.1" }, ["actor_id", "ip_address", "resource_id", "site_id"]],
+    ["bad timestamp", { timestamp: "yesterday" }, ["timestamp"]],
+    ["user agent too long", { user_agent: "x".repeat(513) }, ["user_agent"]],
+    ["unknown field", { colour: "red" }, ["colour"]],
+    ["I-JSON: unsafe integer and lone surrogate", { metadata: { big: 9007199254740993, list: [1, "\ud800"] } }, ["metadata.big", "metadata.list[1]"]],
+    ["changes not {field: {old, new}}", { changes: { a: 1 } }, ["changes.a"]],
+    ["metadata not an object", { metadata: [1, 2] }, ["metadata"]],
+  ])("%s", async (_label, overrides, fields) => {
+    const before = await count(t.org.id);
+    const res = await appendRecord(t.ingest.as, recordBody(overrides));
+    expect(res.status).toBe(422);
+    expect(res.json.error.details.map((d: { field: string }) => d.field).sort()).toEqual(fields);
+    if (fields.includes("seq")) {
+      expect(res.json.error.details.find((d: { field: string }) => d.field === "seq").message).toBe("is assigned by the server and must not be sent");
+    }
+    expect(await count(t.org.id)).toBe(before);
+  });
+
+  it("a record over 64 KiB → 422; a batch with one bad record stores none of them", async () => {
+    const before = await count(t.org.id);
+    const big = await appendRecord(t.ingest.as, recordBody({ metadata: { blob: "x".repeat(64 * 1024) } }));
+    expect(big.status).toBe(422);
+    expect(big.json.error.details[0].message).toContain("exceeds 65536 bytes");
+    const batch = await appendBatch(t.ingest.as, [recordBody(), recordBody({ action: "nope" }), recordBody()]);
+    expect(batch.status).toBe(422);
+    expect(batch.json.error.details.map((d: { field: string }) => d.field)).toEqual(["records.1.action"]);
+    const tooMany = await appendBatch(t.ingest.as, Array.from({ length: 1001 }, () => ({ actor_id: crypto.randomUUID(), action: "read", resource_type: "site", status: "success" })));
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.json.error.details[0].field).toBe("records");
+    const empty = await appendBatch(t.ingest.as, []);
+    expect(empty.status).toBe(422);
+    expect(await count(t.org.id)).toBe(before);
+  });
+
+  it("the validated unsafe integer is caught even though JSON.parse already rounded it", async () => {
+    const res = await api("/api/v1/audit/logs", {
+      method: "POST",
+      as: t.ingest.as,
+      rawBody: `{"actor_id":"${crypto.randomUUID()}","action":"read","resource_type":"site","status":"success","metadata":{"n":-9007199254740993}}`,
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(res.status).toBe(422);
+    expect(res.json.error.details[0].field).toBe("metadata.n");
+  });
+});
+
+describe("Idempotency-Key", () => {
+  it("a retry answers the first result with Idempotent-Replayed and appends nothing", async () => {
+    const key = crypto.randomUUID();
+    const body = recordBody();
+    const first = await appendRecord(t.ingest.as, body, { "Idempotency-Key": key });
+    expect(first.status).toBe(201);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    const before = (await chainRows(t.org.id)).length;
+    const retry = await appendRecord(t.ingest.as, body, { "Idempotency-Key": key });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(retry.json).toEqual(first.json);
+    expect((await chainRows(t.org.id)).length).toBe(before);
+  });
+
+  it("a batch replays as a whole; the same key with another body is a 422", async () => {
+    const key = crypto.randomUUID();
+    const records = [recordBody(), recordBody()];
+    const first = await appendBatch(t.ingest.as, records, { "Idempotency-Key": key });
+    const retry = await appendBatch(t.ingest.as, records, { "Idempotency-Key": key });
+    expect(retry.json).toEqual(first.json);
+    const reused = await appendBatch(t.ingest.as, [recordBody()], { "Idempotency-Key": key });
+    expect(reused.status).toBe(422);
+    expect(reused.json.error.code).toBe("idempotency_key_reused");
+  });
+
+  it("keys are per organization", async () => {
+    const key = crypto.randomUUID();
+    const a = await appendRecord(t.ingest.as, recordBody(), { "Idempotency-Key": key });
+    const b = await appendRecord(other.ingest.as, recordBody(), { "Idempotency-Key": key });
+    expect(b.status).toBe(201);
+    expect(b.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(b.json.organization_id).toBe(other.org.id);
+    expect(a.json.organization_id).toBe(t.org.id);
+  });
+
+  it("a malformed key → 422", async () => {
+    const res = await appendRecord(t.ingest.as, recordBody(), { "Idempotency-Key": "has spaces in it" });
+    expect(res.status).toBe(422);
+    expect(res.json.error.details[0].field).toBe("idempotency-key");
+  });
+});
+
+describe("self-audit", () => {
+  it("user, role, token and tier changes land in the acting organization's chain, with the change", async () => {
+    const tenant = await createTenant();
+    const base = `/api/v1/organizations/${tenant.org.id}`;
+    const user = await api(`${base}/users`, { method: "POST", as: tenant.admin.as, body: { username: `audited-${crypto.randomUUID().slice(0, 8)}`, password: "long enough password", role: "member" } });
+    await api(`${base}/users/${user.json.id}`, { method: "PATCH", as: tenant.admin.as, body: { role: "org_admin" } });
+    const token = await api(`${base}/tokens`, { method: "POST", as: tenant.admin.as, body: { name: "ci", role: "ingest" } });
+    await api(`${base}/tokens/${token.json.id}`, { method: "DELETE", as: tenant.admin.as });
+    await api(`${base}/users/${user.json.id}`, { method: "DELETE", as: tenant.admin.as });
+    await api(base, { method: "PATCH", as: (await getSuperAdmin()).as, body: { settings: { tier: "ENTERPRISE" } } });
+
+    const rows = await chainRows(tenant.org.id);
+    expect(rows.map((r) => [r.seq, r.action, r.resource_type])).toEqual([
+      [1, "create", "user"],
+      [2, "role_change", "user"],
+      [3, "token_create", "api_token"],
+      [4, "token_revoke", "api_token"],
+      [5, "delete", "user"],
+      [6, "config_change", "organization"],
+    ]);
+    expect(rows[0]!.actor_id).toBe(tenant.admin.user.id);
+    expect(JSON.parse(rows[1]!.changes)).toEqual({ role: { old: "member", new: "org_admin" } });
+    expect(JSON.parse(rows[5]!.changes)).toEqual({ tier: { old: "PROFESSIONAL", new: "ENTERPRISE" } });
+    expect(rows.map((r) => r.new_state ?? "").join()).not.toContain(token.json.token);
+    expect((await validate({ organization_id: tenant.org.id })).json.valid).toBe(true);
+  });
+
+  it("creating an organization starts its chain with the creation", async () => {
+    const sa = await getSuperAdmin();
+    const res = await api("/api/v1/organizations", { method: "POST", as: sa.as, body: { name: "Chained Org", settings: { tier: "STARTER" } } });
+    const rows = await chainRows(res.json.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ seq: 1, action: "create", resource_type: "organization", resource_id: res.json.id, actor_id: sa.user.id, prev_hash: null });
+  });
+
+  it("a change whose audit record cannot be written is not made, and the object recovers its head", async () => {
+    const tenant = await createTenant();
+    const base = `/api/v1/organizations/${tenant.org.id}`;
+    expect((await appendRecord(tenant.ingest.as, recordBody())).status).toBe(201);
+    // Someone writes seq 2 behind the object's back: its next batch (seq 2 + the token row) must fail whole.
+    await env.DB.prepare(
+      "INSERT INTO audit_logs (id, organization_id, seq, actor_id, action, resource_type, status, metadata, timestamp, recorded_at, key_id, prev_hash, row_hmac) " +
+        "VALUES (?, ?, 2, ?, 'read', 'site', 'success', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?, 'p', 'h')",
+    ).bind(crypto.randomUUID(), tenant.org.id, crypto.randomUUID(), await auditKeyId(new TextEncoder().encode("test-audit-key-current"))).run();
+    const failed = await api(`${base}/tokens`, { method: "POST", as: tenant.admin.as, body: { name: "never", role: "ingest" } });
+    expect(failed.status).toBe(503);
+    expect(failed.json.error.code).toBe("append_failed");
+    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM api_tokens WHERE organization_id = ? AND name = 'never'").bind(tenant.org.id).first<{ n: number }>();
+    expect(tokens!.n).toBe(0);
+    // The head was reloaded from D1, so the next append follows the row that is really there.
+    const next = await appendRecord(tenant.ingest.as, recordBody());
+    expect(next.status).toBe(201);
+    expect(next.json.seq).toBe(3);
+    expect(next.json.prev_hash).toBe("h");
+  });
+});
