@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import integrityRoutes from "./audit/integrity-routes";
@@ -53,7 +54,11 @@ export function buildApp() {
       const code = err.status === 413 ? "payload_too_large" : err.status === 400 ? "bad_request" : "http_error";
       return c.json(errorBody(code, err.message || "Request refused"), err.status);
     }
-    // Unknown failures are logged by name only: their messages may carry SQL or values.
+    // Failures are logged by name only: their messages may carry SQL or values.
+    if (err instanceof DrizzleQueryError) {
+      console.error(`storage error on ${c.req.method} ${c.req.path}`);
+      return c.json(errorBody("storage_unavailable", "Storage is unavailable; retry shortly"), 503, { "Retry-After": "1" });
+    }
     console.error(`unhandled ${err.name} on ${c.req.method} ${c.req.path}`);
     return c.json(errorBody("internal_error", "Internal error"), 500);
   });

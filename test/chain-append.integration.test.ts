@@ -207,21 +207,34 @@ describe("self-audit", () => {
     expect(rows[0]).toMatchObject({ seq: 1, action: "create", resource_type: "organization", resource_id: res.json.id, actor_id: sa.user.id, prev_hash: null });
   });
 
-  it("a change whose audit record cannot be written is not made, and the object recovers its head", async () => {
+  it("a change whose write fails is not made, and neither is its audit record", async () => {
     const tenant = await createTenant();
     const base = `/api/v1/organizations/${tenant.org.id}`;
     expect((await appendRecord(tenant.ingest.as, recordBody())).status).toBe(201);
-    // Someone writes seq 2 behind the object's back: its next batch (seq 2 + the token row) must fail whole.
+    // The token insert fails inside the same D1 batch as its audit record.
+    await env.DB.prepare("CREATE TRIGGER refuse_never BEFORE INSERT ON api_tokens WHEN NEW.name = 'never' BEGIN SELECT RAISE(ABORT, 'refused'); END").run();
+    try {
+      const failed = await api(`${base}/tokens`, { method: "POST", as: tenant.admin.as, body: { name: "never", role: "ingest" } });
+      expect(failed.status).toBe(503);
+      expect(failed.json.error.code).toBe("append_failed");
+      expect(failed.text).not.toContain("refused");
+    } finally {
+      await env.DB.prepare("DROP TRIGGER refuse_never").run();
+    }
+    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM api_tokens WHERE organization_id = ? AND name = 'never'").bind(tenant.org.id).first<{ n: number }>();
+    expect(tokens!.n).toBe(0);
+    expect((await chainRows(tenant.org.id)).map((r) => r.action)).toEqual(["update"]);
+    const next = await appendRecord(tenant.ingest.as, recordBody());
+    expect(next.json.seq).toBe(2);
+  });
+
+  it("after a row is written behind its back, the object reloads its head and links after it", async () => {
+    const tenant = await createTenant();
+    expect((await appendRecord(tenant.ingest.as, recordBody())).status).toBe(201);
     await env.DB.prepare(
       "INSERT INTO audit_logs (id, organization_id, seq, actor_id, action, resource_type, status, metadata, timestamp, recorded_at, key_id, prev_hash, row_hmac) " +
         "VALUES (?, ?, 2, ?, 'read', 'site', 'success', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?, 'p', 'h')",
     ).bind(crypto.randomUUID(), tenant.org.id, crypto.randomUUID(), await auditKeyId(new TextEncoder().encode("test-audit-key-current"))).run();
-    const failed = await api(`${base}/tokens`, { method: "POST", as: tenant.admin.as, body: { name: "never", role: "ingest" } });
-    expect(failed.status).toBe(503);
-    expect(failed.json.error.code).toBe("append_failed");
-    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM api_tokens WHERE organization_id = ? AND name = 'never'").bind(tenant.org.id).first<{ n: number }>();
-    expect(tokens!.n).toBe(0);
-    // The head was reloaded from D1, so the next append follows the row that is really there.
     const next = await appendRecord(tenant.ingest.as, recordBody());
     expect(next.status).toBe(201);
     expect(next.json.seq).toBe(3);

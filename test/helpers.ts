@@ -88,7 +88,7 @@ export const recordBody = (overrides: Record<string, unknown> = {}) => ({
   ip_address: "203.0.113.7",
   user_agent: "platform/1.0",
   changes: { hostname: { old: "a", new: "b" } },
-  metadata: { ticket: "OPS-1" },
+  metadata: { ticket: "OPS-1" } as Record<string, unknown>,
   ...overrides,
 });
 

@@ -12,7 +12,15 @@ export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CH
 
 /** Appends through the organization's Durable Object, the only writer of its chain. */
 export async function appendToChain(env: Env, request: AppendRequest): Promise<Extract<AppendOutcome, { ok: true }>> {
-  const outcome: AppendOutcome = await chainOf(env, request.organizationId).append(request);
+  let outcome: AppendOutcome;
+  try {
+    outcome = await chainOf(env, request.organizationId).append(request);
+  } catch {
+    // The object was reset mid-call: the records may or may not have landed, never twice.
+    throw new AppError(503, "append_interrupted", "The append was interrupted; retry it with the same Idempotency-Key", undefined, {
+      "Retry-After": "1",
+    });
+  }
   if (outcome.ok) return outcome;
   if (outcome.code === "idempotency_mismatch") {
     throw new AppError(422, "idempotency_key_reused", outcome.message, [{ field: "Idempotency-Key", message: outcome.message }]);

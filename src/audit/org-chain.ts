@@ -165,7 +165,7 @@ export class OrgChain extends DurableObject<Env> {
     }
   }
 
-  async #commit(group: Pending[]): Promise<void> {
+  async #commit(group: Pending[], retried = false): Promise<void> {
     let sealed: Sealed | undefined;
     try {
       await this.#headLoaded;
@@ -182,6 +182,9 @@ export class OrgChain extends DurableObject<Env> {
         if (group.length > 1) {
           // One caller's bad effect must not fail the others: retry each alone.
           for (const pending of group) await this.#commit([pending]);
+        } else if (!retried) {
+          // The head may have been stale (a row written behind our back); seal once more after it.
+          await this.#commit(group, true);
         } else {
           group[0]!.resolve(failure(err));
         }

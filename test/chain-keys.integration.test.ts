@@ -1,0 +1,121 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sealedMessage, type AuditRecord } from "../src/audit/record";
+import { insertRowStatements } from "../src/audit/store";
+import { validateOrganization } from "../src/audit/validate";
+import { fromBase64Url } from "../src/crypto/encoding";
+import { jwkThumbprint } from "../src/crypto/ed25519";
+import { canonicalJson } from "../src/crypto/jcs";
+import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
+import { auditKeyId, loadAuditKeyring } from "../src/crypto/keys";
+import { api, appendBatch, appendRecord, chainRows, createTenant, db, getSuperAdmin, recordBody, validate } from "./helpers";
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+/** Rows sealed the way an older deployment with the (now retired) key sealed them. */
+async function sealWithRetiredKey(orgId: string, n: number) {
+  const key = await importHmacKey("test-audit-key-retired");
+  const keyId = await auditKeyId(utf8("test-audit-key-retired"));
+  const rows: AuditRecord[] = [];
+  let prev: string | null = null;
+  for (let seq = 1; seq <= n; seq++) {
+    const unsealed: Omit<AuditRecord, "row_hmac"> = {
+      id: crypto.randomUUID(), organization_id: orgId, seq, site_id: null, actor_id: crypto.randomUUID(), action: "update" as const,
+      resource_type: "device" as const, resource_id: null, status: "success" as const, ip_address: null, user_agent: null, changes: null,
+      previous_state: null, new_state: null, metadata: { old: true }, timestamp: "2025-06-01T00:00:00.000Z",
+      recorded_at: "2025-06-01T00:00:00.000Z", key_id: keyId, prev_hash: prev,
+    };
+    const row: AuditRecord = { ...unsealed, row_hmac: await hmacSha256Hex(key, sealedMessage(unsealed)) };
+    rows.push(row);
+    prev = row.row_hmac;
+  }
+  await env.DB.batch(insertRowStatements(env.DB, rows));
+  return rows;
+}
+
+describe("key rotation", () => {
+  it("the next row after a rotation is a key_rotate record sealed with the new key; old rows keep verifying", async () => {
+    const t = await createTenant();
+    const old = await sealWithRetiredKey(t.org.id, 3);
+    const res = await appendRecord(t.ingest.as, recordBody());
+    expect(res.status).toBe(201);
+    const newKeyId = await auditKeyId(utf8("test-audit-key-current"));
+    const rows = await chainRows(t.org.id);
+    expect(rows.map((r) => [r.seq, r.action, r.key_id])).toEqual([
+      [1, "update", old[0]!.key_id],
+      [2, "update", old[0]!.key_id],
+      [3, "update", old[0]!.key_id],
+      [4, "key_rotate", newKeyId],
+      [5, "update", newKeyId],
+    ]);
+    expect(rows[3]!.prev_hash).toBe(old[2]!.row_hmac);
+    expect(JSON.parse(rows[3]!.metadata)).toEqual({ previous_key_id: old[0]!.key_id, new_key_id: newKeyId });
+    expect(res.json.seq).toBe(5);
+    expect((await validate({ organization_id: t.org.id })).json).toMatchObject({ valid: true, checked: 5 });
+
+    // An operator who drops the retired key loses the old rows' verification: named, not "tampered".
+    const withoutRetired = await loadAuditKeyring({ SECRET_KEY: "s", AUDIT_HMAC_KEY: "test-audit-key-current" });
+    const result = await validateOrganization(env, db(), withoutRetired, t.org.id, { limit: 100 });
+    expect(result).toMatchObject({ valid: false, broken_at: old[0]!.id, broken_seq: 1, broken_reason: "unknown key_id" });
+  });
+});
+
+describe("signed checkpoints", () => {
+  it("the object's alarm signs its head once a minute at most, into D1 and the R2 witness", async () => {
+    const t = await createTenant();
+    await appendBatch(t.ingest.as, [recordBody(), recordBody(), recordBody()]);
+    const stub = env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(t.org.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const list = await api(`/api/v1/audit/checkpoints`, { as: t.admin.as });
+    expect(list.status).toBe(200);
+    expect(list.json.items).toHaveLength(1);
+    const cp = list.json.items[0];
+    const head = (await chainRows(t.org.id)).at(-1)!;
+    expect(cp).toMatchObject({ organization_id: t.org.id, seq: 3, row_hmac: head.row_hmac, kind: "head" });
+    expect(cp.statement).toBe(
+      canonicalJson({ type: "chainproof.checkpoint.v1", organization_id: t.org.id, seq: 3, row_hmac: head.row_hmac, issued_at: cp.issued_at, kind: "head" }),
+    );
+
+    // Anyone verifies it with the public JWKS alone.
+    const jwks = await api("/.well-known/jwks.json");
+    expect(jwks.status).toBe(200);
+    const jwk = jwks.json.keys.find((k: { kid: string }) => k.kid === cp.kid);
+    expect(jwk).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
+    expect(jwk.d).toBeUndefined();
+    expect(await jwkThumbprint(jwk)).toBe(cp.kid);
+    const pub = await crypto.subtle.importKey("raw", fromBase64Url(jwk.x), { name: "Ed25519" }, false, ["verify"]);
+    expect(await crypto.subtle.verify({ name: "Ed25519" }, pub, fromBase64Url(cp.signature), utf8(cp.statement))).toBe(true);
+
+    const witness = await env.ARCHIVE.get(`checkpoints/${t.org.id}/3.json`);
+    expect(await witness!.json()).toEqual(cp);
+    expect(await (await env.ARCHIVE.get(`checkpoints/${t.org.id}/head.json`))!.json()).toEqual(cp);
+
+    // No new rows → the next alarm signs nothing new.
+    await stub.append({ organizationId: t.org.id, records: [] });
+    await runDurableObjectAlarm(stub);
+    expect((await api(`/api/v1/audit/checkpoints`, { as: t.admin.as })).json.items).toHaveLength(1);
+  });
+
+  it("POST forces one (super_admin only); an empty chain has nothing to sign", async () => {
+    const t = await createTenant();
+    const sa = (await getSuperAdmin()).as;
+    const empty = await api("/api/v1/audit/checkpoints", { method: "POST", as: sa, body: { organization_id: t.org.id } });
+    expect(empty.status).toBe(409);
+    await appendRecord(t.ingest.as, recordBody());
+    const forced = await api("/api/v1/audit/checkpoints", { method: "POST", as: sa, body: { organization_id: t.org.id } });
+    expect(forced.status).toBe(201);
+    expect(forced.json.seq).toBe(1);
+    expect((await api("/api/v1/audit/checkpoints", { method: "POST", as: t.admin.as, body: { organization_id: t.org.id } })).status).toBe(403);
+  });
+
+  it("lists are tenant-scoped", async () => {
+    const [a, b] = await Promise.all([createTenant(), createTenant()]);
+    const sa = (await getSuperAdmin()).as;
+    expect((await api(`/api/v1/audit/checkpoints?organization_id=${b.org.id}`, { as: a.admin.as })).status).toBe(404);
+    expect((await api(`/api/v1/audit/checkpoints`, { as: a.member.as })).status).toBe(403);
+    expect((await api(`/api/v1/audit/checkpoints`, { as: a.ingest.as })).status).toBe(403);
+    expect((await api(`/api/v1/audit/checkpoints`, { as: sa })).status).toBe(422);
+    expect((await api(`/api/v1/audit/checkpoints?organization_id=${b.org.id}`, { as: sa })).status).toBe(200);
+  });
+});
