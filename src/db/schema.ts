@@ -96,6 +96,7 @@ export const securityEvents = sqliteTable(
   (t) => [
     index("security_events_org_time_idx").on(t.organizationId, t.timestamp),
     index("security_events_org_risk_idx").on(t.organizationId, t.riskScore),
+    index("security_events_org_type_time_idx").on(t.organizationId, t.eventType, t.timestamp),
   ],
 );
 
@@ -168,4 +169,121 @@ export const checkpoints = sqliteTable(
     signature: text("signature").notNull(),
   },
   (t) => [index("checkpoints_org_seq_idx").on(t.organizationId, t.seq)],
+);
+
+export const EXPORT_STATUSES = ["pending", "running", "complete", "failed"] as const;
+
+/** Uncapped exports: built in the background into R2 by multipart upload, in chunks. */
+export const auditExports = sqliteTable(
+  "exports",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    requestedBy: text("requested_by").notNull(),
+    format: text("format", { enum: ["jsonl", "csv"] }).notNull(),
+    /** The validated filters the export was requested with (JSON). */
+    filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: EXPORT_STATUSES }).notNull(),
+    r2Key: text("r2_key").notNull(),
+    uploadId: text("upload_id"),
+    /** Uploaded parts so far ({partNumber, etag}[]), so work resumes across alarm invocations. */
+    parts: text("parts", { mode: "json" }).$type<{ partNumber: number; etag: string }[]>().notNull().default(sql`'[]'`),
+    /** Where the next chunk starts (keyset position), JSON. */
+    cursor: text("cursor", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    rowCount: integer("row_count").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    sha256: text("sha256"),
+    error: text("error"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    completedAt: text("completed_at"),
+  },
+  (t) => [index("exports_org_created_idx").on(t.organizationId, t.createdAt)],
+);
+
+/** One webhook per organization; the signing secret is stored encrypted (AES-GCM, key from SECRET_KEY). */
+export const webhooks = sqliteTable("webhooks", {
+  organizationId: text("organization_id").primaryKey(),
+  url: text("url").notNull(),
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export const ALERT_DELIVERY_STATES = ["pending", "delivered", "failed", "not_configured"] as const;
+
+/** Raised by every security event with risk_score >= 70. */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id"),
+    securityEventId: text("security_event_id").notNull(),
+    createdAt: text("created_at").notNull(),
+    deliveryStatus: text("delivery_status", { enum: ALERT_DELIVERY_STATES }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: text("next_attempt_at"),
+    lastAttemptAt: text("last_attempt_at"),
+    lastError: text("last_error"),
+    deliveredAt: text("delivered_at"),
+  },
+  (t) => [
+    uniqueIndex("alerts_event_unique").on(t.securityEventId),
+    index("alerts_org_created_idx").on(t.organizationId, t.createdAt),
+    index("alerts_due_idx").on(t.deliveryStatus, t.nextAttemptAt),
+  ],
+);
+
+export const alertDeliveries = sqliteTable(
+  "alert_deliveries",
+  {
+    id: text("id").primaryKey(),
+    alertId: text("alert_id").notNull(),
+    attemptedAt: text("attempted_at").notNull(),
+    url: text("url").notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+  },
+  (t) => [index("alert_deliveries_alert_idx").on(t.alertId, t.attemptedAt)],
+);
+
+/** The live platform records a compliance report is built from (services inventory). */
+export const services = sqliteTable(
+  "services",
+  {
+    organizationId: text("organization_id").notNull(),
+    /** Client-chosen, e.g. svc_…; unique within the organization. */
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    databaseType: text("database_type").notNull(),
+    version: text("version").notNull(),
+    status: text("status", { enum: ["provisioning", "running", "stopped", "failed", "deleting"] }).notNull(),
+    zones: text("zones", { mode: "json" }).$type<string[]>().notNull(),
+    storageRegion: text("storage_region").notNull(),
+    storageEncrypted: integer("storage_encrypted", { mode: "boolean" }).notNull(),
+    backupEncryptionEnabled: integer("backup_encryption_enabled", { mode: "boolean" }).notNull(),
+    tlsEnabled: integer("tls_enabled", { mode: "boolean" }).notNull(),
+    backupScheduleEnabled: integer("backup_schedule_enabled", { mode: "boolean" }).notNull(),
+    backupScheduleCron: text("backup_schedule_cron"),
+    backupRetentionDays: integer("backup_retention_days"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.id] })],
+);
+
+export const serviceBackups = sqliteTable(
+  "service_backups",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    serviceId: text("service_id").notNull(),
+    completedAt: text("completed_at").notNull(),
+    type: text("type").notNull(),
+    encryptionEnabled: integer("encryption_enabled", { mode: "boolean" }).notNull(),
+    encryptionAlgorithm: text("encryption_algorithm"),
+    recordedAt: text("recorded_at").notNull(),
+  },
+  (t) => [index("service_backups_service_idx").on(t.organizationId, t.serviceId, t.completedAt)],
 );
