@@ -7,20 +7,36 @@ import { defineConfig } from "vitest/config";
 const checkpointKey = JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }));
 
 export default defineConfig(async () => ({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-          SECRET_KEY: "test-secret-key-0123456789abcdef0123456789abcdef",
-          AUDIT_HMAC_KEY: "test-audit-key-current",
-          AUDIT_HMAC_RETIRED_KEYS: JSON.stringify(["test-audit-key-retired"]),
-          REPORT_SIGNING_KEY: "test-report-signing-key",
-          CHECKPOINT_SIGNING_KEY: checkpointKey,
+  test: {
+    projects: [
+      {
+        // The Worker's tests run inside workerd with real D1, Durable Objects and R2.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                SECRET_KEY: "test-secret-key-0123456789abcdef0123456789abcdef",
+                AUDIT_HMAC_KEY: "test-audit-key-current",
+                AUDIT_HMAC_RETIRED_KEYS: JSON.stringify(["test-audit-key-retired"]),
+                REPORT_SIGNING_KEY: "test-report-signing-key",
+                CHECKPOINT_SIGNING_KEY: checkpointKey,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/node/**"],
+          setupFiles: ["./test/setup/apply-migrations.ts"],
         },
       },
-    }),
-  ],
-  test: { setupFiles: ["./test/setup/apply-migrations.ts"] },
+      {
+        // What runs on Node: the offline CLI and the scripts.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },
+      },
+    ],
+  },
 }));
