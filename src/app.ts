@@ -5,6 +5,8 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import integrityRoutes from "./audit/integrity-routes";
 import jwksRoutes from "./audit/jwks-routes";
+import readRoutes from "./audit/read-routes";
+import referenceRoutes from "./audit/reference-routes";
 import auditRoutes from "./audit/routes";
 import meRoutes from "./auth/routes";
 import { type AppEnv, authenticate, dbMiddleware } from "./auth/caller";
@@ -30,6 +32,8 @@ export function buildApp() {
   app.route("/api/v1/me", meRoutes);
   app.route("/api/v1/audit", auditRoutes);
   app.route("/api/v1/audit", integrityRoutes);
+  app.route("/api/v1/audit", readRoutes);
+  app.route("/api/v1/audit", referenceRoutes);
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));

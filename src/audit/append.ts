@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv, Caller } from "../auth/caller";
-import { clientInfo } from "../auth/caller";
+import { BOOKMARK_HEADER, clientInfo } from "../auth/caller";
 import type { Env } from "../env";
 import { AppError, conflict } from "../errors";
 import { isoNow } from "../time";
@@ -27,6 +27,12 @@ export async function appendToChain(env: Env, request: AppendRequest): Promise<E
   }
   if (outcome.code === "conflict") throw conflict(outcome.message);
   throw new AppError(503, "append_failed", outcome.message);
+}
+
+/** Answers a write with its D1 bookmark (reads that send it back see the write) and marks replays. */
+export function announceWrite(c: Context<AppEnv>, outcome: { replayed: boolean; bookmark: string | null }) {
+  if (outcome.bookmark) c.header(BOOKMARK_HEADER, outcome.bookmark);
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
 }
 
 type SelfAudit = {
@@ -66,5 +72,6 @@ export function selfAuditRecord(caller: Caller, orgId: string, client: ReturnTyp
 export async function commitAudited(c: Context<AppEnv>, orgId: string, audit: SelfAudit, effects: SqlEffect[] = []) {
   const record = selfAuditRecord(c.get("caller"), orgId, clientInfo(c), audit);
   const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects });
+  announceWrite(c, outcome);
   return outcome.records[0]!;
 }

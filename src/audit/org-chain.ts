@@ -28,7 +28,7 @@ export type AppendRequest = {
 };
 
 export type AppendOutcome =
-  | { ok: true; records: AuditRecord[]; replayed: boolean }
+  | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null }
   | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
@@ -138,7 +138,7 @@ export class OrgChain extends DurableObject<Env> {
     if (!previous) return this.#enqueue(request);
     if (previous.requestHash !== idempotency.requestHash) return mismatch();
     const rows = await rowsBetweenSeqs(this.#db, request.organizationId, previous.seqFrom, previous.seqTo);
-    return { ok: true, records: rows.map(recordFromRow), replayed: true };
+    return { ok: true, records: rows.map(recordFromRow), replayed: true, bookmark: null };
   }
 
   #enqueue(request: AppendRequest) {
@@ -167,10 +167,11 @@ export class OrgChain extends DurableObject<Env> {
 
   async #commit(group: Pending[], retried = false): Promise<void> {
     let sealed: Sealed | undefined;
+    const session = this.env.DB.withSession("first-primary");
     try {
       await this.#headLoaded;
       sealed = await this.#seal(group);
-      await this.env.DB.batch(this.#statements(group, sealed));
+      await session.batch(this.#statements(group, sealed));
     } catch (err) {
       // After any failure the head is re-read from D1 before anything else is sealed.
       this.#headLoaded = this.#loadHead();
@@ -192,7 +193,8 @@ export class OrgChain extends DurableObject<Env> {
       }
     }
     this.#head = sealed!.head;
-    group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false }));
+    const bookmark = session.getBookmark();
+    group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark }));
     await this.#scheduleCheckpoint();
   }
 

@@ -7,7 +7,7 @@ import { invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
-import { appendToChain } from "./append";
+import { announceWrite, appendToChain } from "./append";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
 import { findOrganization } from "../orgs/store";
 import { AuditRecordSchema } from "./schemas";
@@ -71,7 +71,7 @@ logs.openapi(
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
-    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    announceWrite(c, outcome);
     return c.json(outcome.records[0]!, 201);
   },
 );
@@ -106,7 +106,7 @@ logs.openapi(
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
-    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    announceWrite(c, outcome);
     return c.json({ records: outcome.records }, 201);
   },
 );

@@ -117,8 +117,20 @@ export const requireRole = (...roles: Role[]) =>
     return next();
   });
 
+/** Clients pass back the bookmark of their last write to read it from any replica. */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+
+/**
+ * Every request uses a D1 session: reads may go to a replica, writes to the primary, and a client
+ * that sends the bookmark of its last write reads that write. The answer carries the new bookmark.
+ */
 export const dbMiddleware = () =>
   createMiddleware<AppEnv>(async function attachDatabase(c, next) {
-    c.set("db", database(c.env.DB));
-    return next();
+    const bookmark = c.req.header(BOOKMARK_HEADER);
+    const session = c.env.DB.withSession(bookmark || (SAFE_METHODS.has(c.req.method) ? "first-unconstrained" : "first-primary"));
+    // drizzle's D1 driver only calls prepare() and batch(), which a session has.
+    c.set("db", database(session as unknown as D1Database));
+    await next();
+    const latest = session.getBookmark();
+    if (latest && !c.res.headers.has(BOOKMARK_HEADER)) c.res.headers.set(BOOKMARK_HEADER, latest);
   });
