@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import integrityRoutes from "./audit/integrity-routes";
 import jwksRoutes from "./audit/jwks-routes";
+import exportRoutes from "./audit/export-routes";
 import readRoutes from "./audit/read-routes";
 import referenceRoutes from "./audit/reference-routes";
 import auditRoutes from "./audit/routes";
@@ -34,6 +35,7 @@ export function buildApp() {
   app.route("/api/v1/audit", integrityRoutes);
   app.route("/api/v1/audit", readRoutes);
   app.route("/api/v1/audit", referenceRoutes);
+  app.route("/api/v1/audit", exportRoutes);
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));

@@ -68,3 +68,6 @@ export async function activityCounts(db: Database, where: SQL | undefined) {
   ]);
   return { byAction, byResourceType, byStatus, topActors, perDay, total: total!.n };
 }
+
+export const distinctOrganizations = async (db: Database, where: SQL | undefined) =>
+  (await db.selectDistinct({ id: auditLogs.organizationId }).from(auditLogs).where(where)).map((r) => r.id);
