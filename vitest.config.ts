@@ -22,6 +22,8 @@ export default defineConfig(async () => ({
                 AUDIT_HMAC_RETIRED_KEYS: JSON.stringify(["test-audit-key-retired"]),
                 REPORT_SIGNING_KEY: "test-report-signing-key",
                 CHECKPOINT_SIGNING_KEY: checkpointKey,
+                // Lets webhooks reach the receiver on 127.0.0.1 over http (test/setup/webhook-receiver.ts).
+                ALLOW_INSECURE_WEBHOOKS: "true",
               },
             },
           }),
@@ -31,6 +33,7 @@ export default defineConfig(async () => ({
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**"],
           setupFiles: ["./test/setup/apply-migrations.ts"],
+          globalSetup: ["./test/setup/webhook-receiver.ts"],
         },
       },
       {

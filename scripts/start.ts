@@ -33,6 +33,8 @@ async function ensureDevVars() {
       `AUDIT_HMAC_RETIRED_KEYS=[]`,
       `REPORT_SIGNING_KEY=${randomSecret()}`,
       `CHECKPOINT_SIGNING_KEY='${jwk}'`,
+      "# Local only: lets webhooks target http and loopback receivers. Never set it in production.",
+      "ALLOW_INSECURE_WEBHOOKS=true",
       "",
     ].join("\n"),
     { mode: 0o600 },

@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import integrityRoutes from "./audit/integrity-routes";
 import jwksRoutes from "./audit/jwks-routes";
+import bulkExportRoutes from "./audit/bulk-export-routes";
 import exportRoutes from "./audit/export-routes";
 import readRoutes from "./audit/read-routes";
 import referenceRoutes from "./audit/reference-routes";
@@ -12,11 +13,19 @@ import auditRoutes from "./audit/routes";
 import meRoutes from "./auth/routes";
 import { type AppEnv, authenticate, dbMiddleware } from "./auth/caller";
 import { AppError, errorBody } from "./errors";
+import { reportPages, reports, verification } from "./compliance/report-routes";
+import serviceRoutes from "./compliance/service-routes";
+import zoneRoutes from "./compliance/zone-routes";
 import orgRoutes from "./orgs/routes";
+import securityRoutes from "./security/routes";
+import webhookRoutes from "./security/webhook-routes";
 import { requireJsonBody } from "./request-guards";
 import ui from "./ui/login";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
+// A signed download link is its own credential: it can be handed to an auditor.
+const SIGNED_DOWNLOAD = /^\/api\/v1\/audit\/exports\/[^/]+\/download$/;
+const isPublic = (path: string) => path === OPENAPI_PATH || SIGNED_DOWNLOAD.test(path);
 
 export function buildApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -26,16 +35,24 @@ export function buildApp() {
 
   app.use(secureHeaders());
   app.use(dbMiddleware());
-  app.use("/api/v1/*", async (c, next) => (c.req.path === OPENAPI_PATH ? next() : authenticate()(c, next)));
+  app.use("/api/v1/*", async (c, next) => (isPublic(c.req.path) ? next() : authenticate()(c, next)));
   app.use("/api/v1/*", requireJsonBody());
 
   app.route("/api/v1/organizations", orgRoutes);
+  app.route("/api/v1/organizations", webhookRoutes);
+  app.route("/api/v1/organizations", serviceRoutes);
+  app.route("/api/v1/organizations", reports);
+  app.route("/organizations", reportPages);
+  app.route("/api/v1/compliance", verification);
+  app.route("/api/v1/zones", zoneRoutes);
   app.route("/api/v1/me", meRoutes);
   app.route("/api/v1/audit", auditRoutes);
   app.route("/api/v1/audit", integrityRoutes);
+  app.route("/api/v1/audit", securityRoutes);
   app.route("/api/v1/audit", readRoutes);
   app.route("/api/v1/audit", referenceRoutes);
   app.route("/api/v1/audit", exportRoutes);
+  app.route("/api/v1/audit", bulkExportRoutes);
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
@@ -61,7 +78,8 @@ export function buildApp() {
       return c.json(errorBody(code, err.message || "Request refused"), err.status);
     }
     // Failures are logged by name only: their messages may carry SQL or values.
-    if (err instanceof DrizzleQueryError) {
+    // drizzle wraps single queries; D1's own error comes through batch() unwrapped.
+    if (err instanceof DrizzleQueryError || err.message.startsWith("D1_ERROR")) {
       console.error(`storage error on ${c.req.method} ${c.req.path}`);
       return c.json(errorBody("storage_unavailable", "Storage is unavailable; retry shortly"), 503, { "Retry-After": "1" });
     }

@@ -1,3 +1,4 @@
+import type { ExportRunner } from "./audit/export-runner";
 import type { OrgChain } from "./audit/org-chain";
 
 /** Bindings, vars and secrets of the Worker — the one place they are declared. */
@@ -5,8 +6,11 @@ export interface Env {
   DB: D1Database;
   ARCHIVE: R2Bucket;
   ORG_CHAIN: DurableObjectNamespace<OrgChain>;
+  EXPORT_RUNNER: DurableObjectNamespace<ExportRunner>;
 
   ENFORCE_ORG_QUOTAS?: string;
+  /** "true" lets webhooks use http and loopback targets: local development and tests only. */
+  ALLOW_INSECURE_WEBHOOKS?: string;
 
   SECRET_KEY: string;
   AUDIT_HMAC_KEY?: string;

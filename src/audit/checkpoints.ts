@@ -23,7 +23,7 @@ export type Checkpoint = {
 type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 let signer: { source: string; value: Signer } | undefined;
 
-async function checkpointSigner(env: Env): Promise<Signer> {
+export async function checkpointSigner(env: Env): Promise<Signer> {
   const source = env.CHECKPOINT_SIGNING_KEY;
   if (!source) throw new AppError(503, "not_configured", "Checkpoint signing is not configured (CHECKPOINT_SIGNING_KEY)");
   if (signer?.source !== source) signer = { source, value: await ed25519Signer(parsePrivateJwk(source)) };

@@ -54,13 +54,24 @@ export const AuditRecordInput = z
 
 export type AuditRecordInput = z.infer<typeof AuditRecordInput>;
 
+/** A record from an older system without a chain: it keeps its id and time, and gets no seal. */
+export const LegacyRecordInput = AuditRecordInput.omit({ organization_id: true, id: true, timestamp: true })
+  .extend({ id: z.uuid(), timestamp: isoTimestamp })
+  .strict()
+  .openapi("LegacyRecordInput");
+
+export const ImportInput = z
+  .object({ organization_id: z.uuid(), records: z.array(LegacyRecordInput).min(1).max(MAX_BATCH) })
+  .strict()
+  .openapi("LegacyImport");
+
 export const BatchInput = z.object({ records: z.array(AuditRecordInput).min(1).max(MAX_BATCH) }).strict().openapi("AuditBatchInput");
 
 /**
  * The checks a schema cannot express: the 64 KiB limit, I-JSON (RFC 7493) so every language
  * canonicalizes the row alike, and the organization the record may be written to.
  */
-export function recordProblems(raw: unknown, input: AuditRecordInput, allowedOrgId: string, prefix = ""): FieldError[] {
+export function recordProblems(raw: unknown, namedOrgId: string | undefined, allowedOrgId: string, prefix = ""): FieldError[] {
   const problems: FieldError[] = [];
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   if (new TextEncoder().encode(JSON.stringify(raw)).byteLength > MAX_RECORD_BYTES) {
@@ -69,13 +80,16 @@ export function recordProblems(raw: unknown, input: AuditRecordInput, allowedOrg
   for (const path of ijsonViolations(raw)) {
     problems.push({ field: field(path), message: "not I-JSON: integer beyond ±(2^53−1), non-finite number or lone surrogate" });
   }
-  if (input.organization_id !== undefined && input.organization_id !== allowedOrgId) {
+  if (namedOrgId !== undefined && namedOrgId !== allowedOrgId) {
     problems.push({ field: field("organization_id"), message: "is not an organization you may write to" });
   }
   return problems;
 }
 
-export function toPendingRecord(input: AuditRecordInput, organizationId: string, now: string): PendingRecord {
+/** The fields a caller may set on a record, whichever way it arrives. */
+type ClientFields = Omit<AuditRecordInput, "organization_id" | "id" | "seq" | "prev_hash" | "row_hmac" | "recorded_at" | "key_id">;
+
+export function toPendingRecord(input: ClientFields, organizationId: string, now: string): PendingRecord {
   return {
     id: crypto.randomUUID(),
     organization_id: organizationId,

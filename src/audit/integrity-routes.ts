@@ -5,7 +5,7 @@ import { loadAuditKeyring } from "../crypto/keys";
 import { conflict, invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { listOrganizations } from "../orgs/store";
-import { recordSecurityEvent } from "../security/record";
+import { recordSecurityEvent, securityScope } from "../security/record";
 import { chainOf, commitAudited } from "./append";
 import { listCheckpoints } from "./checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
@@ -93,7 +93,7 @@ async function recordOutcome(c: Parameters<typeof commitAudited>[0], result: Val
     metadata: summary,
   });
   if (!result.valid) {
-    await recordSecurityEvent(c.get("db"), {
+    await recordSecurityEvent(securityScope(c), {
       organizationId: result.organization_id,
       eventType: "chain_integrity_failure",
       riskScore: 100,

@@ -287,7 +287,8 @@ const mismatch = (): AppendOutcome => ({
 
 function failure(err: unknown): AppendOutcome {
   const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
-  if (text.includes("UNIQUE constraint failed") && !text.includes("audit_logs")) {
+  // A clash on (organization_id, seq) is the chain's own guard (a stale head), not the caller's conflict.
+  if (text.includes("UNIQUE constraint failed") && !text.includes("audit_logs.seq")) {
     return { ok: false, code: "conflict", message: "The change conflicts with existing data" };
   }
   console.error(`chain append failed: ${err instanceof Error ? err.name : "error"}`);

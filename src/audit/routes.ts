@@ -4,11 +4,14 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { sha256Hex } from "../crypto/encoding";
 import { canonicalJson } from "../crypto/jcs";
 import { invalid } from "../errors";
+import { scopeOrganization } from "../auth/tenancy";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
-import { announceWrite, appendToChain } from "./append";
-import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
+import { announceWrite, appendToChain, commitAudited } from "./append";
+import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
+import type { AuditRecord } from "./record";
+import { insertRowEffects } from "./store";
 import { findOrganization } from "../orgs/store";
 import { AuditRecordSchema } from "./schemas";
 
@@ -44,7 +47,7 @@ async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: u
 }
 
 function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
-  const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input, orgId, prefix(i)));
+  const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input.organization_id, orgId, prefix(i)));
   if (problems.length > 0) throw invalid(problems);
   const now = isoNow();
   return inputs.map((input) => toPendingRecord(input, orgId, now));
@@ -108,6 +111,50 @@ logs.openapi(
     });
     announceWrite(c, outcome);
     return c.json({ records: outcome.records }, 201);
+  },
+);
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/import",
+    tags,
+    security: authenticated,
+    summary: "Import up to 1,000 legacy records without a chain (super_admin); the import itself is chained",
+    middleware: [requireRole("super_admin"), limitBody(8 * 1024 * 1024)] as const,
+    request: { body: jsonBody(ImportInput) },
+    responses: {
+      201: json(z.object({ records: z.array(AuditRecordSchema), import_record: AuditRecordSchema }).openapi("LegacyImportResult"), "Imported"),
+      ...errorResponses(401, 403, 404, 409, 413, 422),
+    },
+  }),
+  async (c) => {
+    const { organization_id: orgId, records: inputs } = c.req.valid("json");
+    const raw = (await c.req.json()) as { records: unknown[] };
+    await scopeOrganization(c, orgId, ["super_admin"]);
+    const problems = inputs.flatMap((_, i) => recordProblems(raw.records[i], undefined, orgId, `records.${i}`));
+    const ids = inputs.map((r) => r.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) problems.push({ field: `records.${i}.id`, message: "appears twice in this import" });
+    });
+    if (problems.length > 0) throw invalid(problems);
+    const now = isoNow();
+    const legacy: AuditRecord[] = inputs.map((input) => ({
+      ...toPendingRecord(input, orgId, now),
+      id: input.id,
+      seq: null,
+      recorded_at: now,
+      key_id: null,
+      prev_hash: null,
+      row_hmac: null,
+    }));
+    const record = await commitAudited(
+      c,
+      orgId,
+      { action: "import", resourceType: "audit_log", resourceId: null, metadata: { legacy_records: legacy.length, first_id: ids[0], last_id: ids.at(-1) } },
+      insertRowEffects(legacy),
+    );
+    return c.json({ records: legacy, import_record: record }, 201);
   },
 );
 

@@ -63,25 +63,31 @@ function rowTuple(r: AuditRecord) {
 // a chunk stays well under the 2 MB a bound value may hold.
 const CHUNK_BYTES = 512 * 1024;
 
-/** INSERT statements for sealed rows, many rows per statement. */
-export function insertRowStatements(d1: D1Database, rows: AuditRecord[]): D1PreparedStatement[] {
-  const statements: D1PreparedStatement[] = [];
+/** Rows as JSON arrays, one array per INSERT, each under CHUNK_BYTES. */
+function rowChunks(rows: AuditRecord[]): string[] {
+  const chunks: string[] = [];
   let chunk: string[] = [];
   let size = 0;
-  const flush = () => {
-    statements.push(d1.prepare(INSERT_ROWS_SQL).bind(`[${chunk.join(",")}]`));
-    chunk = [];
-    size = 0;
-  };
   for (const row of rows) {
     const text = JSON.stringify(rowTuple(row));
-    if (size + text.length > CHUNK_BYTES && chunk.length > 0) flush();
+    if (size + text.length > CHUNK_BYTES && chunk.length > 0) {
+      chunks.push(`[${chunk.join(",")}]`);
+      chunk = [];
+      size = 0;
+    }
     chunk.push(text);
     size += text.length;
   }
-  if (chunk.length > 0) flush();
-  return statements;
+  if (chunk.length > 0) chunks.push(`[${chunk.join(",")}]`);
+  return chunks;
 }
+
+/** INSERT statements for rows, many rows per statement. */
+export const insertRowStatements = (d1: D1Database, rows: AuditRecord[]): D1PreparedStatement[] =>
+  rowChunks(rows).map((json) => d1.prepare(INSERT_ROWS_SQL).bind(json));
+
+/** The same INSERTs as effects that commit in the chain object's batch (legacy imports). */
+export const insertRowEffects = (rows: AuditRecord[]) => rowChunks(rows).map((json) => ({ sql: INSERT_ROWS_SQL, params: [json] }));
 
 export const findIdempotencyKey = async (db: Database, orgId: string, key: string, now: string) =>
   (

@@ -5,6 +5,7 @@ import { database, type Database } from "../db/client";
 import type { Role } from "../db/schema";
 import type { Env } from "../env";
 import { AppError, forbidden, unauthorized } from "../errors";
+import { securityScope } from "../security/record";
 import { isoNow } from "../time";
 import { type ClientInfo, loginWithPassword } from "./login";
 import { secretDigest } from "./secrets";
@@ -74,7 +75,7 @@ export const authenticate = () =>
         c.set("caller", await bearerCaller(db, value.trim()));
       } else if (scheme?.toLowerCase() === "basic" && value) {
         const { username, password } = decodeBasic(value.trim());
-        const user = await loginWithPassword(db, username, password, clientInfo(c));
+        const user = await loginWithPassword(securityScope(c), username, password, clientInfo(c));
         c.set("caller", {
           role: user.role,
           organizationId: user.organizationId,

@@ -1,6 +1,5 @@
-import type { Database } from "../db/client";
 import { AppError, unauthorized } from "../errors";
-import { recordSecurityEvent } from "../security/record";
+import { recordSecurityEvent, type SecurityScope } from "../security/record";
 import { isoNow } from "../time";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./password";
 import { clearLoginFailures, countLoginFailure, findLoginAttempts, findUserByUsername } from "./store";
@@ -23,7 +22,8 @@ function accountLocked(lockedUntil: string, now: number) {
  * Checks a username and password, enforcing the lockout: 10 failures within 15 minutes lock the
  * username for 15 minutes, whether or not it exists, so the lock reveals nothing about accounts.
  */
-export async function loginWithPassword(db: Database, username: string, password: string, client: ClientInfo) {
+export async function loginWithPassword(scope: SecurityScope, username: string, password: string, client: ClientInfo) {
+  const { db } = scope;
   const now = Date.now();
   const attempts = await findLoginAttempts(db, username);
   if (attempts?.lockedUntil && Date.parse(attempts.lockedUntil) > now) throw accountLocked(attempts.lockedUntil, now);
@@ -44,7 +44,7 @@ export async function loginWithPassword(db: Database, username: string, password
     isoNow(now + LOCKOUT_DURATION_MS),
   );
   const context = { organizationId: user?.organizationId ?? null, userId: user?.id ?? null, ...client };
-  await recordSecurityEvent(db, {
+  await recordSecurityEvent(scope, {
     ...context,
     eventType: "login_failed",
     riskScore: 20,
@@ -53,7 +53,7 @@ export async function loginWithPassword(db: Database, username: string, password
     metadata: { username, failures_in_window: failure.failures },
   });
   if (failure.lockedUntil) {
-    await recordSecurityEvent(db, {
+    await recordSecurityEvent(scope, {
       ...context,
       eventType: "account_locked",
       riskScore: 70,

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Role } from "../db/schema";
 import { forbidden, notFound } from "../errors";
 import { findOrganization } from "../orgs/store";
-import { recordSecurityEvent } from "../security/record";
+import { recordSecurityEvent, securityScope } from "../security/record";
 import { type AppEnv, clientInfo } from "./caller";
 
 /**
@@ -15,7 +15,7 @@ export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles
   const org = await findOrganization(db, orgId);
   if (!org) throw notFound("Organization");
   if (caller.role !== "super_admin" && caller.organizationId !== org.id) {
-    await recordSecurityEvent(db, {
+    await recordSecurityEvent(securityScope(c), {
       organizationId: caller.organizationId,
       userId: caller.tokenId ? null : caller.actorId,
       eventType: "cross_tenant_access_attempt",

@@ -1,33 +1,69 @@
+import type { Context } from "hono";
+import type { SECURITY_EVENT_TYPES } from "../audit/enums";
+import type { AppEnv } from "../auth/caller";
 import type { Database } from "../db/client";
+import type { Env } from "../env";
 import { isoNow } from "../time";
+import { raisesAlert } from "./alerts";
+import { deliverAlert } from "./delivery";
 import { insertSecurityEvent } from "./store";
+
+/** Where an event is recorded from: its database, its env, and, inside a request or cron run, waitUntil. */
+export type SecurityScope = { db: Database; env: Env; waitUntil?: (promise: Promise<unknown>) => void };
+
+/** The scope of a request; the first webhook attempt then runs after the response is sent. */
+export function securityScope(c: Context<AppEnv>): SecurityScope {
+  const scope: SecurityScope = { db: c.get("db"), env: c.env };
+  try {
+    const ctx = c.executionCtx;
+    scope.waitUntil = (promise) => ctx.waitUntil(promise);
+  } catch {
+    // No execution context (the app called directly, not as a Worker): the cron delivers instead.
+  }
+  return scope;
+}
 
 export type SecurityEventInput = {
   organizationId: string | null;
   userId?: string | null;
-  eventType: string;
+  eventType: (typeof SECURITY_EVENT_TYPES)[number];
   riskScore: number;
+  /** Stored as given, never recomputed; bands come from riskScore. */
   severity?: string;
-  description: string;
+  description: string | null;
   ipAddress?: string | null;
   userAgent?: string | null;
   metadata?: Record<string, unknown>;
+  /** When it happened (normalized ISO 8601); default now. */
+  timestamp?: string;
 };
 
-/** chainproof's own security events (failed logins, lockouts, cross-tenant attempts). */
-export async function recordSecurityEvent(db: Database, input: SecurityEventInput) {
-  const [event] = await insertSecurityEvent(db, {
-    id: crypto.randomUUID(),
-    organizationId: input.organizationId,
-    userId: input.userId ?? null,
-    eventType: input.eventType,
-    severity: input.severity ?? "info",
-    riskScore: input.riskScore,
-    description: input.description,
-    ipAddress: input.ipAddress ?? null,
-    userAgent: input.userAgent?.slice(0, 512) ?? null,
-    metadata: input.metadata ?? {},
-    timestamp: isoNow(),
-  });
-  return event!;
+/**
+ * Every security event goes through here, whoever raises it: the event and its alert (risk >= 70)
+ * are stored in one batch, then the alert's first webhook attempt starts at once where a
+ * waitUntil exists; otherwise the cron makes it.
+ */
+export async function recordSecurityEvent(scope: SecurityScope, input: SecurityEventInput) {
+  const now = Date.now();
+  const alert = raisesAlert(input.riskScore) ? { id: crypto.randomUUID(), createdAt: isoNow(now) } : null;
+  const { event, alertStatus } = await insertSecurityEvent(
+    scope.db,
+    {
+      id: crypto.randomUUID(),
+      organizationId: input.organizationId,
+      userId: input.userId ?? null,
+      eventType: input.eventType,
+      severity: input.severity ?? "info",
+      riskScore: input.riskScore,
+      description: input.description,
+      ipAddress: input.ipAddress ?? null,
+      userAgent: input.userAgent?.slice(0, 512) ?? null,
+      metadata: input.metadata ?? {},
+      timestamp: input.timestamp ?? isoNow(now),
+      alerted: alert !== null,
+    },
+    alert,
+  );
+  if (alert && alertStatus === "pending") scope.waitUntil?.(deliverAlert(scope.env, alert.id));
+  return event;
 }

@@ -1,7 +1,167 @@
+import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { securityEvents } from "../db/schema";
+import { alertDeliveries, alerts, securityEvents, webhooks } from "../db/schema";
+import type { afterAttempt, DeliveryState } from "./alerts";
 
+export type SecurityEventRow = typeof securityEvents.$inferSelect;
 export type NewSecurityEvent = typeof securityEvents.$inferInsert;
+export type AlertRow = typeof alerts.$inferSelect;
+export type DeliveryRow = typeof alertDeliveries.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
 
-export const insertSecurityEvent = (db: Database, event: NewSecurityEvent) =>
-  db.insert(securityEvents).values(event).returning();
+/**
+ * Stores an event and, when it raises one, its alert, in one D1 batch. The alert starts `pending`
+ * (due at once) when the organization has a webhook, else `not_configured`, decided in the same
+ * statement.
+ */
+export async function insertSecurityEvent(db: Database, event: NewSecurityEvent, alert: { id: string; createdAt: string } | null) {
+  const insertEvent = db.insert(securityEvents).values(event).returning();
+  if (!alert) return { event: (await insertEvent)[0]!, alertStatus: null };
+  const hooked = sql`EXISTS (SELECT 1 FROM ${webhooks} WHERE ${webhooks.organizationId} = ${event.organizationId})`;
+  const [[stored], [raised]] = await db.batch([
+    insertEvent,
+    db
+      .insert(alerts)
+      .values({
+        id: alert.id,
+        organizationId: event.organizationId,
+        securityEventId: event.id,
+        createdAt: alert.createdAt,
+        deliveryStatus: sql`CASE WHEN ${hooked} THEN 'pending' ELSE 'not_configured' END`,
+        nextAttemptAt: sql`CASE WHEN ${hooked} THEN ${alert.createdAt} END`,
+      })
+      .returning({ deliveryStatus: alerts.deliveryStatus }),
+  ]);
+  return { event: stored!, alertStatus: raised!.deliveryStatus };
+}
+
+/** `organizationId` undefined means every organization (super_admin); `risk` is an inclusive range. */
+export type EventFilter = {
+  organizationId?: string;
+  userId?: string;
+  eventType?: string;
+  risk?: { min: number; max: number };
+  search?: string;
+  from?: string;
+  to?: string;
+};
+
+/** LIKE pattern for "contains `text`", with `%`, `_` and `\` matched literally (ESCAPE '\'). */
+const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
+/** The description, or any key or scalar value inside metadata (not its JSON punctuation). */
+function searchCondition(text: string) {
+  const pattern = containsPattern(text);
+  return sql`(${securityEvents.description} LIKE ${pattern} ESCAPE '\\' OR EXISTS (
+    SELECT 1 FROM json_tree(${securityEvents.metadata}) AS node
+    WHERE (node.type IN ('text', 'integer', 'real') AND node.atom LIKE ${pattern} ESCAPE '\\')
+       OR (typeof(node.key) = 'text' AND node.key LIKE ${pattern} ESCAPE '\\')))`;
+}
+
+function eventConditions(f: EventFilter): SQL | undefined {
+  return and(
+    f.organizationId === undefined ? undefined : eq(securityEvents.organizationId, f.organizationId),
+    f.userId === undefined ? undefined : eq(securityEvents.userId, f.userId),
+    f.eventType === undefined ? undefined : eq(securityEvents.eventType, f.eventType),
+    f.risk === undefined ? undefined : between(securityEvents.riskScore, f.risk.min, f.risk.max),
+    f.from === undefined ? undefined : gte(securityEvents.timestamp, f.from),
+    f.to === undefined ? undefined : lte(securityEvents.timestamp, f.to),
+    f.search === undefined ? undefined : searchCondition(f.search),
+  );
+}
+
+const newestFirst = [desc(securityEvents.timestamp), desc(securityEvents.id)];
+
+export async function pageSecurityEvents(db: Database, filter: EventFilter, limit: number, offset: number) {
+  const where = eventConditions(filter);
+  const [rows, [total]] = await db.batch([
+    db.select().from(securityEvents).where(where).orderBy(...newestFirst).limit(limit).offset(offset),
+    db.select({ n: count() }).from(securityEvents).where(where),
+  ]);
+  return { rows, total: total!.n };
+}
+
+/** Counts by event type and by risk score, and the newest events at or above `highRisk`. */
+export async function summarizeSecurityEvents(db: Database, filter: EventFilter, highRisk: number, highRiskLimit: number) {
+  const where = eventConditions(filter);
+  const [byType, byRisk, highRiskRows] = await db.batch([
+    db.select({ eventType: securityEvents.eventType, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.eventType),
+    db.select({ riskScore: securityEvents.riskScore, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.riskScore),
+    db
+      .select()
+      .from(securityEvents)
+      .where(and(where, gte(securityEvents.riskScore, highRisk)))
+      .orderBy(...newestFirst)
+      .limit(highRiskLimit),
+  ]);
+  return { byType, byRisk, highRisk: highRiskRows };
+}
+
+/** A page of alerts (newest first), their events, and every delivery attempt of those alerts. */
+export async function pageAlerts(db: Database, organizationId: string | undefined, limit: number, offset: number) {
+  const where = organizationId === undefined ? undefined : eq(alerts.organizationId, organizationId);
+  const [rows, [total]] = await db.batch([
+    db.select().from(alerts).where(where).orderBy(desc(alerts.createdAt), desc(alerts.id)).limit(limit).offset(offset),
+    db.select({ n: count() }).from(alerts).where(where),
+  ]);
+  if (rows.length === 0) return { rows, total: total!.n, events: [], deliveries: [] };
+  // One bound JSON array instead of one parameter per id (D1 allows 100 per statement). No joins
+  // in a batch: drizzle maps batched rows by column name, and both tables have an `id`.
+  const among = (column: typeof alertDeliveries.alertId | typeof securityEvents.id, ids: string[]) =>
+    sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+  const [events, deliveries] = await db.batch([
+    db.select().from(securityEvents).where(among(securityEvents.id, rows.map((r) => r.securityEventId))),
+    db
+      .select()
+      .from(alertDeliveries)
+      .where(among(alertDeliveries.alertId, rows.map((r) => r.id)))
+      .orderBy(asc(alertDeliveries.attemptedAt), asc(alertDeliveries.id)),
+  ]);
+  return { rows, total: total!.n, events, deliveries };
+}
+
+/** Pending alerts due at `now` (oldest first), with their event and the organization's webhook, if any. */
+export const dueAlerts = (db: Database, now: string, limit: number, alertId?: string) =>
+  db
+    .select({ alert: alerts, event: securityEvents, webhook: webhooks })
+    .from(alerts)
+    .innerJoin(securityEvents, eq(securityEvents.id, alerts.securityEventId))
+    .leftJoin(webhooks, eq(webhooks.organizationId, alerts.organizationId))
+    .where(and(eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now), alertId === undefined ? undefined : eq(alerts.id, alertId)))
+    .orderBy(asc(alerts.nextAttemptAt))
+    .limit(limit);
+
+/**
+ * Takes a due alert for one attempt: counts the attempt and moves next_attempt_at to the end of a
+ * lease, so a concurrent cron run or request skips it. Returns the attempt number, or undefined
+ * when someone else took it first.
+ */
+export async function claimAlert(db: Database, alertId: string, now: string, leaseUntil: string) {
+  const [row] = await db
+    .update(alerts)
+    .set({ attempts: sql`${alerts.attempts} + 1`, lastAttemptAt: now, nextAttemptAt: leaseUntil })
+    .where(and(eq(alerts.id, alertId), eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now)))
+    .returning({ attempts: alerts.attempts });
+  return row?.attempts;
+}
+
+export const markNotConfigured = (db: Database, alertId: string) =>
+  db
+    .update(alerts)
+    .set({ deliveryStatus: "not_configured", nextAttemptAt: null })
+    .where(and(eq(alerts.id, alertId), eq(alerts.deliveryStatus, "pending")));
+
+/** The attempt's row and the alert's new state, together. */
+export const recordAttempt = (db: Database, delivery: DeliveryRow, state: ReturnType<typeof afterAttempt>) =>
+  db.batch([db.insert(alertDeliveries).values(delivery), db.update(alerts).set(state).where(eq(alerts.id, delivery.alertId))]);
+
+export const findWebhook = async (db: Database, organizationId: string) =>
+  (await db.select().from(webhooks).where(eq(webhooks.organizationId, organizationId)).limit(1))[0];
+
+export const upsertWebhook = (db: Database, row: WebhookRow) =>
+  db
+    .insert(webhooks)
+    .values(row)
+    .onConflictDoUpdate({ target: webhooks.organizationId, set: { url: row.url, secretCiphertext: row.secretCiphertext, updatedAt: row.updatedAt } });
+
+export const deleteWebhook = (db: Database, organizationId: string) => db.delete(webhooks).where(eq(webhooks.organizationId, organizationId));

@@ -6,6 +6,7 @@ import { loginWithPassword } from "../auth/login";
 import { endSession, readSession, startSession } from "../auth/session";
 import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { AppError } from "../errors";
+import { securityScope } from "../security/record";
 
 const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
   <html lang="en">
@@ -52,7 +53,7 @@ ui.post("/login", async (c) => {
   const password = typeof form.password === "string" ? form.password : "";
   const db = c.get("db");
   try {
-    const user = await loginWithPassword(db, username, password, clientInfo(c));
+    const user = await loginWithPassword(securityScope(c), username, password, clientInfo(c));
     await startSession(c, db, c.env.SECRET_KEY, user.id);
     return c.redirect("/", 303);
   } catch (err) {

@@ -1,0 +1,74 @@
+import { parseArgs } from "node:util";
+import { UsageError } from "./io";
+import { verifyChain } from "./verify-chain";
+import { verifyReport } from "./verify-report";
+
+const SYNOPSIS = `usage:
+  chainproof verify-report FILE --key KEY [--jwks FILE]
+  chainproof verify-chain FILE.jsonl --key KEY [--key KEY …] [--checkpoint FILE] [--jwks FILE]`;
+
+const USAGE = `${SYNOPSIS}
+
+verify-report   checks a downloaded compliance report: HMAC-SHA256 over the exact bytes between the
+                first "report": and the first ,"signature" of the file, keyed with the organization's
+                verification key (--key: its 64 hex characters, from
+                GET /api/v1/organizations/{orgId}/compliance-report/verification-key); with --jwks,
+                also the Ed25519 attestation.
+verify-chain    walks an audit-log export or archive (JSONL: one record per line, in seq order) and
+                names the first broken link. --key takes the raw AUDIT_HMAC_KEY strings, current and
+                retired (repeat it); --checkpoint a signed checkpoint (an item of
+                GET /api/v1/audit/checkpoints) that the file must reach with the same row_hmac.
+--jwks FILE     the public keys as served at /.well-known/jwks.json; checks signatures.
+
+exit status: 0 valid, 1 invalid, 2 usage error. Nothing is sent over the network.`;
+
+const OPTIONS = {
+  key: { type: "string", multiple: true },
+  jwks: { type: "string" },
+  checkpoint: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [command, file, ...rest] = positionals;
+  if (!command) throw new UsageError("no command given");
+  if (command !== "verify-report" && command !== "verify-chain") throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!file) throw new UsageError(`${command} needs a FILE`);
+  if (rest.length > 0) throw new UsageError("one FILE only (give each key with its own --key)");
+  const keys = values.key ?? [];
+  if (keys.length === 0) throw new UsageError(`${command} needs --key`);
+
+  if (command === "verify-report") {
+    if (keys.length > 1) throw new UsageError("verify-report takes one --key");
+    if (values.checkpoint !== undefined) throw new UsageError("--checkpoint belongs to verify-chain");
+    return verifyReport(file, keys[0]!, values.jwks);
+  }
+  return verifyChain({ file, keys, checkpoint: values.checkpoint, jwks: values.jwks });
+}
+
+/** The CLI: returns the exit status. Messages never echo a key. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`chainproof: ${err.message}\n\n${SYNOPSIS}\n(chainproof --help explains them)`);
+      return 2;
+    }
+    console.error(`chainproof: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+}

@@ -1,0 +1,136 @@
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../src/index";
+import { insertExport } from "../src/audit/export-store";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ChainWalker } from "../src/audit/chain-verify";
+import { linkSignature } from "../src/audit/download-links";
+import { PART_SIZE } from "../src/audit/export-job";
+import { keyringHasher } from "../src/audit/validate";
+import { loadAuditKeyring } from "../src/crypto/keys";
+import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody } from "./helpers";
+
+type Tenant = Awaited<ReturnType<typeof createTenant>>;
+let t: Tenant;
+let other: Tenant;
+
+beforeAll(async () => {
+  [t, other] = await Promise.all([createTenant(), createTenant()]);
+  for (let i = 0; i < 25; i++) {
+    const res = await appendBatch(t.ingest.as, Array.from({ length: 1000 }, (_, j) => recordBody({ metadata: { n: i * 1000 + j, pad: "x".repeat(500) } })));
+    expect(res.status).toBe(201);
+  }
+}, 180_000);
+
+/** Runs the export's alarms until it settles, as the runtime would, and returns its final state. */
+async function runToEnd(id: string, as: any) {
+  const stub = env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(id));
+  for (let i = 0; i < 50; i++) {
+    const res = await api(`/api/v1/audit/exports/${id}`, { as });
+    if (res.json.status === "complete" || res.json.status === "failed") return res;
+    await runDurableObjectAlarm(stub);
+  }
+  throw new Error("export did not finish");
+}
+
+async function sha256Hex(bytes: ArrayBuffer) {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const download = (url: string) => fetchWorker(url);
+async function fetchWorker(url: string) {
+  const { exports } = await import("cloudflare:workers");
+  return exports.default.fetch(new Request(url));
+}
+
+describe("uncapped exports into R2", () => {
+  it("the cron resumes an export whose runner stalled", async () => {
+    const id = crypto.randomUUID();
+    const old = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+    await insertExport(db(), {
+      id, organizationId: other.org.id, requestedBy: other.admin.user.id, format: "jsonl",
+      filters: { organizationId: other.org.id, recordedUntil: new Date().toISOString() }, status: "pending",
+      r2Key: `exports/${other.org.id}/${id}.jsonl`, createdAt: old, updatedAt: old,
+    });
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const done = await runToEnd(id, other.admin.as);
+    expect(done.json.status).toBe("complete");
+  });
+
+  it("25,000 rows: completes in parts, downloads without credentials, sha256 matches, verifies as a chain", async () => {
+    const started = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { format: "jsonl" } });
+    expect(started.status).toBe(202);
+    expect(started.json).toEqual({ id: expect.any(String), status: "pending" });
+    const done = await runToEnd(started.json.id, t.admin.as);
+    expect(done.json).toMatchObject({ status: "complete", format: "jsonl", organization_id: t.org.id, error: null });
+    expect(done.json.row_count).toBeGreaterThanOrEqual(25_000);
+    // More parts than one alarm uploads: the work resumed from its saved cursor at least once.
+    expect(done.json.bytes).toBeGreaterThan(5 * PART_SIZE);
+    const stored = await env.DB.prepare("SELECT parts FROM exports WHERE id = ?").bind(started.json.id).first<{ parts: string }>();
+    expect(JSON.parse(stored!.parts).length).toBe(Math.ceil(done.json.bytes / PART_SIZE));
+
+    const url = new URL(done.json.download_url);
+    expect(url.pathname).toBe(`/api/v1/audit/exports/${started.json.id}/download`);
+    const res = await download(done.json.download_url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Disposition")).toContain("attachment");
+    const body = await res.arrayBuffer();
+    expect(body.byteLength).toBe(done.json.bytes);
+    expect(await sha256Hex(body)).toBe(done.json.sha256);
+
+    const lines = new TextDecoder().decode(body).split("\n").filter((l) => l !== "");
+    expect(lines).toHaveLength(done.json.row_count);
+    const walker = new ChainWalker({ organizationId: t.org.id, seq: 1, prevHash: null }, keyringHasher(await loadAuditKeyring(env)));
+    for (const line of lines) expect(await walker.push(JSON.parse(line))).toBeNull();
+    expect(walker.checked).toBe(lines.length);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ seq: 1, prev_hash: null });
+    // Every chain field is there for the offline verifier.
+    expect(Object.keys(JSON.parse(lines[1]!))).toEqual([
+      "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address",
+      "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id", "prev_hash", "row_hmac",
+    ]);
+    // The request itself is in the chain.
+    expect((await chainRows(t.org.id)).some((r) => r.action === "export" && r.resource_id === started.json.id)).toBe(true);
+  }, 180_000);
+
+  it("CSV with filters; the link expires and cannot be altered", async () => {
+    const started = await api("/api/v1/audit/exports", { method: "POST", as: other.admin.as, body: { format: "csv" } });
+    await appendBatch(other.ingest.as, [recordBody({ action: "delete" })]);
+    const filtered = await api("/api/v1/audit/exports", { method: "POST", as: other.admin.as, body: { format: "csv", actions: ["delete"] } });
+    const done = await runToEnd(filtered.json.id, other.admin.as);
+    expect(done.json).toMatchObject({ status: "complete", row_count: 1, filters: { actions: ["delete"] } });
+    const text = await (await download(done.json.download_url)).text();
+    expect(text.split("\n")[0]).toContain("id,organization_id,seq");
+    expect(text.split("\n").filter(Boolean)).toHaveLength(2);
+
+    const id = filtered.json.id;
+    const past = Math.floor(Date.now() / 1000) - 10;
+    const expiredSig = await linkSignature(env.SECRET_KEY, id, past);
+    expect((await download(`https://x.test/api/v1/audit/exports/${id}/download?expires=${past}&sig=${expiredSig}`)).status).toBe(403);
+    const good = new URL(done.json.download_url);
+    const altered = new URL(good);
+    altered.searchParams.set("expires", String(Number(good.searchParams.get("expires")) + 60));
+    expect((await download(altered.toString())).status).toBe(403);
+    const otherExport = good.toString().replace(id, started.json.id);
+    expect((await download(otherExport)).status).toBe(403);
+    const unsigned = `https://x.test/api/v1/audit/exports/${id}/download`;
+    expect((await download(unsigned)).status).toBe(422);
+    expect((await api(`/api/v1/audit/exports/${id}?expires_in=${8 * 24 * 3600}`, { as: other.admin.as })).status).toBe(422);
+  }, 60_000);
+
+  it("tenant isolation and roles", async () => {
+    const mine = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { actions: ["login"] } });
+    expect((await api(`/api/v1/audit/exports/${mine.json.id}`, { as: other.admin.as })).status).toBe(404);
+    const list = await api("/api/v1/audit/exports", { as: other.admin.as });
+    expect(list.json.items.map((e: { id: string }) => e.id)).not.toContain(mine.json.id);
+    expect((await api("/api/v1/audit/exports", { method: "POST", as: t.member.as, body: {} })).status).toBe(403);
+    expect((await api("/api/v1/audit/exports", { method: "POST", as: t.ingest.as, body: {} })).status).toBe(403);
+    expect((await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { organization_id: other.org.id } })).status).toBe(404);
+    expect((await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { format: "xml" } })).status).toBe(422);
+    const sa = (await getSuperAdmin()).as;
+    expect((await api("/api/v1/audit/exports", { method: "POST", as: sa, body: {} })).status).toBe(422);
+    expect((await api(`/api/v1/audit/exports?organization_id=${t.org.id}`, { as: sa })).json.items.length).toBeGreaterThan(0);
+  });
+});

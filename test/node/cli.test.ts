@@ -1,0 +1,295 @@
+import { execFile } from "node:child_process";
+import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statementOf } from "../../src/audit/checkpoints";
+import { type AuditRecord, canonicalRow } from "../../src/audit/record";
+import { assembleReport, signReport } from "../../src/compliance/report";
+import type { Service } from "../../src/compliance/store";
+import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
+
+const CLI = fileURLToPath(new URL("../../cli/chainproof.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+const file = async (name: string, content: string) => {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+};
+
+type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
+let signer: Signer;
+let jwksPath: string;
+let otherJwksPath: string;
+
+const newSigner = async () => ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "chainproof-cli-"));
+  signer = await newSigner();
+  jwksPath = await file("jwks.json", JSON.stringify({ keys: [signer.publicJwk] }));
+  otherJwksPath = await file("other-jwks.json", JSON.stringify({ keys: [{ ...(await newSigner()).publicJwk, kid: signer.kid }] }));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// Each case spawns the real CLI (about half a second apiece on a loaded machine).
+const slow = { timeout: 60_000 };
+
+describe("verify-report", slow, () => {
+  const KEY = "3f".repeat(32);
+  const ORG = randomUUID();
+  const service = (id: string, zones: string[], storage: string): Service => ({
+    organizationId: ORG, id, name: `db ${id}`, databaseType: "postgresql", version: "16", status: "running", zones,
+    storageRegion: storage, storageEncrypted: true, backupEncryptionEnabled: true, tlsEnabled: true, backupScheduleEnabled: true,
+    backupScheduleCron: "0 3 * * *", backupRetentionDays: 14, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
+  });
+
+  /** The body exactly as the Worker builds it: the project's own assembly and signing code. */
+  async function reportBody(withAttestation = true) {
+    const report = assembleReport({
+      organization: { id: ORG, name: "Acme GmbH — Zürich & Köln", tier: "PROFESSIONAL" },
+      generatedAt: "2026-03-01T12:00:00.000Z",
+      services: [service("svc_b", ["gb-lon1"], "gb-lon1"), service("svc_a", ["de-fra1", "nl-ams1"], "de-fra1")],
+      lastBackups: new Map(),
+      chain: { entryCount: 3, unchainedCount: 0, first: { seq: 1, recordedAt: "2026-01-01T00:00:00.000Z" }, head: { seq: 3, rowHmac: "ab".repeat(32) } },
+      retentionEnforced: false,
+      lastCheckpoint: null,
+    });
+    return (await signReport(report, KEY, withAttestation ? signer : null)).body;
+  }
+
+  it("accepts the file as built, with its attestation checked against the JWKS", async () => {
+    const body = await reportBody();
+    expect(body.startsWith('{"report":{"organization_id":')).toBe(true);
+    const path = await file("report.json", body);
+    const res = await run("verify-report", path, "--key", KEY, "--jwks", jwksPath);
+    expect(res.stdout).toContain("report:       VALID");
+    expect(res.stdout).toContain(`organization: ${ORG}`);
+    expect(res.stdout).toContain(`attestation:  valid (kid ${signer.kid})`);
+    expect(res.code).toBe(0);
+    const unchecked = await run("verify-report", path, "--key", KEY);
+    expect(unchecked.code).toBe(0);
+    expect(unchecked.stdout).toContain("not checked: pass --jwks FILE");
+    const absent = await run("verify-report", await file("plain.json", await reportBody(false)), "--key", KEY, "--jwks", jwksPath);
+    expect(absent.code).toBe(0);
+    expect(absent.stdout).toContain("attestation:  absent");
+  });
+
+  it("rejects a single changed byte anywhere in the report, a wrong key, and a foreign attestation key", async () => {
+    const body = await reportBody();
+    const start = body.indexOf('"report":') + 9;
+    const end = body.indexOf(',"signature"');
+    const positions = [start, start + 25, Math.floor((start + end) / 2), end - 1];
+    const results = await Promise.all(
+      positions.map(async (at) => {
+        const tampered = body.slice(0, at) + (body[at] === "0" ? "1" : "0") + body.slice(at + 1);
+        return run("verify-report", await file(`tampered-${at}.json`, tampered), "--key", KEY);
+      }),
+    );
+    for (const res of results) {
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain("report:       INVALID");
+    }
+    const reserialized = await run("verify-report", await file("pretty.json", JSON.stringify(JSON.parse(body), null, 2)), "--key", KEY);
+    expect(reserialized.code).toBe(1);
+    const path = await file("report2.json", body);
+    const wrongKey = await run("verify-report", path, "--key", "3e".repeat(32));
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toContain("signature mismatch");
+    const foreign = await run("verify-report", path, "--key", KEY, "--jwks", otherJwksPath);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stdout).toContain("hmac:         valid");
+    expect(foreign.stdout).toContain("attestation:  INVALID");
+    const garbage = await run("verify-report", await file("garbage.json", '{"hello":"world"}'), "--key", KEY);
+    expect(garbage.code).toBe(1);
+    expect(garbage.stdout).toContain('not a signed compliance report: no "report" member');
+  });
+
+  it("usage errors exit 2 with a clear message", async () => {
+    const path = await file("report3.json", await reportBody());
+    const missing = await run("verify-report", join(dir, "nope.json"), "--key", KEY);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`cannot read report ${join(dir, "nope.json")}: no such file`);
+    const flag = await run("verify-report", path, "--key", KEY, "--frobnicate");
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--frobnicate'");
+    const badKey = await run("verify-report", path, "--key", "not-a-key");
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain("64 lowercase hex characters");
+    expect(badKey.stderr).not.toContain("not-a-key");
+    expect((await run("verify-report", path)).code).toBe(2);
+    expect((await run("verify-report", path, "--key", KEY, "--jwks", join(dir, "missing-jwks.json"))).code).toBe(2);
+    expect((await run("frobnicate", path)).code).toBe(2);
+    expect((await run("--help")).code).toBe(0);
+  });
+});
+
+describe("verify-chain", slow, () => {
+  const KEY_A = "audit-key-alpha";
+  const KEY_B = "audit-key-bravo";
+  const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
+  const ORG = randomUUID();
+
+  /** Rows sealed per CRYPTO.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation). */
+  function sealChain(n: number, keyFor: (seq: number) => string = () => KEY_A, org = ORG): AuditRecord[] {
+    const rows: AuditRecord[] = [];
+    let prev: string | null = null;
+    for (let seq = 1; seq <= n; seq++) {
+      const key = keyFor(seq);
+      const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
+      const unsealed = {
+        id: randomUUID(), organization_id: org, seq, site_id: null, actor_id: randomUUID(), action: "update" as const,
+        resource_type: "device" as const, resource_id: randomUUID(), status: "success" as const, ip_address: "203.0.113.9",
+        user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
+        metadata: { n: seq, note: "é ✓" }, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
+      };
+      const row_hmac = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
+      rows.push({ ...unsealed, row_hmac });
+      prev = row_hmac;
+    }
+    return rows;
+  }
+  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  const legacy = (): AuditRecord => ({
+    id: randomUUID(), organization_id: ORG, seq: null, site_id: null, actor_id: randomUUID(), action: "login", resource_type: "user",
+    resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
+    metadata: {}, timestamp: "2020-01-01T00:00:00.000Z", recorded_at: "2020-01-01T00:00:00.000Z", key_id: null, prev_hash: null, row_hmac: null,
+  });
+  async function checkpointOf(row: AuditRecord, by: Signer = signer) {
+    const fields = { organization_id: row.organization_id, seq: row.seq!, row_hmac: row.row_hmac!, issued_at: "2026-02-01T00:00:00.000Z", kind: "head" as const };
+    const statement = statementOf(fields);
+    return { id: randomUUID(), ...fields, kid: by.kid, statement, signature: await by.sign(statement) };
+  }
+
+  it("accepts a valid export, counting unchained rows and ignoring blank lines", async () => {
+    const rows = sealChain(50);
+    const text = jsonl([legacy(), ...rows.slice(0, 20), legacy()]) + "\n\n" + jsonl(rows.slice(20));
+    const res = await run("verify-chain", await file("valid.jsonl", text), "--key", KEY_A);
+    expect(res.stdout).toContain("chain:        VALID");
+    expect(res.stdout).toContain("rows:         50 verified (seq 1–50), 2 unchained");
+    expect(res.stdout).toContain("start:        genesis");
+    expect(res.stdout).toContain(`organization: ${ORG}`);
+    expect(res.code).toBe(0);
+  });
+
+  it("names the exact seq and id of the first tampered row", async () => {
+    const rows = sealChain(40);
+    const tampered = rows.map((r) => (r.seq === 17 ? { ...r, metadata: { ...r.metadata, n: 1700 } } : r));
+    const res = await run("verify-chain", await file("tampered.jsonl", jsonl(tampered)), "--key", KEY_A);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain("chain:        INVALID");
+    expect(res.stdout).toContain(`first break:  seq 17, id ${rows[16]!.id}, line 17: row_hmac mismatch`);
+    expect(res.stdout).toContain("rows:         16 verified");
+
+    const deleted = await run("verify-chain", await file("deleted.jsonl", jsonl(rows.filter((r) => r.seq !== 9))), "--key", KEY_A);
+    expect(deleted.stdout).toContain(`first break:  seq 10, id ${rows[9]!.id}, line 9: seq gap`);
+    const swapped = [...rows];
+    [swapped[4], swapped[5]] = [swapped[5]!, swapped[4]!];
+    expect((await run("verify-chain", await file("swapped.jsonl", jsonl(swapped)), "--key", KEY_A)).stdout).toContain("seq 6");
+    const moved = [...rows.slice(0, 5), { ...rows[5]!, organization_id: randomUUID() }, ...rows.slice(6)];
+    expect((await run("verify-chain", await file("moved.jsonl", jsonl(moved)), "--key", KEY_A)).stdout).toContain("seq 6");
+    const malformed = await run("verify-chain", await file("malformed.jsonl", jsonl(rows.slice(0, 3)) + '{"id":"x"}\n'), "--key", KEY_A);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stdout).toContain("line 4: malformed record: missing organization_id");
+  });
+
+  it("a wrong key is an unknown key_id, not tampering; rotated keys verify with both given", async () => {
+    const rows = sealChain(30, (seq) => (seq <= 10 ? KEY_A : KEY_B));
+    const path = await file("rotated.jsonl", jsonl(rows));
+    const wrong = await run("verify-chain", path, "--key", "some-other-key");
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain(`first break:  seq 1, id ${rows[0]!.id}, line 1: unknown key_id`);
+    const onlyNew = await run("verify-chain", path, "--key", KEY_B);
+    expect(onlyNew.stdout).toContain("seq 1,");
+    const both = await run("verify-chain", path, "--key", KEY_B, "--key", KEY_A);
+    expect(both.code).toBe(0);
+    expect(both.stdout).toContain(`keys:         ${keyId(KEY_B)}, ${keyId(KEY_A)}`);
+    expect(both.stdout).not.toContain(KEY_A);
+  });
+
+  it("a range that starts after genesis trusts its first prev_hash, and says so", async () => {
+    const rows = sealChain(30).slice(20);
+    const res = await run("verify-chain", await file("range.jsonl", jsonl(rows)), "--key", KEY_A);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("rows:         10 verified (seq 21–30)");
+    expect(res.stdout).toContain("start:        seq 21: its prev_hash is trusted as the starting link");
+    const genesisWithLink = sealChain(3).map((r, i) => (i === 0 ? { ...r, prev_hash: "00".repeat(32) } : r));
+    expect((await run("verify-chain", await file("genesis.jsonl", jsonl(genesisWithLink)), "--key", KEY_A)).stdout).toContain("seq 1");
+  });
+
+  it("a signed checkpoint beyond the end of the file is a cut tail; at its seq it must match", async () => {
+    const rows = sealChain(50);
+    const checkpoint = await file("checkpoint.json", JSON.stringify(await checkpointOf(rows[49]!)));
+    const full = await file("full.jsonl", jsonl(rows));
+    const ok = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", jwksPath);
+    expect(ok.stdout).toContain(`checkpoint:   seq 50, signature valid (kid ${signer.kid})`);
+    expect(ok.code).toBe(0);
+
+    const truncated = await run("verify-chain", await file("truncated.jsonl", jsonl(rows.slice(0, 40))), "--key", KEY_A, "--checkpoint", checkpoint);
+    expect(truncated.code).toBe(1);
+    expect(truncated.stdout).toContain("first break:  seq 41: checkpoint mismatch (the file ends at seq 40 but the signed checkpoint names seq 50");
+
+    // A rewritten chain (re-sealed with the key after seq 30) verifies on its own, but not against the checkpoint.
+    const rewritten = sealChain(50);
+    const mid = await file("checkpoint-30.json", JSON.stringify(await checkpointOf(rows[29]!)));
+    const res = await run("verify-chain", await file("rewritten.jsonl", jsonl(rewritten)), "--key", KEY_A, "--checkpoint", mid);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`first break:  seq 30, id ${rewritten[29]!.id}, line 30: checkpoint mismatch`);
+
+    const forged = await file("forged.json", JSON.stringify({ ...(await checkpointOf(rows[49]!)), seq: 60 }));
+    const bad = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", forged, "--jwks", jwksPath);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("is not authentic: its statement does not match its fields");
+    const otherSigner = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", otherJwksPath);
+    expect(otherSigner.code).toBe(1);
+    expect(otherSigner.stdout).toContain("its signature does not verify");
+
+    expect((await run("verify-chain", full, "--key", KEY_A, "--checkpoint", await file("nonsense.json", "[1]"))).code).toBe(2);
+  });
+
+  it("usage errors exit 2: missing file, unknown flag, no key", async () => {
+    const missing = await run("verify-chain", join(dir, "absent.jsonl"), "--key", KEY_A);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no such file");
+    expect((await run("verify-chain", join(dir, "absent.jsonl"), "--key", KEY_A, "--verbose")).code).toBe(2);
+    const noKey = await run("verify-chain", await file("nokey.jsonl", jsonl(sealChain(2))));
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain("verify-chain needs --key");
+    expect((await run("verify-chain", dir, "--key", KEY_A)).stderr).toContain("not a regular file");
+  });
+
+  it("streams a large file with progress on stderr", async () => {
+    const n = 120_000;
+    const lines: string[] = [];
+    let prev: string | null = null;
+    const id = keyId(KEY_A);
+    for (let seq = 1; seq <= n; seq++) {
+      const unsealed = {
+        id: randomUUID(), organization_id: ORG, seq, site_id: null, actor_id: ORG, action: "read" as const, resource_type: "site" as const,
+        resource_id: null, status: "success" as const, ip_address: null, user_agent: null, changes: null, previous_state: null,
+        new_state: null, metadata: {}, timestamp: "2026-01-01T00:00:00.000Z", recorded_at: "2026-01-01T00:00:00.000Z", key_id: id, prev_hash: prev,
+      };
+      const row_hmac: string = createHmac("sha256", KEY_A).update((prev ?? "") + canonicalRow(unsealed)).digest("hex");
+      lines.push(JSON.stringify({ ...unsealed, row_hmac }));
+      prev = row_hmac;
+    }
+    const res = await run("verify-chain", await file("large.jsonl", lines.join("\n")), "--key", KEY_A);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`rows:         ${n} verified`);
+    expect(res.stderr).toContain("checked 100,000 rows (seq 100000)");
+  });
+});
