@@ -1,5 +1,4 @@
 import { abortAllDurableObjects } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { appendBatch, appendRecord, chainRows, createTenant, recordBody, validate } from "./helpers";
 

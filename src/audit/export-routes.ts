@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, requireRole } from "../auth/caller";
-import { scopeOrganization } from "../auth/tenancy";
+import { readScope } from "../auth/tenancy";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
@@ -69,7 +69,7 @@ exports.openapi(
       throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
     }
     const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
-    const orgId = await exportScope(c, c.req.valid("query").organization_id);
+    const orgId = await readScope(c, c.req.valid("query").organization_id);
     const where = logConditions(exportFilters(body, orgId, isoNow()));
     const db = c.get("db");
     const total = await countRecords(db, where);
@@ -106,13 +106,6 @@ exports.openapi(
     return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json" });
   },
 );
-
-async function exportScope(c: Context<AppEnv>, named: string | undefined) {
-  const caller = c.get("caller");
-  if (caller.role === "super_admin") return named ? (await scopeOrganization(c, named, ["super_admin"])).id : undefined;
-  if (named && named !== caller.organizationId) await scopeOrganization(c, named, ["org_admin"]);
-  return caller.organizationId!;
-}
 
 /** The newest `limit` rows, one D1 page at a time (keyset, so each page is an index seek). */
 async function* pagesOf(c: Context<AppEnv>, where: Parameters<typeof newestFirstPage>[1], limit: number) {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { containsPattern } from "../db/like";
 import { auditLogs } from "../db/schema";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 
@@ -59,8 +60,6 @@ export type LogFilters = {
   recordedUntil?: string;
 };
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-
 export function logConditions(f: LogFilters): SQL | undefined {
   return and(
     f.organizationId ? eq(auditLogs.organizationId, f.organizationId) : undefined,
@@ -72,7 +71,7 @@ export function logConditions(f: LogFilters): SQL | undefined {
     f.actorId ? eq(auditLogs.actorId, f.actorId) : undefined,
     f.status ? eq(auditLogs.status, f.status) : undefined,
     f.siteId ? eq(auditLogs.siteId, f.siteId) : undefined,
-    f.search ? sql`${auditLogs.metadata} LIKE ${`%${escapeLike(f.search)}%`} ESCAPE '\\'` : undefined,
+    f.search ? sql`${auditLogs.metadata} LIKE ${containsPattern(f.search)} ESCAPE '\\'` : undefined,
     f.recordedUntil ? lte(auditLogs.recordedAt, f.recordedUntil) : undefined,
   );
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq, type SQL } from "drizzle-orm";
 import { type AppEnv, requireRole } from "../auth/caller";
-import { scopeOrganization } from "../auth/tenancy";
+import { readScope } from "../auth/tenancy";
 import { auditLogs } from "../db/schema";
 import { forbidden, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, newRouter } from "../openapi";
@@ -34,15 +34,6 @@ const Paging = z
     per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
   })
   .strict();
-
-/** The organization a read is limited to: the caller's own, or for super_admin the one named (or all). */
-async function readScope(c: Context<AppEnv>, named: string | undefined): Promise<string | undefined> {
-  const caller = c.get("caller");
-  if (caller.role === "super_admin") return named ? (await scopeOrganization(c, named, ADMINS)).id : undefined;
-  if (named && named !== caller.organizationId) await scopeOrganization(c, named, ADMINS);
-  return caller.organizationId!;
-}
-
 async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
   const { rows, total } = await pageOfRecords(c.get("db"), where, page, perPage);
   const pages = Math.ceil(total / perPage);

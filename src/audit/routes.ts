@@ -4,7 +4,7 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { sha256Hex } from "../crypto/encoding";
 import { canonicalJson } from "../crypto/jcs";
 import { invalid } from "../errors";
-import { scopeOrganization } from "../auth/tenancy";
+import { scopeOrganization, writeScope } from "../auth/tenancy";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
@@ -12,7 +12,6 @@ import { announceWrite, appendToChain, commitAudited } from "./append";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
 import type { AuditRecord } from "./record";
 import { insertRowEffects } from "./store";
-import { findOrganization } from "../orgs/store";
 import { AuditRecordSchema } from "./schemas";
 
 const logs = newRouter();
@@ -28,19 +27,6 @@ const IdempotencyHeaders = z.object({
     .optional()
     .openapi({ description: "A retry with the same key answers the first result and appends nothing twice (24 h)" }),
 });
-
-/** The organization the records go to: the caller's own, or the one a super_admin names. */
-async function targetOrganization(c: Context<AppEnv>, named: (string | undefined)[]) {
-  const caller = c.get("caller");
-  if (caller.role !== "super_admin") return caller.organizationId!;
-  const first = named[0];
-  if (!first) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
-  if (!(await findOrganization(c.get("db"), first))) {
-    throw invalid([{ field: "organization_id", message: "no such organization" }]);
-  }
-  return first;
-}
-
 async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: unknown) {
   if (!key) return undefined;
   return { key, requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(raw)}`) };
@@ -67,7 +53,7 @@ logs.openapi(
   async (c) => {
     const input = c.req.valid("json");
     const raw: unknown = await c.req.json();
-    const orgId = await targetOrganization(c, [input.organization_id]);
+    const orgId = await writeScope(c, input.organization_id);
     const records = checked([raw], [input], orgId, () => "");
     const outcome = await appendToChain(c.env, {
       organizationId: orgId,
@@ -96,7 +82,7 @@ logs.openapi(
   async (c) => {
     const { records: inputs } = c.req.valid("json");
     const raw = (await c.req.json()) as { records: unknown[] };
-    const orgId = await targetOrganization(c, inputs.map((r) => r.organization_id));
+    const orgId = await writeScope(c, inputs[0]!.organization_id);
     if (c.get("caller").role === "super_admin") {
       const others = inputs.flatMap((r, i) => (r.organization_id === orgId ? [] : [i]));
       if (others.length > 0) {

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Role } from "../db/schema";
-import { forbidden, notFound } from "../errors";
+import { forbidden, invalid, notFound } from "../errors";
 import { findOrganization } from "../orgs/store";
 import { recordSecurityEvent, securityScope } from "../security/record";
 import { type AppEnv, clientInfo } from "./caller";
@@ -29,4 +29,33 @@ export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles
   }
   if (!roles.includes(caller.role)) throw forbidden();
   return org;
+}
+
+const READERS = ["org_admin", "super_admin"] as const;
+
+/**
+ * Which organization a read covers: the caller's own, the one named (404 if it is another
+ * tenant's), or for a super_admin who names none, every organization (undefined).
+ */
+export async function readScope(c: Context<AppEnv>, named: string | undefined): Promise<string | undefined> {
+  if (named) return (await scopeOrganization(c, named, READERS)).id;
+  const caller = c.get("caller");
+  return caller.role === "super_admin" ? undefined : caller.organizationId!;
+}
+
+/**
+ * The organization a write goes to: the caller's own, or the one a super_admin must name. A body
+ * field naming another organization is a 422 on that field (it is input, not an address).
+ */
+export async function writeScope(c: Context<AppEnv>, named: string | undefined): Promise<string> {
+  const caller = c.get("caller");
+  if (caller.role !== "super_admin") {
+    if (named !== undefined && named !== caller.organizationId) {
+      throw invalid([{ field: "organization_id", message: "is not an organization you may write to" }]);
+    }
+    return caller.organizationId!;
+  }
+  if (!named) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field: "organization_id", message: "no such organization" }]);
+  return named;
 }

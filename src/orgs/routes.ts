@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../auth/caller";
 import { hashPassword } from "../auth/password";
 import { newApiToken, secretDigest } from "../auth/secrets";

@@ -1,10 +1,9 @@
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, requireRole } from "../auth/caller";
-import { scopeOrganization } from "../auth/tenancy";
+import { readScope, writeScope } from "../auth/tenancy";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
-import { findOrganization } from "../orgs/store";
 import { limitBody } from "../request-guards";
 import { BAND_RANGES, HIGH_RISK_SCORE } from "./bands";
 import { recordSecurityEvent, securityScope } from "./record";
@@ -28,28 +27,7 @@ const security = newRouter();
 const tags = ["Security events"];
 const READERS = ["super_admin", "org_admin"] as const;
 const HIGH_RISK_LIMIT = 100;
-
-/** The organization an event is written to: the caller's own, or the one a super_admin names. */
-async function eventOrganization(c: Context<AppEnv>, named: string | undefined) {
-  const caller = c.get("caller");
-  if (caller.role !== "super_admin") {
-    if (named !== undefined && named !== caller.organizationId) {
-      throw invalid([{ field: "organization_id", message: "is not an organization you may write to" }]);
-    }
-    return caller.organizationId!;
-  }
-  if (!named) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
-  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field: "organization_id", message: "no such organization" }]);
-  return named;
-}
-
 /** Which organization a read covers: undefined is every organization (super_admin only). */
-async function readScope(c: Context<AppEnv>, named: string | undefined) {
-  if (named) return (await scopeOrganization(c, named, READERS)).id;
-  const caller = c.get("caller");
-  return caller.role === "super_admin" ? undefined : caller.organizationId!;
-}
-
 security.openapi(
   createRoute({
     method: "post",
@@ -64,7 +42,7 @@ security.openapi(
   async (c) => {
     const input = c.req.valid("json");
     const event = await recordSecurityEvent(securityScope(c), {
-      organizationId: await eventOrganization(c, input.organization_id),
+      organizationId: await writeScope(c, input.organization_id),
       userId: input.user_id,
       eventType: input.event_type,
       severity: input.severity,

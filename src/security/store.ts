@@ -1,7 +1,8 @@
 import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { containsPattern } from "../db/like";
 import { alertDeliveries, alerts, securityEvents, webhooks } from "../db/schema";
-import type { afterAttempt, DeliveryState } from "./alerts";
+import type { afterAttempt } from "./alerts";
 
 export type SecurityEventRow = typeof securityEvents.$inferSelect;
 export type NewSecurityEvent = typeof securityEvents.$inferInsert;
@@ -45,9 +46,6 @@ export type EventFilter = {
   from?: string;
   to?: string;
 };
-
-/** LIKE pattern for "contains `text`", with `%`, `_` and `\` matched literally (ESCAPE '\'). */
-const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 
 /** The description, or any key or scalar value inside metadata (not its JSON punctuation). */
 function searchCondition(text: string) {
