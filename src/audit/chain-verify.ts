@@ -18,6 +18,9 @@ export type RowHasher = (keyId: string, message: string) => Promise<string | nul
 
 export type WalkStart = { organizationId: string; seq: number; prevHash: string | null };
 
+/** What the walk checks the links with; the seal itself is recomputed by whoever feeds the walker. */
+export type ChainLink = Pick<AuditRecord, "id" | "organization_id" | "seq" | "key_id" | "prev_hash" | "row_hmac">;
+
 /**
  * Walks one organization's rows in seq order and stops at the first broken link. Pure: the API
  * feeds it pages from D1, the CLI lines of an export; each supplies its own HMAC.
@@ -38,10 +41,20 @@ export class ChainWalker {
     this.#hash = hash;
   }
 
-  /** Checks the next row; returns the break it found (and keeps it), or null. */
+  /** Checks the next row, recomputing its seal; returns the break it found (and keeps it), or null. */
   async push(row: AuditRecord, checkpointRowHmac?: string): Promise<ChainBreak | null> {
     if (this.broken) return this.broken;
-    const reason = await this.#check(row, checkpointRowHmac);
+    const expected = row.key_id === null ? null : await this.#hash(row.key_id, sealedMessage(row));
+    return this.pushSealed(row, expected, checkpointRowHmac);
+  }
+
+  /**
+   * Checks the next row against a seal the caller already recomputed (`expectedHmac`; null when
+   * its key is unknown), so a caller may compute the seals of a whole page at once.
+   */
+  pushSealed(row: ChainLink, expectedHmac: string | null, checkpointRowHmac?: string): ChainBreak | null {
+    if (this.broken) return this.broken;
+    const reason = this.#check(row, expectedHmac, checkpointRowHmac);
     if (reason) {
       this.broken = { id: row.id, seq: row.seq, reason };
       return this.broken;
@@ -61,14 +74,12 @@ export class ChainWalker {
     return this.broken;
   }
 
-  async #check(row: AuditRecord, checkpointRowHmac: string | undefined): Promise<BreakReason | null> {
+  #check(row: ChainLink, expected: string | null, checkpointRowHmac: string | undefined): BreakReason | null {
     if (row.organization_id !== this.#organizationId) return "organization mismatch";
     if (row.seq === null || row.seq < this.lastSeq + 1) return "seq out of order";
     if (row.seq > this.lastSeq + 1) return "seq gap";
     if (row.prev_hash !== this.lastRowHmac) return "prev_hash mismatch";
-    if (row.key_id === null) return "unknown key_id";
-    const expected = await this.#hash(row.key_id, sealedMessage(row));
-    if (expected === null) return "unknown key_id";
+    if (row.key_id === null || expected === null) return "unknown key_id";
     if (row.row_hmac === null || !timingSafeEqualStrings(expected, row.row_hmac)) return "row_hmac mismatch";
     if (checkpointRowHmac !== undefined && checkpointRowHmac !== row.row_hmac) return "checkpoint mismatch";
     return null;

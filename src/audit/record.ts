@@ -60,6 +60,25 @@ export function canonicalRow(r: Omit<AuditRecord, "prev_hash" | "row_hmac">): st
 /** The bytes HMAC'd for a row: utf8(prev_hash ?? "") || utf8(canonical(row)). */
 export const sealedMessage = (r: Omit<AuditRecord, "row_hmac">) => (r.prev_hash ?? "") + canonicalRow(r);
 
+const jcsString = (v: string | null) => (v === null ? "null" : JSON.stringify(v));
+
+/**
+ * canonical(row) straight from the stored columns: members in JCS order, strings as JCS writes
+ * them (JSON.stringify, for well-formed text), JSON columns as the JCS text they are stored as.
+ * Equal to canonicalRow(recordFromRow(row)) whenever the stored JSON is canonical, without parsing.
+ */
+export function canonicalStoredRow(r: StoredRow): string {
+  return (
+    `{"action":${jcsString(r.action)},"actor_id":${jcsString(r.actorId)},"changes":${r.changes ?? "null"},` +
+    `"id":${jcsString(r.id)},"ip_address":${jcsString(r.ipAddress)},"key_id":${jcsString(r.keyId)},` +
+    `"metadata":${r.metadata},"new_state":${r.newState ?? "null"},"organization_id":${jcsString(r.organizationId)},` +
+    `"previous_state":${r.previousState ?? "null"},"recorded_at":${jcsString(r.recordedAt)},` +
+    `"resource_id":${jcsString(r.resourceId)},"resource_type":${jcsString(r.resourceType)},` +
+    `"seq":${r.seq === null ? "null" : String(r.seq)},"site_id":${jcsString(r.siteId)},"status":${jcsString(r.status)},` +
+    `"timestamp":${jcsString(r.timestamp)},"user_agent":${jcsString(r.userAgent)}}`
+  );
+}
+
 const parseJson = (text: string | null) => (text === null ? null : (JSON.parse(text) as JsonObject));
 
 export function recordFromRow(row: StoredRow): AuditRecord {
