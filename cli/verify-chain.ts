@@ -111,7 +111,7 @@ async function walkFile(path: string, hasher: RowHasher, checkpoint: Checkpoint 
       // A file that starts after genesis (a range export, or an archive after a prune) links from its first row.
       walker = new ChainWalker({ organizationId, seq: record.seq, prevHash: record.seq === 1 ? null : record.prev_hash }, hasher);
     }
-    const broken = await walker.push(record, checkpoint?.seq === record.seq ? checkpoint.row_hmac : undefined);
+    const broken = await walker.push(record, checkpoint?.seq === record.seq ? [checkpoint.row_hmac] : undefined);
     if (broken) {
       found = { ...broken, line: lineNo };
       break;

@@ -1,3 +1,4 @@
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
@@ -113,6 +114,44 @@ describe("structural tampering", () => {
     const forgedHmac = await hmacSha256Hex(key, sealedMessage(forged));
     await sql("UPDATE audit_logs SET metadata = ?, row_hmac = ? WHERE id = ?", '{"i":3,"rewritten":true}', forgedHmac, row.id);
     await expectBreak(orgId, row.id, "checkpoint mismatch", 4);
+  });
+
+  it("text moved between two adjacent JSON columns (same sealed bytes) → row_hmac mismatch", async () => {
+    const tenant = await createTenant();
+    const res = await appendBatch(tenant.ingest.as, [recordBody({ metadata: { a: 1 }, new_state: { a: 1, new_state: 2 } })]);
+    const id = res.json.records[0].id;
+    // metadata and new_state stand side by side in canonical(row): "metadata":{"a":1},"new_state":{"a":1,"new_state":2}
+    await sql("UPDATE audit_logs SET metadata = ?, new_state = ? WHERE id = ?", '{"a":1},"new_state":{"a":1', "2}", id);
+    await expectBreak(tenant.org.id, id, "row_hmac mismatch", 1);
+  });
+
+  it("a rewritten tail is caught by the R2 witness even with D1's checkpoints deleted", async () => {
+    const { orgId, rows } = await chainOf(3);
+    const sa = (await getSuperAdmin()).as;
+    await api("/api/v1/audit/checkpoints", { method: "POST", as: sa, body: { organization_id: orgId } });
+    // An insider with the HMAC key re-seals row 3, then hides the D1 checkpoints.
+    const key = await importHmacKey("test-audit-key-current");
+    const row = recordFromRow((await db().select().from(auditLogs).where(eq(auditLogs.id, rows[2]!.id)))[0]!);
+    const forged = { ...row, status: "failure" as const };
+    await sql("UPDATE audit_logs SET status = 'failure', row_hmac = ? WHERE id = ?", await hmacSha256Hex(key, sealedMessage(forged)), row.id);
+    await sql("DELETE FROM checkpoints WHERE organization_id = ?", orgId);
+    await expectBreak(orgId, row.id, "checkpoint mismatch", 3);
+  });
+
+  it("a cut tail that grew back is still caught: the witness head does not move off the signed chain", async () => {
+    const { tenant, orgId } = await chainOf(3);
+    const sa = (await getSuperAdmin()).as;
+    await api("/api/v1/audit/checkpoints", { method: "POST", as: sa, body: { organization_id: orgId } });
+    await sql("DELETE FROM audit_logs WHERE organization_id = ? AND seq >= 2", orgId);
+    await sql("DELETE FROM checkpoints WHERE organization_id = ?", orgId);
+    // The chain object restarts, reloads its head (seq 1) and seals new rows 2, 3, 4 over the gap.
+    await evictDurableObject(env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId))).catch(() => undefined);
+    await appendBatch(tenant.ingest.as, [recordBody(), recordBody(), recordBody()]);
+    const cp = await api("/api/v1/audit/checkpoints", { method: "POST", as: sa, body: { organization_id: orgId } });
+    expect(cp.json.seq).toBe(4);
+    const witness = await (await env.ARCHIVE.get(`checkpoints/${orgId}/head.json`))!.json<{ seq: number }>();
+    expect(witness.seq).toBe(3);
+    await expectBreak(orgId, (await chainRows(orgId))[2]!.id, "checkpoint mismatch", 3);
   });
 
   it("an inserted row → row_hmac mismatch at the row that was slipped in", async () => {

@@ -26,6 +26,7 @@ export async function appendToChain(env: Env, request: AppendRequest): Promise<E
     throw new AppError(422, "idempotency_key_reused", outcome.message, [{ field: "Idempotency-Key", message: outcome.message }]);
   }
   if (outcome.code === "conflict") throw conflict(outcome.message);
+  if (outcome.code === "interrupted") throw new AppError(503, "append_interrupted", outcome.message, undefined, { "Retry-After": "1" });
   throw new AppError(503, "append_failed", outcome.message);
 }
 

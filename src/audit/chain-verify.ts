@@ -41,20 +41,23 @@ export class ChainWalker {
     this.#hash = hash;
   }
 
-  /** Checks the next row, recomputing its seal; returns the break it found (and keeps it), or null. */
-  async push(row: AuditRecord, checkpointRowHmac?: string): Promise<ChainBreak | null> {
+  /**
+   * Checks the next row, recomputing its seal, against the row_hmacs that signed checkpoints state
+   * for its seq; returns the break it found (and keeps it), or null.
+   */
+  async push(row: AuditRecord, checkpointRowHmacs?: readonly string[]): Promise<ChainBreak | null> {
     if (this.broken) return this.broken;
     const expected = row.key_id === null ? null : await this.#hash(row.key_id, sealedMessage(row));
-    return this.pushSealed(row, expected, checkpointRowHmac);
+    return this.pushSealed(row, expected, checkpointRowHmacs);
   }
 
   /**
    * Checks the next row against a seal the caller already recomputed (`expectedHmac`; null when
    * its key is unknown), so a caller may compute the seals of a whole page at once.
    */
-  pushSealed(row: ChainLink, expectedHmac: string | null, checkpointRowHmac?: string): ChainBreak | null {
+  pushSealed(row: ChainLink, expectedHmac: string | null, checkpointRowHmacs?: readonly string[]): ChainBreak | null {
     if (this.broken) return this.broken;
-    const reason = this.#check(row, expectedHmac, checkpointRowHmac);
+    const reason = this.#check(row, expectedHmac, checkpointRowHmacs ?? []);
     if (reason) {
       this.broken = { id: row.id, seq: row.seq, reason };
       return this.broken;
@@ -74,14 +77,14 @@ export class ChainWalker {
     return this.broken;
   }
 
-  #check(row: ChainLink, expected: string | null, checkpointRowHmac: string | undefined): BreakReason | null {
+  #check(row: ChainLink, expected: string | null, checkpointRowHmacs: readonly string[]): BreakReason | null {
     if (row.organization_id !== this.#organizationId) return "organization mismatch";
     if (row.seq === null || row.seq < this.lastSeq + 1) return "seq out of order";
     if (row.seq > this.lastSeq + 1) return "seq gap";
     if (row.prev_hash !== this.lastRowHmac) return "prev_hash mismatch";
     if (row.key_id === null || expected === null) return "unknown key_id";
     if (row.row_hmac === null || !timingSafeEqualStrings(expected, row.row_hmac)) return "row_hmac mismatch";
-    if (checkpointRowHmac !== undefined && checkpointRowHmac !== row.row_hmac) return "checkpoint mismatch";
+    if (checkpointRowHmacs.some((signed) => signed !== row.row_hmac)) return "checkpoint mismatch";
     return null;
   }
 }

@@ -6,7 +6,7 @@ import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../crypto/ed25519
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { isoNow } from "../time";
-import type { CheckpointRow } from "./store";
+import { type CheckpointRow, rowAtSeq } from "./store";
 
 export type Checkpoint = {
   id: string;
@@ -83,8 +83,7 @@ export async function issueCheckpoint(
   // R2 first: a checkpoint must never exist in D1 without its external witness.
   const body = JSON.stringify(checkpoint);
   await env.ARCHIVE.put(witnessKey(head.organizationId, head.seq), body, { httpMetadata: { contentType: "application/json" } });
-  const previousHead = await readWitnessHead(env, head.organizationId);
-  if (!previousHead || previousHead.seq <= head.seq) {
+  if (await extendsWitness(env, db, head)) {
     await env.ARCHIVE.put(witnessKey(head.organizationId, "head"), body, { httpMetadata: { contentType: "application/json" } });
   }
   await db.insert(checkpoints).values({
@@ -99,6 +98,20 @@ export async function issueCheckpoint(
     signature: checkpoint.signature,
   });
   return checkpoint;
+}
+
+/**
+ * The witness head only moves forward along the same chain: if the row it signed is gone or
+ * different, the chain was rewritten and the witness is kept as the evidence.
+ */
+async function extendsWitness(env: Env, db: Database, head: { organizationId: string; seq: number }) {
+  const previous = await readWitnessHead(env, head.organizationId);
+  if (!previous) return true;
+  if (previous.seq > head.seq) return false;
+  const row = await rowAtSeq(db, head.organizationId, previous.seq);
+  if (row?.rowHmac === previous.row_hmac) return true;
+  console.error(`organization ${head.organizationId}: the row at witnessed seq ${previous.seq} changed; the witness head is kept`);
+  return false;
 }
 
 async function readWitnessHead(env: Env, orgId: string): Promise<Checkpoint | null> {
@@ -120,15 +133,20 @@ export async function checkpointsInRange(db: Database, orgId: string, from: numb
 }
 
 /**
- * The newest authentic checkpoint from D1 or the R2 witness, whichever is further along: someone
- * who rewrites D1 cannot make the witness's head disappear.
+ * The heads a walk must agree with: D1's newest checkpoint and the R2 witness head, each if
+ * authentic. Someone who rewrites D1 cannot make the witness disappear, and the witness only
+ * moves along the chain it signed, so a rewritten or regrown tail disagrees with one of them.
  */
-export async function newestCheckpoint(env: Env, db: Database, orgId: string): Promise<Checkpoint | null> {
+export async function signedHeads(env: Env, db: Database, orgId: string): Promise<Checkpoint[]> {
   const [row] = await db.select().from(checkpoints).where(eq(checkpoints.organizationId, orgId)).orderBy(desc(checkpoints.seq)).limit(1);
-  const candidates = [row ? toCheckpoint(row) : null, await readWitnessHead(env, orgId)].filter((c): c is Checkpoint => c !== null);
-  let newest: Checkpoint | null = null;
-  for (const c of candidates) {
-    if (c.organization_id === orgId && (newest === null || c.seq > newest.seq) && (await checkpointIsAuthentic(env, c))) newest = c;
+  const heads: Checkpoint[] = [];
+  for (const c of [row ? toCheckpoint(row) : null, await readWitnessHead(env, orgId)]) {
+    if (c && c.organization_id === orgId && (await checkpointIsAuthentic(env, c))) heads.push(c);
   }
-  return newest;
+  return heads;
 }
+
+export const furthest = (heads: Checkpoint[]) => heads.reduce<Checkpoint | null>((a, c) => (a && a.seq >= c.seq ? a : c), null);
+
+/** The furthest of the signed heads. */
+export const newestCheckpoint = async (env: Env, db: Database, orgId: string) => furthest(await signedHeads(env, db, orgId));

@@ -29,7 +29,7 @@ export type AppendRequest = {
 
 export type AppendOutcome =
   | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null }
-  | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed"; message: string };
+  | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
 type Sealed = { rows: AuditRecord[]; perRequest: AuditRecord[][]; head: ChainHead };
@@ -177,8 +177,14 @@ export class OrgChain extends DurableObject<Env> {
       this.#headLoaded = this.#loadHead();
       const landed = await this.#headLoaded.then(
         () => sealed !== undefined && this.#head?.seq === sealed.head.seq && this.#head.rowHmac === sealed.head.rowHmac,
-        () => false,
+        () => undefined,
       );
+      if (landed === undefined) {
+        // D1 cannot say whether the batch committed: never seal it again, let the callers retry
+        // with their Idempotency-Key once the head can be read.
+        for (const pending of group) pending.resolve(interrupted());
+        return;
+      }
       if (!landed) {
         if (group.length > 1) {
           // One caller's bad effect must not fail the others: retry each alone.
@@ -195,7 +201,11 @@ export class OrgChain extends DurableObject<Env> {
     this.#head = sealed!.head;
     const bookmark = session.getBookmark();
     group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark }));
-    await this.#scheduleCheckpoint();
+    // Everyone is answered; a failure to schedule the checkpoint must not stall the queue behind.
+    await this.#scheduleCheckpoint().catch(() => {
+      this.#alarmScheduled = false;
+      console.warn("could not schedule the head checkpoint; the next commit tries again");
+    });
   }
 
   async #seal(group: Pending[]): Promise<Sealed> {
@@ -278,6 +288,12 @@ export class OrgChain extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_INTERVAL_MS);
   }
 }
+
+const interrupted = (): AppendOutcome => ({
+  ok: false,
+  code: "interrupted",
+  message: "The append was interrupted and may or may not have been stored; retry it with the same Idempotency-Key",
+});
 
 const mismatch = (): AppendOutcome => ({
   ok: false,

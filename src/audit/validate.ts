@@ -4,7 +4,7 @@ import { hmacSha256Hex } from "../crypto/hmac";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { notFound } from "../errors";
-import { checkpointIsAuthentic, checkpointsInRange, newestCheckpoint } from "./checkpoints";
+import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
 import { type ChainLink, ChainWalker, type RowHasher, type WalkStart } from "./chain-verify";
 import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
 import { countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "./store";
@@ -36,6 +36,19 @@ export const keyringHasher = (keyring: AuditKeyring): RowHasher => {
   };
 };
 
+/** Matches no seal: what a row that cannot be canonicalized (malformed stored JSON, lone surrogates) is held to. */
+const UNSEALABLE = "";
+
+function isJsonValue(text: string | null) {
+  if (text === null) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The seal each stored row should carry, a page at a time. Fast: from the stored text as is. If
  * that disagrees, the exact JCS of the parsed values decides, so stored JSON with other bytes but
@@ -46,13 +59,15 @@ async function expectedSeals(keyring: AuditKeyring, rows: StoredRow[]): Promise<
     rows.map(async (row) => {
       const key = row.keyId === null ? undefined : keyring.byId.get(row.keyId);
       if (!key) return null;
+      // Each JSON column must be one JSON value on its own, or text could move between two
+      // adjacent columns and still spell the same sealed bytes.
+      if (![row.changes, row.previousState, row.newState, row.metadata].every(isJsonValue)) return UNSEALABLE;
       const fast = await hmacSha256Hex(key, (row.prevHash ?? "") + canonicalStoredRow(row));
       if (row.rowHmac !== null && timingSafeEqualStrings(fast, row.rowHmac)) return fast;
       try {
         return await hmacSha256Hex(key, sealedMessage(recordFromRow(row)));
       } catch {
-        // Stored JSON that no longer parses, or text JCS refuses: it cannot match its seal.
-        return fast;
+        return UNSEALABLE;
       }
     }),
   );
@@ -95,6 +110,9 @@ export async function validateOrganization(
     if (!end || end.seq === null) throw notFound("Audit record");
     endSeq = end.seq;
   }
+  // The signed heads (D1's newest, the R2 witness): the walk must pass through them unchanged.
+  const heads = await signedHeads(env, db, orgId);
+  const newest = furthest(heads);
   const walker = new ChainWalker(start, keyringHasher(keyring));
   let firstSeq: number | null = null;
   let nextStartId: string | null = null;
@@ -113,7 +131,7 @@ export async function validateOrganization(
       const from = page.at(-1)!.seq! + 1;
       if (from <= endSeq) next = readPage(from, options.limit - walker.checked - page.length + 1);
       const [pageCheckpoints, seals] = await Promise.all([
-        authenticCheckpoints(env, db, orgId, page[0]!.seq!, page.at(-1)!.seq!),
+        authenticCheckpoints(env, db, orgId, page[0]!.seq!, page.at(-1)!.seq!, heads),
         expectedSeals(keyring, page),
       ]);
       for (const [i, row] of page.entries()) {
@@ -135,7 +153,6 @@ export async function validateOrganization(
     next.catch(() => undefined);
   }
 
-  const newest = await newestCheckpoint(env, db, orgId);
   if (reachedEnd && !options.endId) walker.finish(newest);
   const broken = walker.broken;
   return {
@@ -154,10 +171,12 @@ export async function validateOrganization(
   };
 }
 
-async function authenticCheckpoints(env: Env, db: Database, orgId: string, from: number, to: number) {
-  const bySeq = new Map<number, string>();
+async function authenticCheckpoints(env: Env, db: Database, orgId: string, from: number, to: number, heads: Checkpoint[]) {
+  const bySeq = new Map<number, string[]>();
+  const add = (c: Checkpoint) => bySeq.set(c.seq, [...(bySeq.get(c.seq) ?? []), c.row_hmac]);
   for (const c of await checkpointsInRange(db, orgId, from, to)) {
-    if (await checkpointIsAuthentic(env, c)) bySeq.set(c.seq, c.row_hmac);
+    if (await checkpointIsAuthentic(env, c)) add(c);
   }
+  for (const head of heads) if (head.seq >= from && head.seq <= to) add(head);
   return bySeq;
 }
