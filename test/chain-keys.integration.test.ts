@@ -9,16 +9,17 @@ import { validateOrganization } from "../src/audit/validate";
 import { fromBase64Url } from "../src/crypto/encoding";
 import { jwkThumbprint } from "../src/crypto/ed25519";
 import { canonicalJson } from "../src/crypto/jcs";
+import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId, loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, appendRecord, chainRows, createTenant, db, getSuperAdmin, recordBody, validate } from "./helpers";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** Rows sealed the way an older deployment with the (now retired) key sealed them. */
-async function sealWithRetiredKey(orgId: string, n: number) {
-  const key = await importHmacKey("test-audit-key-retired");
-  const keyId = await auditKeyId(utf8("test-audit-key-retired"));
+/** Rows sealed the way an older deployment sealed them, with a key that is no longer current. */
+async function sealWithOldKey(orgId: string, n: number, keyBytes: Uint8Array = utf8("test-audit-key-retired")) {
+  const key = await importHmacKey(keyBytes);
+  const keyId = await auditKeyId(keyBytes);
   const rows: AuditRecord[] = [];
   let prev: string | null = null;
   for (let seq = 1; seq <= n; seq++) {
@@ -39,7 +40,7 @@ async function sealWithRetiredKey(orgId: string, n: number) {
 describe("key rotation", () => {
   it("the next row after a rotation is a key_rotate record sealed with the new key; old rows keep verifying", async () => {
     const t = await createTenant();
-    const old = await sealWithRetiredKey(t.org.id, 3);
+    const old = await sealWithOldKey(t.org.id, 3);
     const res = await appendRecord(t.ingest.as, recordBody());
     expect(res.status).toBe(201);
     const newKeyId = await auditKeyId(utf8("test-audit-key-current"));
@@ -60,6 +61,16 @@ describe("key rotation", () => {
     const withoutRetired = await loadAuditKeyring({ SECRET_KEY: "s", AUDIT_HMAC_KEY: "test-audit-key-current" });
     const result = await validateOrganization(env, db(), withoutRetired, t.org.id, { limit: 100 });
     expect(result).toMatchObject({ valid: false, broken_at: old[0]!.id, broken_seq: 1, broken_reason: "unknown key_id" });
+  });
+});
+
+describe("from the SECRET_KEY-derived key to AUDIT_HMAC_KEY", () => {
+  it("rows sealed before AUDIT_HMAC_KEY was set keep verifying", async () => {
+    const t = await createTenant();
+    const derived = await hkdfSha256(env.SECRET_KEY, "chainproof", "audit-hmac-key", 32);
+    await sealWithOldKey(t.org.id, 2, derived);
+    expect((await appendRecord(t.ingest.as, recordBody())).json.seq).toBe(4);
+    expect((await validate({ organization_id: t.org.id })).json).toMatchObject({ valid: true, checked: 4 });
   });
 });
 

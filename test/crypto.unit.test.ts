@@ -329,7 +329,8 @@ describe("audit keyring and derived keys", () => {
     const explicit = await loadAuditKeyring({ SECRET_KEY, AUDIT_HMAC_KEY: "audit-key-one" });
     expect(explicit.derivedFromSecret).toBe(false);
     expect(explicit.current.id).toBe("4d94112d0cf13f12");
-    expect([...explicit.byId.keys()]).toEqual(["4d94112d0cf13f12"]);
+    // The SECRET_KEY-derived key stays for verification: rows sealed before AUDIT_HMAC_KEY was set keep verifying.
+    expect([...explicit.byId.keys()].sort()).toEqual(["4d94112d0cf13f12", "4d9701e299b38624"]);
 
     const derived = await loadAuditKeyring({ SECRET_KEY });
     const derivedBytes = await hkdfSha256(SECRET_KEY, "chainproof", "audit-hmac-key", 32);
@@ -359,7 +360,7 @@ describe("audit keyring and derived keys", () => {
     });
     expect(ring.current.id).toBe(await expectedKeyId(utf8("audit-key-two")));
     expect(new Set(ring.byId.keys())).toEqual(
-      new Set([ring.current.id, "4d94112d0cf13f12", await expectedKeyId(utf8("older-key"))]),
+      new Set([ring.current.id, "4d94112d0cf13f12", await expectedKeyId(utf8("older-key")), "4d9701e299b38624"]),
     );
     const retired = ring.byId.get("4d94112d0cf13f12")!;
     const plain = await importHmacKey("audit-key-one");

@@ -48,6 +48,12 @@ async function buildKeyring(secrets: AuditSecrets): Promise<AuditKeyring> {
   for (const bytes of retired.map(utf8)) {
     byId.set(await auditKeyId(bytes), await importHmacKey(bytes, ["sign", "verify"]));
   }
+  // Rows sealed before AUDIT_HMAC_KEY was set used the key derived from SECRET_KEY, which cannot be
+  // written into the retired list (it is bytes, not a string): it stays configured for verification.
+  if (!derivedFromSecret && secrets.SECRET_KEY) {
+    const derived = await hkdfSha256(secrets.SECRET_KEY, "chainproof", "audit-hmac-key", 32);
+    byId.set(await auditKeyId(derived), await importHmacKey(derived, ["sign", "verify"]));
+  }
   const current = { id: await auditKeyId(currentBytes), key: await importHmacKey(currentBytes, ["sign", "verify"]) };
   byId.set(current.id, current.key);
   return { current, byId, derivedFromSecret };
