@@ -146,6 +146,12 @@ describe("dashboard session", () => {
     const withCsrf = await api(`/api/v1/organizations/${t.org.id}/tokens`, { method: "POST", as: { cookie, csrf }, body });
     expect(withCsrf.status).toBe(201);
 
+    // A cross-site request (a link or form on another site) with the cookie is refused, even a GET.
+    const crossSite = await api("/api/v1/me", { as: { cookie }, headers: { "Sec-Fetch-Site": "cross-site" } });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.json.error.code).toBe("csrf_failed");
+    expect((await api("/api/v1/me", { as: { cookie }, headers: { "Sec-Fetch-Site": "same-origin" } })).status).toBe(200);
+
     // A tampered signature is no session at all.
     const [name, value] = cookie.split("=");
     const forged = `${name}=${value!.slice(0, -3)}AAA`;

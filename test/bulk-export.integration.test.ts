@@ -115,8 +115,9 @@ describe("uncapped exports into R2", () => {
     expect((await download(altered.toString())).status).toBe(403);
     const otherExport = good.toString().replace(id, started.json.id);
     expect((await download(otherExport)).status).toBe(403);
-    const unsigned = `https://x.test/api/v1/audit/exports/${id}/download`;
-    expect((await download(unsigned)).status).toBe(422);
+    for (const malformed of ["", "?expires=soon&sig=x", `?expires=${good.searchParams.get("expires")}`, `?expires=1&sig=${"A".repeat(500)}`]) {
+      expect((await download(`https://x.test/api/v1/audit/exports/${id}/download${malformed}`)).status).toBe(403);
+    }
     expect((await api(`/api/v1/audit/exports/${id}?expires_in=${8 * 24 * 3600}`, { as: other.admin.as })).status).toBe(422);
   }, 60_000);
 

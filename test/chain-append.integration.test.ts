@@ -89,6 +89,7 @@ describe("bad input → 422 naming each field, nothing stored", () => {
     ["unknown field", { colour: "red" }, ["colour"]],
     ["I-JSON: unsafe integer and lone surrogate", { metadata: { big: 9007199254740993, list: [1, "\ud800"] } }, ["metadata.big", "metadata.list[1]"]],
     ["changes not {field: {old, new}}", { changes: { a: 1 } }, ["changes.a"]],
+    ["changes entry with more than old and new", { changes: { a: { old: 1, new: 2, extra: 3 } } }, ["changes.a.extra"]],
     ["metadata not an object", { metadata: [1, 2] }, ["metadata"]],
   ])("%s", async (_label, overrides, fields) => {
     const before = await count(t.org.id);

@@ -130,6 +130,7 @@ describe("signed checkpoints", () => {
     expect((await api(`/api/v1/audit/checkpoints`, { as: a.ingest.as })).status).toBe(403);
     expect((await api(`/api/v1/audit/checkpoints`, { as: sa })).status).toBe(422);
     expect((await api(`/api/v1/audit/checkpoints?organization_id=${b.org.id}`, { as: sa })).status).toBe(200);
+    expect((await api(`/api/v1/audit/checkpoints?organization_id=${b.org.id}&limit=1001`, { as: sa })).status).toBe(422);
   });
 });
 

@@ -54,6 +54,9 @@ describe("POST /api/v1/audit/export (capped)", () => {
     const res = await exportAs(small.admin.as, { actions: ["create"], organization_id: other.org.id, limit: 5, format: "json" });
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Ignored-Fields")).toBe("organization_id, limit");
+    const odd = await exportAs(small.admin.as, { "line\nbreak": 1, "é": 2 });
+    expect(odd.status).toBe(200);
+    expect(odd.headers.get("X-Ignored-Fields")).toBe("line%0Abreak, %C3%A9");
     expect(res.json.items.map((r: { organization_id: string }) => r.organization_id)).toEqual([small.org.id]);
   });
 
@@ -64,6 +67,9 @@ describe("POST /api/v1/audit/export (capped)", () => {
     expect(res.headers.get("Content-Disposition")).toMatch(/^attachment; filename="chainproof-audit-\d{4}-\d\d-\d\d\.csv"$/);
     expect(res.headers.get("X-Result-Total")).toBe("3");
     expect(res.headers.get("X-Result-Truncated")).toBe("false");
+    // RFC 4180: every record ends with CRLF.
+    expect(res.text.endsWith("\r\n")).toBe(true);
+    expect(res.text.split("\r\n")).toHaveLength(5);
     const rows: string[][] = parse(res.text);
     expect(rows[0]).toEqual([
       "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address", "user_agent",

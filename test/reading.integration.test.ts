@@ -155,6 +155,9 @@ describe("lookups", () => {
     expect(res.status).toBe(200);
     expect(idsOf(res)).toEqual([own.json.records[0].id]);
     expect((await api(`/api/v1/audit/logs/user/${bob}`, { as: a.member.as })).status).toBe(403);
+    // Another user of the member's organization with no records yet is still theirs to refuse, not unknown.
+    expect((await api(`/api/v1/audit/logs/user/${a.admin.user.id}`, { as: a.member.as })).status).toBe(403);
+    expect((await api(`/api/v1/audit/logs/user/${a.admin.user.id}`, { as: a.admin.as })).status).toBe(200);
     expect((await api(`/api/v1/audit/logs/user/${bRecords[1].actor_id}`, { as: a.member.as })).status).toBe(404);
     expect((await api(`/api/v1/audit/logs/${own.json.records[0].id}`, { as: a.member.as })).status).toBe(200);
   });

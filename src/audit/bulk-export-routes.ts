@@ -4,6 +4,7 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { scopeOrganization } from "../auth/tenancy";
 import { AppError, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { commitAudited } from "./append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
@@ -75,7 +76,7 @@ bulk.openapi(
     tags,
     security: authenticated,
     summary: "Start an uncapped export into R2 (JSONL with every chain field, or CSV); built in the background",
-    middleware: [requireRole("org_admin", "super_admin")] as const,
+    middleware: [requireRole("org_admin", "super_admin"), limitBody(16 * 1024)] as const,
     request: { body: jsonBody(BulkExportBody) },
     responses: {
       202: json(z.object({ id: z.string(), status: z.string() }).openapi("ExportAccepted"), "Accepted"),
@@ -166,7 +167,8 @@ bulk.openapi(
     summary: "Download a finished export with its signed link (no Authorization header needed)",
     request: {
       params: z.object({ id: z.uuid() }),
-      query: z.object({ expires: z.coerce.number().int(), sig: z.string().max(100) }),
+      // Any malformed link is simply not a valid one: 403 below, like an altered one.
+      query: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
     },
     responses: {
       200: { description: "The export file", content: { "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() } } },
@@ -176,7 +178,8 @@ bulk.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { expires, sig } = c.req.valid("query");
-    if (!(await linkIsValid(c.env.SECRET_KEY, id, expires, sig, Math.floor(Date.now() / 1000)))) {
+    const expiresAt = /^\d{1,12}$/.test(expires ?? "") ? Number(expires) : Number.NaN;
+    if (!(await linkIsValid(c.env.SECRET_KEY, id, expiresAt, sig ?? "", Math.floor(Date.now() / 1000)))) {
       throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
     }
     const job = await findExport(c.get("db"), id);

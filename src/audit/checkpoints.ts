@@ -119,8 +119,13 @@ async function readWitnessHead(env: Env, orgId: string): Promise<Checkpoint | nu
   return object ? ((await object.json()) as Checkpoint) : null;
 }
 
-export async function listCheckpoints(db: Database, orgId: string) {
-  const rows = await db.select().from(checkpoints).where(eq(checkpoints.organizationId, orgId)).orderBy(desc(checkpoints.seq), desc(checkpoints.issuedAt));
+export async function listCheckpoints(db: Database, orgId: string, limit: number) {
+  const rows = await db
+    .select()
+    .from(checkpoints)
+    .where(eq(checkpoints.organizationId, orgId))
+    .orderBy(desc(checkpoints.seq), desc(checkpoints.issuedAt))
+    .limit(limit);
   return rows.map(toCheckpoint);
 }
 

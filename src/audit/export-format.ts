@@ -9,7 +9,10 @@ export const RECORD_COLUMNS = [
   "key_id", "prev_hash", "row_hmac",
 ] as const;
 
-export const csvHeader = () => stringify([RECORD_COLUMNS as unknown as string[]], { escape_formulas: true });
+// RFC 4180: records end with CRLF.
+const CSV_OPTIONS = { escape_formulas: true, record_delimiter: "windows" } as const;
+
+export const csvHeader = () => stringify([RECORD_COLUMNS as unknown as string[]], CSV_OPTIONS);
 
 /** RFC 4180 rows; JSON columns as JSON text; cells a spreadsheet would run as formulas are neutralized. */
 export function csvRows(rows: StoredRow[]): string {
@@ -20,7 +23,7 @@ export function csvRows(rows: StoredRow[]): string {
       return value !== null && typeof value === "object" ? JSON.stringify(value) : value;
     });
   });
-  return stringify(records, { escape_formulas: true, cast: { number: (n) => String(n) } });
+  return stringify(records, { ...CSV_OPTIONS, cast: { number: (n) => String(n) } });
 }
 
 /** One record per line: the chain fields included, so the offline verifier can walk it. */

@@ -7,11 +7,13 @@ import { isoNow } from "../time";
 import { csvHeader, csvRows, jsonLines } from "./export-format";
 import { type ExportRow, updateExport } from "./export-store";
 import { type LogFilters, logConditions } from "./filters";
-import { countRecords, seqOrderPage } from "./read-store";
+import { countRecords, rowsWithinBudget, seqOrderPage } from "./read-store";
 
 // R2 multipart: every part but the last must be ≥ 5 MiB and all of one size.
 export const PART_SIZE = 5 * 1024 * 1024;
 const PAGE_ROWS = 500;
+const FIRST_PAGE_ROWS = 100;
+const PAGE_BYTES = 4 * 1024 * 1024;
 const PARTS_PER_RUN = 4;
 
 /** Where the byte stream resumes: after row `afterSeq` (and the CSV header), minus `skip` bytes already uploaded. */
@@ -41,6 +43,7 @@ export async function advanceExport(env: Env, db: Database, job: ExportRow): Pro
   let buffered = -start.skip;
   let lastSeq = start.afterSeq;
   let exhausted = false;
+  let previous: Awaited<ReturnType<typeof seqOrderPage>> | null = null;
   if (!start.headerDone) {
     const header = encoder.encode(csvHeader());
     queue.push({ data: header, before: { afterSeq: 0, headerDone: false }, after: { afterSeq: 0, headerDone: true } });
@@ -49,8 +52,10 @@ export async function advanceExport(env: Env, db: Database, job: ExportRow): Pro
 
   for (let uploadedThisRun = 0; ; ) {
     while (buffered < PART_SIZE && !exhausted) {
-      const rows = await seqOrderPage(db, where, lastSeq, PAGE_ROWS);
-      if (rows.length < PAGE_ROWS) exhausted = true;
+      const size = rowsWithinBudget(previous, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS);
+      const rows = await seqOrderPage(db, where, lastSeq, size);
+      if (rows.length < size) exhausted = true;
+      previous = rows;
       for (const row of rows) {
         const data = encoder.encode(job.format === "csv" ? csvRows([row]) : jsonLines([row]));
         queue.push({ data, before: { afterSeq: lastSeq, headerDone: true }, after: { afterSeq: row.seq!, headerDone: true } });

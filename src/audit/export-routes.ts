@@ -11,10 +11,12 @@ import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 import { csvHeader, csvRows } from "./export-format";
 import { endDate, type LogFilters, logConditions, startDate } from "./filters";
 import { recordFromRow } from "./record";
-import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage } from "./read-store";
+import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage, rowsWithinBudget } from "./read-store";
 
 export const EXPORT_LIMIT = 10_000;
 const PAGE_ROWS = 1_000;
+const FIRST_PAGE_ROWS = 100;
+const PAGE_BYTES = 4 * 1024 * 1024;
 
 export const ExportFilters = z.object({
   start_date: startDate.optional(),
@@ -89,7 +91,8 @@ exports.openapi(
       "X-Result-Total": String(total),
       "X-Result-Limit": String(EXPORT_LIMIT),
     };
-    if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.join(", ");
+    // Field names are client text: percent-encoded, they are always a valid header value.
+    if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.map((name) => encodeURIComponent(name)).join(", ");
     const pages = pagesOf(c, where, returned);
     if (body.format === "csv") {
       const name = `chainproof-audit-${isoNow().slice(0, 10)}.csv`;
@@ -111,8 +114,11 @@ exports.openapi(
 async function* pagesOf(c: Context<AppEnv>, where: Parameters<typeof newestFirstPage>[1], limit: number) {
   let left = limit;
   let after: NewestFirstCursor | null = null;
+  let previous: Awaited<ReturnType<typeof newestFirstPage>> | null = null;
   while (left > 0) {
-    const rows = await newestFirstPage(c.get("db"), where, after, Math.min(PAGE_ROWS, left));
+    const size = rowsWithinBudget(previous, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS);
+    const rows = await newestFirstPage(c.get("db"), where, after, Math.min(size, left));
+    previous = rows;
     if (rows.length === 0) return;
     yield rows;
     left -= rows.length;

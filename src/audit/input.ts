@@ -37,7 +37,7 @@ export const AuditRecordInput = z
     status: z.enum(["success", "failure"]),
     ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" }).nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),
-    changes: z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() })).nullable().optional(),
+    changes: z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() }).strict()).nullable().optional(),
     previous_state: jsonObject.nullable().optional(),
     new_state: jsonObject.nullable().optional(),
     metadata: jsonObject.optional(),

@@ -4,6 +4,7 @@ import { scopeOrganization } from "../auth/tenancy";
 import { loadAuditKeyring } from "../crypto/keys";
 import { conflict, invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { limitBody } from "../request-guards";
 import { listOrganizations } from "../orgs/store";
 import { recordSecurityEvent, securityScope } from "../security/record";
 import { chainOf, commitAudited } from "./append";
@@ -111,7 +112,11 @@ integrity.openapi(
     tags,
     security: authenticated,
     summary: "Signed checkpoints of an organization's head, newest first",
-    request: { query: z.object({ organization_id: z.uuid().optional() }).strict() },
+    request: {
+      query: z
+        .object({ organization_id: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+        .strict(),
+    },
     responses: {
       200: json(z.object({ items: z.array(CheckpointSchema) }).openapi("CheckpointList"), "The checkpoints"),
       ...errorResponses(401, 403, 404, 422),
@@ -119,10 +124,11 @@ integrity.openapi(
   }),
   async (c) => {
     const caller = c.get("caller");
-    const orgId = c.req.valid("query").organization_id ?? caller.organizationId;
+    const { organization_id: named, limit } = c.req.valid("query");
+    const orgId = named ?? caller.organizationId;
     if (!orgId) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
     const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
-    return c.json({ items: await listCheckpoints(c.get("db"), org.id) }, 200);
+    return c.json({ items: await listCheckpoints(c.get("db"), org.id, limit) }, 200);
   },
 );
 
@@ -133,7 +139,7 @@ integrity.openapi(
     tags,
     security: authenticated,
     summary: "Sign a checkpoint of the organization's head now (super_admin)",
-    middleware: [requireRole("super_admin")] as const,
+    middleware: [requireRole("super_admin"), limitBody(1024)] as const,
     request: { body: jsonBody(z.object({ organization_id: z.uuid() }).strict().openapi("CheckpointRequest")) },
     responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 422) },
   }),

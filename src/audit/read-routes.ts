@@ -4,6 +4,7 @@ import { and, eq, type SQL } from "drizzle-orm";
 import { type AppEnv, requireRole } from "../auth/caller";
 import { readScope } from "../auth/tenancy";
 import { auditLogs } from "../db/schema";
+import { findOrgUser } from "../orgs/store";
 import { forbidden, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, newRouter } from "../openapi";
 import { isoNow } from "../time";
@@ -138,7 +139,9 @@ reads.openapi(
     const q = c.req.valid("query");
     const orgId = caller.role === "member" ? caller.organizationId! : await readScope(c, q.organization_id);
     const where = logConditions({ organizationId: orgId, actorId: userId });
-    const exists = caller.role === "member" && userId === caller.actorId ? true : await anyRecord(c.get("db"), where);
+    const own = caller.role === "member" && userId === caller.actorId;
+    // An actor of the organization is a chainproof user of it or someone its records name.
+    const exists = own || (orgId !== undefined && (await findOrgUser(c.get("db"), orgId, userId))) || (await anyRecord(c.get("db"), where));
     if (!exists) throw notFound("User");
     if (caller.role === "member" && userId !== caller.actorId) throw forbidden("Members may read only their own history");
     return c.json(await paged(c, where, q.page, q.per_page), 200);

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gt, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs } from "../db/schema";
+import type { StoredRow } from "./record";
 import { newestFirst } from "./filters";
 
 export async function pageOfRecords(db: Database, where: SQL | undefined, page: number, perPage: number) {
@@ -71,3 +72,17 @@ export async function activityCounts(db: Database, where: SQL | undefined) {
 
 export const distinctOrganizations = async (db: Database, where: SQL | undefined) =>
   (await db.selectDistinct({ id: auditLogs.organizationId }).from(auditLogs).where(where)).map((r) => r.id);
+
+/** Roughly what a row weighs in memory as read: the fixed columns plus its free-text and JSON ones. */
+const rowBytes = (r: StoredRow) =>
+  400 + (r.userAgent?.length ?? 0) + (r.changes?.length ?? 0) + (r.previousState?.length ?? 0) + (r.newState?.length ?? 0) + r.metadata.length;
+
+/**
+ * How many rows the next page may hold to stay near `budgetBytes`, judged by the page before it
+ * (records run from a few hundred bytes to 64 KiB, so a fixed row count is not a memory bound).
+ */
+export function rowsWithinBudget(previous: StoredRow[] | null, budgetBytes: number, maxRows: number, firstRows: number) {
+  if (!previous || previous.length === 0) return firstRows;
+  const average = previous.reduce((n, r) => n + rowBytes(r), 0) / previous.length;
+  return Math.max(1, Math.min(maxRows, Math.floor(budgetBytes / average)));
+}

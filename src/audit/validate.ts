@@ -7,12 +7,15 @@ import { notFound } from "../errors";
 import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
 import { type ChainLink, ChainWalker, type RowHasher, type WalkStart } from "./chain-verify";
 import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
+import { rowsWithinBudget } from "./read-store";
 import { countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "./store";
 
 export const DEFAULT_VALIDATE_LIMIT = 10_000;
 export const MAX_VALIDATE_LIMIT = 100_000;
-// Rows per D1 query: large enough to amortize the round trip, small enough to keep memory flat.
+// A page is sized to about PAGE_BYTES (up to PAGE_ROWS rows), so memory stays flat whatever the row size.
 const PAGE_ROWS = 5_000;
+const FIRST_PAGE_ROWS = 200;
+const PAGE_BYTES = 8 * 1024 * 1024;
 
 export type ValidationResult = {
   organization_id: string;
@@ -119,8 +122,8 @@ export async function validateOrganization(
   let reachedEnd = false;
 
   // The next page is read while this one is hashed: D1 and the CPU work side by side.
-  const readPage = (from: number, rows: number) => rowsInSeqRange(db, orgId, from, endSeq, Math.max(1, Math.min(PAGE_ROWS, rows)));
-  let next = readPage(start.seq, options.limit + 1);
+  const readPage = (from: number, rows: number) => rowsInSeqRange(db, orgId, from, endSeq, Math.max(1, rows));
+  let next = readPage(start.seq, Math.min(FIRST_PAGE_ROWS, options.limit + 1));
   try {
     while (!walker.broken) {
       const page = await next;
@@ -129,7 +132,8 @@ export async function validateOrganization(
         break;
       }
       const from = page.at(-1)!.seq! + 1;
-      if (from <= endSeq) next = readPage(from, options.limit - walker.checked - page.length + 1);
+      const left = options.limit - walker.checked - page.length + 1;
+      if (from <= endSeq) next = readPage(from, Math.min(left, rowsWithinBudget(page, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS)));
       const [pageCheckpoints, seals] = await Promise.all([
         authenticCheckpoints(env, db, orgId, page[0]!.seq!, page.at(-1)!.seq!, heads),
         expectedSeals(keyring, page),

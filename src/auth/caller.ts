@@ -67,7 +67,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Sets `caller` from Bearer, Basic or the session cookie; anything else is a 401. */
 export const authenticate = () =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
-    const db = c.get("db");
+    // Credentials are checked on the primary: a replica may not have seen a revocation yet.
+    const db = database(c.env.DB);
     const header = c.req.header("Authorization");
     if (header) {
       const [scheme, value = ""] = header.split(" ", 2);
@@ -92,7 +93,12 @@ export const authenticate = () =>
     }
     const found = await readSession(c, db, c.env.SECRET_KEY);
     if (!found) throw unauthorized();
-    // A cookie rides along on cross-site requests; a state change must also prove it read the page.
+    // Lax cookies still ride along on cross-site top-level navigations, and some GETs have effects
+    // (a validation run, a report generated): the browser says where the request came from.
+    if (c.req.header("Sec-Fetch-Site") === "cross-site") {
+      throw new AppError(403, "csrf_failed", "Cross-site requests with the session cookie are refused");
+    }
+    // A state change must also prove it read the page.
     if (!SAFE_METHODS.has(c.req.method)) {
       const sent = c.req.header("X-CSRF-Token") ?? "";
       if (!timingSafeEqualStrings(sent, found.session.csrfToken)) {

@@ -9,5 +9,8 @@ export async function runScheduled(controller: ScheduledController, env: Env, _c
       await deliverDueAlerts(env, controller.scheduledTime);
       await resumeStalledExports(env, controller.scheduledTime);
       break;
+    default:
+      // A trigger in wrangler.toml with no job here does nothing: say so instead of passing silently.
+      console.warn(`no scheduled job for cron "${controller.cron}"`);
   }
 }
