@@ -121,6 +121,25 @@ describe("uncapped exports into R2", () => {
     expect((await api(`/api/v1/audit/exports/${id}?expires_in=${8 * 24 * 3600}`, { as: other.admin.as })).status).toBe(422);
   }, 60_000);
 
+  it("legacy (unchained) rows follow the chain, so an offline verifier can count them", async () => {
+    const tenant = await createTenant();
+    await appendBatch(tenant.ingest.as, [recordBody(), recordBody()]);
+    const legacy = [crypto.randomUUID(), crypto.randomUUID()].sort();
+    const sa = (await getSuperAdmin()).as;
+    const imported = await api("/api/v1/audit/import", {
+      method: "POST",
+      as: sa,
+      body: { organization_id: tenant.org.id, records: legacy.map((id) => ({ ...recordBody(), id, timestamp: "2018-01-01T00:00:00Z" })) },
+    });
+    expect(imported.status).toBe(201);
+    const started = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: {} });
+    const done = await runToEnd(started.json.id, tenant.admin.as);
+    const lines = (await (await download(done.json.download_url)).text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    expect(done.json.row_count).toBe(lines.length);
+    expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, ...(lines.length === 6 ? [4] : []), null, null]);
+    expect(lines.slice(-2).map((r) => r.id)).toEqual(legacy);
+  });
+
   it("tenant isolation and roles", async () => {
     const mine = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { actions: ["login"] } });
     expect((await api(`/api/v1/audit/exports/${mine.json.id}`, { as: other.admin.as })).status).toBe(404);

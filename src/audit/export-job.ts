@@ -1,4 +1,4 @@
-import { and, isNotNull } from "drizzle-orm";
+import { and, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { auditLogs } from "../db/schema";
 import type { Database } from "../db/client";
 import { toHex } from "../crypto/encoding";
@@ -7,7 +7,7 @@ import { isoNow } from "../time";
 import { csvHeader, csvRows, jsonLines } from "./export-format";
 import { type ExportRow, updateExport } from "./export-store";
 import { type LogFilters, logConditions } from "./filters";
-import { countRecords, rowsWithinBudget, seqOrderPage } from "./read-store";
+import { countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "./read-store";
 
 // R2 multipart: every part but the last must be ≥ 5 MiB and all of one size.
 export const PART_SIZE = 5 * 1024 * 1024;
@@ -17,14 +17,29 @@ const PAGE_BYTES = 4 * 1024 * 1024;
 const PARTS_PER_RUN = 4;
 
 /** Where the byte stream resumes: after row `afterSeq` (and the CSV header), minus `skip` bytes already uploaded. */
-type Position = { afterSeq: number; headerDone: boolean };
+/**
+ * Where the byte stream stands: after the CSV header, after chained row `afterSeq`, and, once the
+ * chain is through, after legacy (unchained) row `legacyAfterId` ("" before the first one).
+ */
+type Position = { afterSeq: number; headerDone: boolean; legacyAfterId?: string };
 type Cursor = Position & { skip: number };
 type Segment = { data: Uint8Array; before: Position; after: Position };
 
 const encoder = new TextEncoder();
 
-export const exportConditions = (job: ExportRow) =>
-  and(logConditions(job.filters as LogFilters), isNotNull(auditLogs.seq));
+export const exportConditions = (job: ExportRow) => logConditions(job.filters as LogFilters);
+
+/** The next rows after `at`: the chain in seq order first, then legacy rows by id. */
+async function nextRows(db: Database, where: SQL | undefined, at: Position, rows: number) {
+  if (at.legacyAfterId === undefined) {
+    const chained = await seqOrderPage(db, and(where, isNotNull(auditLogs.seq)), at.afterSeq, rows);
+    if (chained.length > 0) return chained;
+  }
+  return legacyPage(db, and(where, isNull(auditLogs.seq)), at.legacyAfterId ?? "", rows);
+}
+
+const positionAfter = (row: { seq: number | null; id: string }, before: Position): Position =>
+  row.seq === null ? { afterSeq: before.afterSeq, headerDone: true, legacyAfterId: row.id } : { afterSeq: row.seq, headerDone: true };
 
 /**
  * Does one bounded slice of an export: regenerates the byte stream from the saved cursor, uploads
@@ -41,7 +56,7 @@ export async function advanceExport(env: Env, db: Database, job: ExportRow): Pro
   const queue: Segment[] = [];
   let offset = start.skip;
   let buffered = -start.skip;
-  let lastSeq = start.afterSeq;
+  let at: Position = { ...start, headerDone: true };
   let exhausted = false;
   let previous: Awaited<ReturnType<typeof seqOrderPage>> | null = null;
   if (!start.headerDone) {
@@ -53,14 +68,15 @@ export async function advanceExport(env: Env, db: Database, job: ExportRow): Pro
   for (let uploadedThisRun = 0; ; ) {
     while (buffered < PART_SIZE && !exhausted) {
       const size = rowsWithinBudget(previous, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS);
-      const rows = await seqOrderPage(db, where, lastSeq, size);
-      if (rows.length < size) exhausted = true;
+      const rows = await nextRows(db, where, at, size);
+      if (rows.length === 0) exhausted = true;
       previous = rows;
       for (const row of rows) {
         const data = encoder.encode(job.format === "csv" ? csvRows([row]) : jsonLines([row]));
-        queue.push({ data, before: { afterSeq: lastSeq, headerDone: true }, after: { afterSeq: row.seq!, headerDone: true } });
+        const after = positionAfter(row, at);
+        queue.push({ data, before: at, after });
         buffered += data.byteLength;
-        lastSeq = row.seq!;
+        at = after;
       }
     }
     if (buffered < PART_SIZE) break;

@@ -50,6 +50,15 @@ export const seqOrderPage = (db: Database, where: SQL | undefined, afterSeq: num
     .orderBy(asc(auditLogs.seq))
     .limit(limit);
 
+/** Legacy rows (no seq) after `afterId`, by id: they follow the chain in an export. */
+export const legacyPage = (db: Database, where: SQL | undefined, afterId: string, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(where, gt(auditLogs.id, afterId)))
+    .orderBy(asc(auditLogs.id))
+    .limit(limit);
+
 const TOP_ACTORS = 10;
 
 export async function activityCounts(db: Database, where: SQL | undefined) {
