@@ -14,9 +14,13 @@ export function wrangler(args: string[], options: { quiet?: boolean } = {}): str
   return result.stdout;
 }
 
-/** One SQL statement against D1 (local state, or the deployed database with `remote`); rows as objects. */
-export function d1(sql: string, remote = false): Record<string, unknown>[] {
-  const out = wrangler(["d1", "execute", "DB", remote ? "--remote" : "--local", "--json", "--command", sql], { quiet: true });
+/**
+ * One SQL statement against D1 (local state, or the deployed database with `remote`); rows as objects.
+ * `persistTo` points a local run at another state directory than .wrangler/state.
+ */
+export function d1(sql: string, remote = false, persistTo?: string): Record<string, unknown>[] {
+  const target = remote ? ["--remote"] : ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
+  const out = wrangler(["d1", "execute", "DB", ...target, "--json", "--command", sql], { quiet: true });
   const parsed = JSON.parse(out) as { results: Record<string, unknown>[] }[];
   return parsed.flatMap((r) => r.results ?? []);
 }

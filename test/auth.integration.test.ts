@@ -75,7 +75,7 @@ describe("lockout", () => {
 });
 
 describe("API tokens", () => {
-  it("is shown once, stored only as SHA-256, revoked at once, and tracks last_used_at", async () => {
+  it("is shown once, stored only as SHA-256, revoked at once, and tracks last_used_at (to the minute)", async () => {
     const created = await api(`/api/v1/organizations/${t.org.id}/tokens`, { method: "POST", as: t.admin.as, body: { name: "deploy", role: "org_admin" } });
     expect(created.status).toBe(201);
     expect(Object.keys(created.json).sort()).toEqual(["created_at", "id", "name", "role", "token"]);
@@ -95,10 +95,16 @@ describe("API tokens", () => {
     expect((await api("/api/v1/me", { as: { bearer: token } })).status).toBe(200);
     const used1 = (await env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE id = ?").bind(created.json.id).first<{ last_used_at: string }>())!.last_used_at;
     expect(used1).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 5));
+    // Within the same minute it is not rewritten; a minute later it moves.
     await api("/api/v1/me", { as: { bearer: token } });
-    const used2 = (await env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE id = ?").bind(created.json.id).first<{ last_used_at: string }>())!.last_used_at;
-    expect(used2 > used1).toBe(true);
+    const lastUsed = () => env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE id = ?").bind(created.json.id).first<{ last_used_at: string }>();
+    expect((await lastUsed())!.last_used_at).toBe(used1);
+    const earlier = new Date(Date.parse(used1) - 61_000).toISOString();
+    await env.DB.prepare("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(earlier, created.json.id).run();
+    await api("/api/v1/me", { as: { bearer: token } });
+    const used2 = (await lastUsed())!.last_used_at;
+    expect(used2 > earlier).toBe(true);
+    expect(Date.parse(used2)).toBeGreaterThanOrEqual(Date.parse(used1));
 
     expect((await api(`/api/v1/organizations/${t.org.id}/tokens/${created.json.id}`, { method: "DELETE", as: t.admin.as })).status).toBe(204);
     const after = await api("/api/v1/me", { as: { bearer: token } });

@@ -18,6 +18,9 @@ export type RowHasher = (keyId: string, message: string) => Promise<string | nul
 
 export type WalkStart = { organizationId: string; seq: number; prevHash: string | null };
 
+/** Whether a row's row_hmac is the seal of its content under its key_id's key. */
+export type SealCheck = "valid" | "invalid" | "unknown_key";
+
 /** What the walk checks the links with; the seal itself is recomputed by whoever feeds the walker. */
 export type ChainLink = Pick<AuditRecord, "id" | "organization_id" | "seq" | "key_id" | "prev_hash" | "row_hmac">;
 
@@ -48,16 +51,15 @@ export class ChainWalker {
   async push(row: AuditRecord, checkpointRowHmacs?: readonly string[]): Promise<ChainBreak | null> {
     if (this.broken) return this.broken;
     const expected = row.key_id === null ? null : await this.#hash(row.key_id, sealedMessage(row));
-    return this.pushSealed(row, expected, checkpointRowHmacs);
+    const seal: SealCheck =
+      expected === null ? "unknown_key" : row.row_hmac !== null && timingSafeEqualStrings(expected, row.row_hmac) ? "valid" : "invalid";
+    return this.pushSealed(row, seal, checkpointRowHmacs);
   }
 
-  /**
-   * Checks the next row against a seal the caller already recomputed (`expectedHmac`; null when
-   * its key is unknown), so a caller may compute the seals of a whole page at once.
-   */
-  pushSealed(row: ChainLink, expectedHmac: string | null, checkpointRowHmacs?: readonly string[]): ChainBreak | null {
+  /** Checks the next row with its seal already checked by the caller, who may check a whole page at once. */
+  pushSealed(row: ChainLink, seal: SealCheck, checkpointRowHmacs?: readonly string[]): ChainBreak | null {
     if (this.broken) return this.broken;
-    const reason = this.#check(row, expectedHmac, checkpointRowHmacs ?? []);
+    const reason = this.#check(row, seal, checkpointRowHmacs ?? []);
     if (reason) {
       this.broken = { id: row.id, seq: row.seq, reason };
       return this.broken;
@@ -77,13 +79,13 @@ export class ChainWalker {
     return this.broken;
   }
 
-  #check(row: ChainLink, expected: string | null, checkpointRowHmacs: readonly string[]): BreakReason | null {
+  #check(row: ChainLink, seal: SealCheck, checkpointRowHmacs: readonly string[]): BreakReason | null {
     if (row.organization_id !== this.#organizationId) return "organization mismatch";
     if (row.seq === null || row.seq < this.lastSeq + 1) return "seq out of order";
     if (row.seq > this.lastSeq + 1) return "seq gap";
     if (row.prev_hash !== this.lastRowHmac) return "prev_hash mismatch";
-    if (row.key_id === null || expected === null) return "unknown key_id";
-    if (row.row_hmac === null || !timingSafeEqualStrings(expected, row.row_hmac)) return "row_hmac mismatch";
+    if (row.key_id === null || seal === "unknown_key") return "unknown key_id";
+    if (seal !== "valid") return "row_hmac mismatch";
     if (checkpointRowHmacs.some((signed) => signed !== row.row_hmac)) return "checkpoint mismatch";
     return null;
   }

@@ -278,7 +278,10 @@ export class OrgChain extends DurableObject<Env> {
         );
       }
     });
-    statements.push(deleteExpiredIdempotencyKeysStatement(d1, this.#orgId!, isoNow(now)));
+    // Expired keys are swept when new ones are written, so key-less traffic pays nothing for them.
+    if (group.some((pending) => pending.request.idempotency)) {
+      statements.push(deleteExpiredIdempotencyKeysStatement(d1, this.#orgId!, isoNow(now)));
+    }
     return statements;
   }
 

@@ -1,11 +1,11 @@
 import type { AuditKeyring } from "../crypto/keys";
-import { timingSafeEqualStrings } from "../crypto/constant-time";
-import { hmacSha256Hex } from "../crypto/hmac";
+import { fromHex } from "../crypto/encoding";
+import { hmacSha256Hex, verifyHmacSha256 } from "../crypto/hmac";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { notFound } from "../errors";
 import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
-import { type ChainLink, ChainWalker, type RowHasher, type WalkStart } from "./chain-verify";
+import { type ChainLink, ChainWalker, type RowHasher, type SealCheck, type WalkStart } from "./chain-verify";
 import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
 import { rowsWithinBudget } from "./read-store";
 import { countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "./store";
@@ -39,9 +39,6 @@ export const keyringHasher = (keyring: AuditKeyring): RowHasher => {
   };
 };
 
-/** Matches no seal: what a row that cannot be canonicalized (malformed stored JSON, lone surrogates) is held to. */
-const UNSEALABLE = "";
-
 function isJsonValue(text: string | null) {
   if (text === null) return true;
   try {
@@ -53,27 +50,38 @@ function isJsonValue(text: string | null) {
 }
 
 /**
- * The seal each stored row should carry, a page at a time. Fast: from the stored text as is. If
- * that disagrees, the exact JCS of the parsed values decides, so stored JSON with other bytes but
- * the same meaning still verifies. Null where the row's key is not configured.
+ * Checks each stored row's seal, a page at a time (WebCrypto verify: constant time, no hex round
+ * trip). Fast: over the stored text as is. If that fails, the exact JCS of the parsed values
+ * decides, so stored JSON with other bytes but the same meaning still verifies.
  */
-async function expectedSeals(keyring: AuditKeyring, rows: StoredRow[]): Promise<(string | null)[]> {
+async function sealChecks(keyring: AuditKeyring, rows: StoredRow[]): Promise<SealCheck[]> {
   return Promise.all(
-    rows.map(async (row) => {
+    rows.map(async (row): Promise<SealCheck> => {
       const key = row.keyId === null ? undefined : keyring.byId.get(row.keyId);
-      if (!key) return null;
+      if (!key) return "unknown_key";
+      const tag = sealBytes(row.rowHmac);
       // Each JSON column must be one JSON value on its own, or text could move between two
       // adjacent columns and still spell the same sealed bytes.
-      if (![row.changes, row.previousState, row.newState, row.metadata].every(isJsonValue)) return UNSEALABLE;
-      const fast = await hmacSha256Hex(key, (row.prevHash ?? "") + canonicalStoredRow(row));
-      if (row.rowHmac !== null && timingSafeEqualStrings(fast, row.rowHmac)) return fast;
+      if (!tag || ![row.changes, row.previousState, row.newState, row.metadata].every(isJsonValue)) return "invalid";
+      if (await verifyHmacSha256(key, (row.prevHash ?? "") + canonicalStoredRow(row), tag)) return "valid";
       try {
-        return await hmacSha256Hex(key, sealedMessage(recordFromRow(row)));
+        return (await verifyHmacSha256(key, sealedMessage(recordFromRow(row)), tag)) ? "valid" : "invalid";
       } catch {
-        return UNSEALABLE;
+        // Stored JSON that no longer parses, or text JCS refuses: it cannot match its seal.
+        return "invalid";
       }
     }),
   );
+}
+
+/** A stored row_hmac as the 32 bytes it names, or null if it is not 64 hex digits. */
+function sealBytes(rowHmac: string | null) {
+  if (rowHmac === null || rowHmac.length !== 64) return null;
+  try {
+    return fromHex(rowHmac);
+  } catch {
+    return null;
+  }
 }
 
 const linkOf = (row: StoredRow): ChainLink => ({
@@ -136,7 +144,7 @@ export async function validateOrganization(
       if (from <= endSeq) next = readPage(from, Math.min(left, rowsWithinBudget(page, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS)));
       const [pageCheckpoints, seals] = await Promise.all([
         authenticCheckpoints(env, db, orgId, page[0]!.seq!, page.at(-1)!.seq!, heads),
-        expectedSeals(keyring, page),
+        sealChecks(keyring, page),
       ]);
       for (const [i, row] of page.entries()) {
         if (walker.checked === options.limit) {
