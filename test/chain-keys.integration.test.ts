@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { canonicalRow, canonicalStoredRow, recordFromRow, sealedMessage, type AuditRecord } from "../src/audit/record";
+import { canonicalRow, canonicalStoredRow, recordFromRow, sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/record";
 import { auditLogs } from "../src/db/schema";
 import { eq } from "drizzle-orm";
 import { insertRowStatements } from "../src/audit/store";
@@ -33,7 +33,7 @@ async function sealWithOldKey(orgId: string, n: number, keyBytes: Uint8Array = u
     rows.push(row);
     prev = row.row_hmac;
   }
-  await env.DB.batch(insertRowStatements(env.DB, rows));
+  await env.DB.batch(insertRowStatements(env.DB, rows.map(toStoredRow)));
   return rows;
 }
 

@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { AppError } from "../errors";
 import { isoNow } from "../time";
 import { issueCheckpoint } from "./checkpoints";
-import { type AuditRecord, type PendingRecord, recordFromRow, sealedMessage } from "./record";
+import { type AuditRecord, canonicalStoredRow, type PendingRecord, recordFromRow, type StoredRow, toStoredRow } from "./record";
 import {
   type ChainHead,
   deleteExpiredIdempotencyKeysStatement,
@@ -32,7 +32,7 @@ export type AppendOutcome =
   | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
-type Sealed = { rows: AuditRecord[]; perRequest: AuditRecord[][]; head: ChainHead };
+type Sealed = { rows: StoredRow[]; perRequest: AuditRecord[][]; head: ChainHead };
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const CHECKPOINT_INTERVAL_MS = 60 * 1000;
@@ -212,19 +212,22 @@ export class OrgChain extends DurableObject<Env> {
     const keyring = await loadAuditKeyring(this.env);
     const recordedAt = isoNow();
     let head = this.#head;
-    const rows: AuditRecord[] = [];
+    const rows: StoredRow[] = [];
     const seal = async (pending: PendingRecord) => {
-      const unsealed = {
+      const record: AuditRecord = {
         ...pending,
         seq: (head?.seq ?? 0) + 1,
         recorded_at: recordedAt,
         key_id: keyring.current.id,
         prev_hash: head?.rowHmac ?? null,
+        row_hmac: null,
       };
-      const row: AuditRecord = { ...unsealed, row_hmac: await hmacSha256Hex(keyring.current.key, sealedMessage(unsealed)) };
-      head = { seq: row.seq!, rowHmac: row.row_hmac!, keyId: row.key_id };
-      rows.push(row);
-      return row;
+      // JSON columns are canonicalized once: the same text is sealed and stored.
+      const stored = toStoredRow(record);
+      record.row_hmac = stored.rowHmac = await hmacSha256Hex(keyring.current.key, (record.prev_hash ?? "") + canonicalStoredRow(stored));
+      head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
+      rows.push(stored);
+      return record;
     };
     if (head && head.keyId !== keyring.current.id) await seal(this.#keyRotation(head.keyId, keyring.current.id, recordedAt));
     const perRequest: AuditRecord[][] = [];

@@ -79,6 +79,34 @@ export function canonicalStoredRow(r: StoredRow): string {
   );
 }
 
+const jsonText = (v: JsonObject | null) => (v === null ? null : canonicalJson(v));
+
+/** The row as D1 stores it: JSON columns as their JCS text, each computed once. */
+export function toStoredRow(r: AuditRecord): StoredRow {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    seq: r.seq,
+    siteId: r.site_id,
+    actorId: r.actor_id,
+    action: r.action,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    status: r.status,
+    ipAddress: r.ip_address,
+    userAgent: r.user_agent,
+    changes: jsonText(r.changes),
+    previousState: jsonText(r.previous_state),
+    newState: jsonText(r.new_state),
+    metadata: canonicalJson(r.metadata),
+    timestamp: r.timestamp,
+    recordedAt: r.recorded_at,
+    keyId: r.key_id,
+    prevHash: r.prev_hash,
+    rowHmac: r.row_hmac,
+  };
+}
+
 const parseJson = (text: string | null) => (text === null ? null : (JSON.parse(text) as JsonObject));
 
 export function recordFromRow(row: StoredRow): AuditRecord {

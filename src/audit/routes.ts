@@ -10,7 +10,7 @@ import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { announceWrite, appendToChain, commitAudited } from "./append";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
-import type { AuditRecord } from "./record";
+import { type AuditRecord, toStoredRow } from "./record";
 import { insertRowEffects } from "./store";
 import { AuditRecordSchema } from "./schemas";
 
@@ -138,7 +138,7 @@ logs.openapi(
       c,
       orgId,
       { action: "import", resourceType: "audit_log", resourceId: null, metadata: { legacy_records: legacy.length, first_id: ids[0], last_id: ids.at(-1) } },
-      insertRowEffects(legacy),
+      insertRowEffects(legacy.map(toStoredRow)),
     );
     return c.json({ records: legacy, import_record: record }, 201);
   },

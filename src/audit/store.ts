@@ -1,8 +1,7 @@
 import { and, asc, between, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs, checkpoints, idempotencyKeys } from "../db/schema";
-import { canonicalJson } from "../crypto/jcs";
-import type { AuditRecord } from "./record";
+import type { StoredRow } from "./record";
 
 export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
 
@@ -49,13 +48,10 @@ const INSERT_ROWS_SQL =
   COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
   " FROM json_each(?)";
 
-const jsonText = (v: Record<string, unknown> | null) => (v === null ? null : canonicalJson(v));
-
-function rowTuple(r: AuditRecord) {
+function rowTuple(r: StoredRow) {
   return [
-    r.id, r.organization_id, r.seq, r.site_id, r.actor_id, r.action, r.resource_type, r.resource_id, r.status,
-    r.ip_address, r.user_agent, jsonText(r.changes), jsonText(r.previous_state), jsonText(r.new_state),
-    jsonText(r.metadata), r.timestamp, r.recorded_at, r.key_id, r.prev_hash, r.row_hmac,
+    r.id, r.organizationId, r.seq, r.siteId, r.actorId, r.action, r.resourceType, r.resourceId, r.status, r.ipAddress,
+    r.userAgent, r.changes, r.previousState, r.newState, r.metadata, r.timestamp, r.recordedAt, r.keyId, r.prevHash, r.rowHmac,
   ];
 }
 
@@ -64,7 +60,7 @@ function rowTuple(r: AuditRecord) {
 const CHUNK_BYTES = 512 * 1024;
 
 /** Rows as JSON arrays, one array per INSERT, each under CHUNK_BYTES. */
-function rowChunks(rows: AuditRecord[]): string[] {
+function rowChunks(rows: StoredRow[]): string[] {
   const chunks: string[] = [];
   let chunk: string[] = [];
   let size = 0;
@@ -83,11 +79,11 @@ function rowChunks(rows: AuditRecord[]): string[] {
 }
 
 /** INSERT statements for rows, many rows per statement. */
-export const insertRowStatements = (d1: D1Database, rows: AuditRecord[]): D1PreparedStatement[] =>
+export const insertRowStatements = (d1: D1Database, rows: StoredRow[]): D1PreparedStatement[] =>
   rowChunks(rows).map((json) => d1.prepare(INSERT_ROWS_SQL).bind(json));
 
 /** The same INSERTs as effects that commit in the chain object's batch (legacy imports). */
-export const insertRowEffects = (rows: AuditRecord[]) => rowChunks(rows).map((json) => ({ sql: INSERT_ROWS_SQL, params: [json] }));
+export const insertRowEffects = (rows: StoredRow[]) => rowChunks(rows).map((json) => ({ sql: INSERT_ROWS_SQL, params: [json] }));
 
 export const findIdempotencyKey = async (db: Database, orgId: string, key: string, now: string) =>
   (
