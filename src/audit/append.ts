@@ -76,3 +76,12 @@ export async function commitAudited(c: Context<AppEnv>, orgId: string, audit: Se
   announceWrite(c, outcome);
   return outcome.records[0]!;
 }
+
+/** `{field: {old, new}}` for every top-level field whose value differs: the `changes` of a self-audit record. */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const changes: Record<string, { old: unknown; new: unknown }> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes[key] = { old: before[key] ?? null, new: after[key] ?? null };
+  }
+  return changes;
+}

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { commitAudited } from "../audit/append";
+import { changedFields, commitAudited } from "../audit/append";
 import { scopeOrganization } from "../auth/tenancy";
 import type { Role } from "../db/schema";
 import { notFound } from "../errors";
@@ -22,14 +22,6 @@ const bodyLimit = limitBody(64 * 1024);
 function stateOf(row: store.Service): Record<string, unknown> {
   const { id: _id, organization_id: _org, created_at: _created, updated_at: _updated, ...state } = toService(row);
   return state;
-}
-
-function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
-  const changes: Record<string, { old: unknown; new: unknown }> = {};
-  for (const key of Object.keys(after)) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes[key] = { old: before[key] ?? null, new: after[key] };
-  }
-  return changes;
 }
 
 services.openapi(

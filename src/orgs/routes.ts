@@ -4,7 +4,7 @@ import { hashPassword } from "../auth/password";
 import { newApiToken, secretDigest } from "../auth/secrets";
 import { scopeOrganization } from "../auth/tenancy";
 import { findUserByUsername } from "../auth/store";
-import { commitAudited } from "../audit/append";
+import { changedFields, commitAudited } from "../audit/append";
 import { conflict, forbidden, notFound } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
@@ -181,16 +181,6 @@ orgs.openapi(
     return c.json({ items: rows.map(toUser) }, 200);
   },
 );
-
-/** `{field: {old, new}}` for every top-level field whose value differs. */
-function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
-  const changes: Record<string, { old: unknown; new: unknown }> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes[key] = { old: before[key] ?? null, new: after[key] ?? null };
-  }
-  return changes;
-}
-
 async function scopeUser(c: Parameters<typeof scopeOrganization>[0], orgId: string, userId: string) {
   const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
   const user = await store.findOrgUser(c.get("db"), org.id, userId);
