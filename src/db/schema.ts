@@ -133,7 +133,8 @@ export const auditLogs = sqliteTable(
     index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp, t.seq),
     index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp),
     index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp),
-    index("audit_logs_org_resource_idx").on(t.organizationId, t.resourceType, t.resourceId),
+    // The resource lookup filters on all three and reads newest first: one index serves both.
+    index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp),
     index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
   ],
 );
