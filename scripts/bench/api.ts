@@ -24,6 +24,8 @@ async function call(base: string, method: string, path: string, auth: string, bo
     method,
     headers: { Authorization: auth, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
     body,
+    // Bounded like every other loop of the bench: a hung Worker fails the run instead of stalling it.
+    signal: AbortSignal.timeout(120_000),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 500)}`);
@@ -31,15 +33,21 @@ async function call(base: string, method: string, path: string, auth: string, bo
 }
 
 /** Organizations with one ingest token each, made through the API as the super_admin. */
-export async function createOrgs(base: string, admin: Credentials, count: number): Promise<Org[]> {
+export async function createOrgs(base: string, admin: Credentials, count: number, name = "Bench org"): Promise<Org[]> {
   const auth = basicAuth(admin);
   const orgs: Org[] = [];
   for (let i = 1; i <= count; i++) {
-    const org = await call(base, "POST", "/api/v1/organizations", auth, JSON.stringify({ name: `Bench org ${i}` }));
+    const org = await call(base, "POST", "/api/v1/organizations", auth, JSON.stringify({ name: `${name} ${i}` }));
     const token = await call(base, "POST", `/api/v1/organizations/${org.id}/tokens`, auth, JSON.stringify({ name: "bench ingest", role: "ingest" }));
     orgs.push({ id: String(org.id), token: String(token.token) });
   }
   return orgs;
+}
+
+/** An org_admin API token for the organization: what a dashboard or an auditor's script reads with. */
+export async function orgAdminToken(base: string, admin: Credentials, orgId: string): Promise<string> {
+  const answer = await call(base, "POST", `/api/v1/organizations/${orgId}/tokens`, basicAuth(admin), JSON.stringify({ name: "bench reader", role: "org_admin" }));
+  return String(answer.token);
 }
 
 export async function appendBatch(base: string, org: Org, body: string): Promise<AuditRecord[]> {

@@ -24,7 +24,7 @@ const hmacHex = (key: RawKey, message: string) => createHmac("sha256", key.bytes
 /** Does node:crypto reproduce the Worker's seal of this record? (The raw baseline's bytes are the Worker's.) */
 export const sealMatches = (key: RawKey, record: AuditRecord) => hmacHex(key, sealedMessage(record)) === record.row_hmac;
 
-function openDatabase(file: string) {
+export function openDatabase(file: string) {
   const db = new DatabaseSync(file);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
@@ -42,6 +42,22 @@ const COLUMNS = [
   "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id", "prev_hash", "row_hmac",
 ] as const;
 const jsonText = (v: Record<string, unknown> | null) => (v === null ? null : canonicalJson(v));
+
+/** Inserts records as the Worker stores them (JSON columns as canonical JSON text), one transaction per call. */
+export function recordInserter(db: DatabaseSync) {
+  const insert = db.prepare(`INSERT INTO audit_logs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`);
+  return (rows: AuditRecord[]) => {
+    db.exec("BEGIN");
+    for (const r of rows) {
+      insert.run(
+        r.id, r.organization_id, r.seq, r.site_id, r.actor_id, r.action, r.resource_type, r.resource_id, r.status, r.ip_address,
+        r.user_agent, jsonText(r.changes), jsonText(r.previous_state), jsonText(r.new_state), jsonText(r.metadata), r.timestamp,
+        r.recorded_at, r.key_id, r.prev_hash, r.row_hmac,
+      );
+    }
+    db.exec("COMMIT");
+  };
+}
 
 function sealBatch(inputs: Input[], orgId: string, head: Head, key: RawKey): AuditRecord[] {
   const now = isoNow();
@@ -84,18 +100,7 @@ export async function rawBaselines(file: string, inputs: Input[], key: RawKey, o
   const db = openDatabase(file);
   try {
     const orgId = randomUUID();
-    const insert = db.prepare(`INSERT INTO audit_logs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`);
-    const insertBatch = (rows: AuditRecord[]) => {
-      db.exec("BEGIN");
-      for (const r of rows) {
-        insert.run(
-          r.id, r.organization_id, r.seq, r.site_id, r.actor_id, r.action, r.resource_type, r.resource_id, r.status, r.ip_address,
-          r.user_agent, jsonText(r.changes), jsonText(r.previous_state), jsonText(r.new_state), jsonText(r.metadata), r.timestamp,
-          r.recorded_at, r.key_id, r.prev_hash, r.row_hmac,
-        );
-      }
-      db.exec("COMMIT");
-    };
+    const insertBatch = recordInserter(db);
     const head: Head = { seq: 0, rowHmac: null };
     const started = performance.now();
     while (head.seq < options.maxRows && performance.now() - started < options.seconds * 1000) {

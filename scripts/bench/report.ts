@@ -7,8 +7,11 @@ export type Figure = {
   unit: string;
   /** What the value is divided by, measured in the same run. */
   baseline?: { name: string; value: number };
-  /** Target for the value itself (`min_value`) or for value / baseline (`min_ratio`). */
-  target?: { min_value?: number; min_ratio?: number };
+  /**
+   * Target for the value itself (`min_value`, `max_value` — e.g. a latency), for value / baseline
+   * (`min_ratio`), or a yes/no check made in the run (`check`, e.g. "sha256 matches").
+   */
+  target?: { min_value?: number; max_value?: number; min_ratio?: number; check?: { what: string; ok: boolean } };
   note?: string;
 };
 
@@ -18,6 +21,8 @@ function verdict(f: Figure): "PASS" | "FAIL" | "" {
   if (!f.target) return "";
   const ratio = ratioOf(f);
   if (f.target.min_value !== undefined && f.value < f.target.min_value) return "FAIL";
+  if (f.target.max_value !== undefined && !(f.value <= f.target.max_value)) return "FAIL";
+  if (f.target.check && !f.target.check.ok) return "FAIL";
   if (f.target.min_ratio !== undefined && (ratio === undefined || ratio < f.target.min_ratio)) return "FAIL";
   return "PASS";
 }
@@ -27,7 +32,9 @@ const num = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n
 function targetText(f: Figure) {
   const parts = [];
   if (f.target?.min_value !== undefined) parts.push(`≥ ${num(f.target.min_value)} ${f.unit}`);
+  if (f.target?.max_value !== undefined) parts.push(`≤ ${num(f.target.max_value)} ${f.unit}`);
   if (f.target?.min_ratio !== undefined) parts.push(`ratio ≥ ${f.target.min_ratio}`);
+  if (f.target?.check) parts.push(f.target.check.what);
   return parts.join(", ");
 }
 

@@ -2,6 +2,7 @@
 // and a frozen bundle of the Worker, so it never touches `npm start`'s data or .dev.vars.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { hashPassword } from "../../src/auth/password";
 import { toHex } from "../../src/crypto/encoding";
@@ -12,7 +13,8 @@ import { d1, sqlString, wrangler } from "../wrangler";
 export type Secrets = { SECRET_KEY: string; AUDIT_HMAC_KEY: string; REPORT_SIGNING_KEY: string; CHECKPOINT_SIGNING_KEY: string };
 export type Credentials = { username: string; password: string };
 
-export type Server = { base: string; logFile: string; stop: () => Promise<void> };
+/** `pid` is wrangler's and its process group's; `inspectorPort` reaches the Worker's isolate (DevTools protocol). */
+export type Server = { base: string; logFile: string; pid: number; stateDir: string; inspectorPort: number; stop: () => Promise<void> };
 
 const randomSecret = () => toHex(crypto.getRandomValues(new Uint8Array(32)));
 
@@ -58,16 +60,29 @@ async function answersHealthz(base: string) {
   }
 }
 
+/** A port nothing listens on now: wrangler's default inspector port 9229 may belong to another `wrangler dev`. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = createServer().once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
 export async function startServer(options: { port: number; dir: string; stateDir: string; envFile: string; script: string }): Promise<Server> {
   const base = `http://127.0.0.1:${options.port}`;
   if (await answersHealthz(base)) throw new Error(`Something already answers on ${base}; pick another --port`);
   const logFile = join(options.dir, "wrangler.log");
+  const inspectorPort = await freePort();
   const log = createWriteStream(logFile);
   // With a script path wrangler no longer finds wrangler.toml by itself (no bindings at all).
   const args = [
     "dev", options.script, "--no-bundle", "--config", "wrangler.toml",
     "--ip", "127.0.0.1", "--port", String(options.port),
     "--persist-to", options.stateDir,
+    // The bench reads the Worker's heap through it (scripts/bench/memory.ts).
+    "--inspector-port", String(inspectorPort),
     "--env-file", options.envFile,
     "--show-interactive-dev-session=false",
     // wrangler formats a log line per request in its own Node process: CPU the Worker would lack.
@@ -88,7 +103,7 @@ export async function startServer(options: { port: number; dir: string; stateDir
     await stop();
     throw err;
   }
-  return { base, logFile, stop };
+  return { base, logFile, pid: child.pid!, stateDir: options.stateDir, inspectorPort, stop };
 }
 
 async function waitUntilUp(base: string, child: ChildProcess, logFile: string) {

@@ -134,7 +134,7 @@ export const auditLogs = sqliteTable(
     index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp),
     index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp),
     // The resource lookup filters on all three and reads newest first: one index serves both.
-    index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp),
+    index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp, t.seq),
     index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
   ],
 );
