@@ -14,7 +14,7 @@ import {
   insertIdempotencyKeyStatement,
   insertRowStatements,
   readHead,
-  rowsBetweenSeqs,
+  rowsInSeqRange,
 } from "./store";
 
 /** A statement that must commit atomically with the records (e.g. the user row a record audits). */
@@ -137,7 +137,7 @@ export class OrgChain extends DurableObject<Env> {
     const previous = await findIdempotencyKey(this.#db, request.organizationId, idempotency.key, isoNow());
     if (!previous) return this.#enqueue(request);
     if (previous.requestHash !== idempotency.requestHash) return mismatch();
-    const rows = await rowsBetweenSeqs(this.#db, request.organizationId, previous.seqFrom, previous.seqTo);
+    const rows = await rowsInSeqRange(this.#db, request.organizationId, previous.seqFrom, previous.seqTo, previous.seqTo - previous.seqFrom + 1);
     return { ok: true, records: rows.map(recordFromRow), replayed: true, bookmark: null };
   }
 

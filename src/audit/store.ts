@@ -1,4 +1,4 @@
-import { and, asc, between, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs, checkpoints, idempotencyKeys } from "../db/schema";
 import type { StoredRow } from "./record";
@@ -105,12 +105,5 @@ export const insertIdempotencyKeyStatement = (d1: D1Database, row: typeof idempo
 
 export const deleteExpiredIdempotencyKeysStatement = (d1: D1Database, orgId: string, now: string) =>
   d1.prepare("DELETE FROM idempotency_keys WHERE organization_id = ? AND expires_at <= ?").bind(orgId, now);
-
-export const rowsBetweenSeqs = (db: Database, orgId: string, from: number, to: number) =>
-  db
-    .select()
-    .from(auditLogs)
-    .where(and(eq(auditLogs.organizationId, orgId), between(auditLogs.seq, from, to)))
-    .orderBy(asc(auditLogs.seq));
 
 export type CheckpointRow = typeof checkpoints.$inferSelect;
