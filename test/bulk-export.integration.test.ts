@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ChainWalker } from "../src/audit/chain-verify";
 import { linkSignature } from "../src/audit/download-links";
 import { PART_SIZE } from "../src/audit/export-job";
-import { keyringHasher } from "../src/audit/validate";
+import { keyringHasher } from "../src/audit/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody } from "./helpers";
 

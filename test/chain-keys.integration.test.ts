@@ -53,7 +53,7 @@ describe("key rotation", () => {
       [5, "update", newKeyId],
     ]);
     expect(rows[3]!.prev_hash).toBe(old[2]!.row_hmac);
-    expect(JSON.parse(rows[3]!.metadata)).toEqual({ previous_key_id: old[0]!.key_id, new_key_id: newKeyId });
+    expect(JSON.parse(rows[3]!.metadata)).toEqual({ source: "chainproof", previous_key_id: old[0]!.key_id, new_key_id: newKeyId });
     expect(res.json.seq).toBe(5);
     expect((await validate({ organization_id: t.org.id })).json).toMatchObject({ valid: true, checked: 5 });
 

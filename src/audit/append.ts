@@ -4,6 +4,7 @@ import { BOOKMARK_HEADER, clientInfo } from "../auth/caller";
 import type { Env } from "../env";
 import { AppError, conflict } from "../errors";
 import { isoNow } from "../time";
+import { OWN_RECORD_SOURCE } from "./chain-verify";
 import type { AuditAction, ResourceType } from "./enums";
 import type { AppendOutcome, AppendRequest, SqlEffect } from "./org-chain";
 import type { PendingRecord } from "./record";
@@ -61,7 +62,7 @@ export function selfAuditRecord(caller: Caller, orgId: string, client: ReturnTyp
     changes: audit.changes ?? null,
     previous_state: audit.previousState ?? null,
     new_state: audit.newState ?? null,
-    metadata: { source: "chainproof", via: caller.via, role: caller.role, ...audit.metadata },
+    metadata: { source: OWN_RECORD_SOURCE, via: caller.via, role: caller.role, ...audit.metadata },
     timestamp: isoNow(),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ijsonViolations } from "../crypto/jcs";
 import { type FieldError, invalid } from "../errors";
+import { OWN_RECORD_SOURCE } from "./chain-verify";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 import type { PendingRecord } from "./record";
 
@@ -79,6 +80,11 @@ export function recordProblems(raw: unknown, namedOrgId: string | undefined, all
   }
   for (const path of ijsonViolations(raw)) {
     problems.push({ field: field(path), message: "not I-JSON: integer beyond ±(2^53−1), non-finite number or lone surrogate" });
+  }
+  const metadata = (raw as { metadata?: unknown } | null)?.metadata;
+  if (typeof metadata === "object" && metadata !== null && (metadata as Record<string, unknown>).source === OWN_RECORD_SOURCE) {
+    // The mark by which validation knows chainproof's own key_rotate and import records.
+    problems.push({ field: field("metadata.source"), message: `"${OWN_RECORD_SOURCE}" is reserved for records chainproof writes itself` });
   }
   if (namedOrgId !== undefined && namedOrgId !== allowedOrgId) {
     problems.push({ field: field("organization_id"), message: "is not an organization you may write to" });

@@ -5,6 +5,7 @@ import { database } from "../db/client";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { isoNow } from "../time";
+import { OWN_RECORD_SOURCE } from "./chain-verify";
 import { issueCheckpoint } from "./checkpoints";
 import { type AuditRecord, canonicalStoredRow, type PendingRecord, recordFromRow, type StoredRow, toStoredRow } from "./record";
 import {
@@ -254,7 +255,7 @@ export class OrgChain extends DurableObject<Env> {
       changes: { key_id: { old: previousKeyId, new: newKeyId } },
       previous_state: null,
       new_state: null,
-      metadata: { previous_key_id: previousKeyId, new_key_id: newKeyId },
+      metadata: { source: OWN_RECORD_SOURCE, previous_key_id: previousKeyId, new_key_id: newKeyId },
       timestamp: at,
     };
   }

@@ -11,6 +11,7 @@ import { isoNow } from "../time";
 import { announceWrite, appendToChain, commitAudited } from "./append";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
 import { type AuditRecord, toStoredRow } from "./record";
+import { importStatement } from "./legacy-import";
 import { insertRowEffects } from "./store";
 import { AuditRecordSchema } from "./schemas";
 
@@ -137,7 +138,7 @@ logs.openapi(
     const record = await commitAudited(
       c,
       orgId,
-      { action: "import", resourceType: "audit_log", resourceId: null, metadata: { legacy_records: legacy.length, first_id: ids[0], last_id: ids.at(-1) } },
+      { action: "import", resourceType: "audit_log", resourceId: null, metadata: await importStatement(legacy) },
       insertRowEffects(legacy.map(toStoredRow)),
     );
     return c.json({ records: legacy, import_record: record }, 201);

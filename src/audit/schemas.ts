@@ -54,6 +54,12 @@ const organizationValidation = {
   last_seq: z.number().int().nullable(),
   next_start_id: z.string().nullable(),
   checkpoint_seq: z.number().int().nullable(),
+  tail_protected: z.boolean().openapi({
+    description: "false when no CHECKPOINT_SIGNING_KEY is configured: no signed checkpoint guards the tail, so a cut tail cannot be detected",
+  }),
+  rows_held: z.number().int().nullable().openapi({
+    description: "Rows the organization holds (walked + unchained), on a walk from genesis to the head; null otherwise",
+  }),
   complete: z.boolean(),
 };
 

@@ -107,3 +107,43 @@ export const deleteExpiredIdempotencyKeysStatement = (d1: D1Database, orgId: str
   d1.prepare("DELETE FROM idempotency_keys WHERE organization_id = ? AND expires_at <= ?").bind(orgId, now);
 
 export type CheckpointRow = typeof checkpoints.$inferSelect;
+
+/** A row whose seq no chain can hold (below 1, beyond 2^53−1, or not a number at all: SQLite sorts text above every number). */
+export const firstRowOutsideSeqRange = async (db: Database, orgId: string) =>
+  (
+    await db
+      .select({ id: auditLogs.id, seq: auditLogs.seq })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), sql`(${auditLogs.seq} < 1 OR ${auditLogs.seq} > ${Number.MAX_SAFE_INTEGER})`))
+      .orderBy(asc(auditLogs.seq))
+      .limit(1)
+  )[0];
+
+/** The chained `import` records of an organization, whichever wrote them; the caller tells chainproof's own apart. */
+export const chainedImportRecords = (db: Database, orgId: string) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.action, "import"), isNotNull(auditLogs.seq)))
+    .orderBy(asc(auditLogs.seq));
+
+/** The organization's rows with these ids (one bound JSON array, whatever the count). */
+export const rowsWithIds = (db: Database, orgId: string, ids: readonly string[]) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), sql`${auditLogs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`));
+
+/** Ids of unchained rows after `afterId`, by id: a page at a time, so memory stays flat. */
+export const unchainedIdsAfter = async (db: Database, orgId: string, afterId: string, limit: number) =>
+  (
+    await db
+      .select({ id: auditLogs.id })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq), sql`${auditLogs.id} > ${afterId}`))
+      .orderBy(asc(auditLogs.id))
+      .limit(limit)
+  ).map((r) => r.id);
+
+export const countRows = async (db: Database, orgId: string) =>
+  (await db.select({ n: sql<number>`count(*)` }).from(auditLogs).where(eq(auditLogs.organizationId, orgId)))[0]!.n;

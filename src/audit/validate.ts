@@ -1,14 +1,14 @@
 import type { AuditKeyring } from "../crypto/keys";
-import { fromHex } from "../crypto/encoding";
-import { hmacSha256Hex, verifyHmacSha256 } from "../crypto/hmac";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { notFound } from "../errors";
 import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
-import { type ChainLink, ChainWalker, type RowHasher, type SealCheck, type WalkStart } from "./chain-verify";
-import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
+import { rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
+import { type ChainBreak, type ChainLink, ChainWalker, keyRotationOf, type WalkStart } from "./chain-verify";
+import type { StoredRow } from "./record";
 import { rowsWithinBudget } from "./read-store";
-import { countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "./store";
+import { keyringHasher, sealChecks } from "./seal-check";
+import { countRows, countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "./store";
 
 export const DEFAULT_VALIDATE_LIMIT = 10_000;
 export const MAX_VALIDATE_LIMIT = 100_000;
@@ -29,57 +29,18 @@ export type ValidationResult = {
   last_seq: number | null;
   next_start_id: string | null;
   checkpoint_seq: number | null;
+  /** Whether signed checkpoints guard the tail: without CHECKPOINT_SIGNING_KEY a cut tail goes unnoticed. */
+  tail_protected: boolean;
+  /** Rows the organization holds, on a walk from genesis to the head: walked + unchained (+ pruned). */
+  rows_held: number | null;
   complete: boolean;
 };
 
-export const keyringHasher = (keyring: AuditKeyring): RowHasher => {
-  return async (keyId, message) => {
-    const key = keyring.byId.get(keyId);
-    return key ? hmacSha256Hex(key, message) : null;
-  };
-};
-
-function isJsonValue(text: string | null) {
-  if (text === null) return true;
+function parsedMetadata(row: StoredRow): unknown {
   try {
-    JSON.parse(text);
-    return true;
+    return JSON.parse(row.metadata);
   } catch {
-    return false;
-  }
-}
-
-/**
- * Checks each stored row's seal, a page at a time (WebCrypto verify: constant time, no hex round
- * trip). Fast: over the stored text as is. If that fails, the exact JCS of the parsed values
- * decides, so stored JSON with other bytes but the same meaning still verifies.
- */
-async function sealChecks(keyring: AuditKeyring, rows: StoredRow[]): Promise<SealCheck[]> {
-  return Promise.all(
-    rows.map(async (row): Promise<SealCheck> => {
-      const key = row.keyId === null ? undefined : keyring.byId.get(row.keyId);
-      if (!key) return "unknown_key";
-      const tag = sealBytes(row.rowHmac);
-      // Each JSON column must be one JSON value on its own, or text could move between two
-      // adjacent columns and still spell the same sealed bytes.
-      if (!tag || ![row.changes, row.previousState, row.newState, row.metadata].every(isJsonValue)) return "invalid";
-      if (await verifyHmacSha256(key, (row.prevHash ?? "") + canonicalStoredRow(row), tag)) return "valid";
-      try {
-        return (await verifyHmacSha256(key, sealedMessage(recordFromRow(row)), tag)) ? "valid" : "invalid";
-      } catch {
-        // Stored JSON that no longer parses, or text JCS refuses: it cannot match its seal.
-        return "invalid";
-      }
-    }),
-  );
-}
-
-/** A stored row_hmac as the 32 bytes it names, or null if it is not 64 hex digits. */
-function sealBytes(rowHmac: string | null) {
-  if (rowHmac === null || rowHmac.length !== 64) return null;
-  try {
-    return fromHex(rowHmac);
-  } catch {
+    // Its seal check fails; the walk reports that.
     return null;
   }
 }
@@ -91,6 +52,8 @@ const linkOf = (row: StoredRow): ChainLink => ({
   key_id: row.keyId,
   prev_hash: row.prevHash,
   row_hmac: row.rowHmac,
+  // Only key_rotate records can open a key epoch; other rows' metadata is never parsed here.
+  rotation: row.action === "key_rotate" ? keyRotationOf(row.action, parsedMetadata(row)) : null,
 });
 
 async function startOf(db: Database, orgId: string, startId: string | undefined): Promise<WalkStart> {
@@ -98,9 +61,12 @@ async function startOf(db: Database, orgId: string, startId: string | undefined)
   const row = await rowById(db, orgId, startId);
   if (!row || row.seq === null) throw notFound("Audit record");
   if (row.seq === 1) return { organizationId: orgId, seq: 1, prevHash: null };
-  // The link into the first row checked is the previous row's seal; a missing one shows as a gap.
+  // The link into the first row checked is the previous row's seal (and its key, the epoch in
+  // force); a missing one shows as a gap.
   const previous = await rowAtSeq(db, orgId, row.seq - 1);
-  return previous ? { organizationId: orgId, seq: row.seq, prevHash: previous.rowHmac } : { organizationId: orgId, seq: row.seq - 1, prevHash: null };
+  return previous
+    ? { organizationId: orgId, seq: row.seq, prevHash: previous.rowHmac, epochKeyId: previous.keyId }
+    : { organizationId: orgId, seq: row.seq - 1, prevHash: null };
 }
 
 /**
@@ -165,8 +131,18 @@ export async function validateOrganization(
     next.catch(() => undefined);
   }
 
-  if (reachedEnd && !options.endId) walker.finish(newest);
-  const broken = walker.broken;
+  const reachedHead = reachedEnd && !options.endId;
+  if (reachedHead) walker.finish(newest);
+  const fromGenesis = !options.startId;
+  const wholeChain = fromGenesis && reachedHead;
+  const unchained = await countUnchained(db, orgId);
+  let rowsHeld: number | null = null;
+  let broken: ChainBreak | null = walker.broken ?? (await rowOutsideSeqRange(db, orgId));
+  if (!broken && fromGenesis) broken = await uncoveredUnchainedRow(db, keyring, orgId);
+  if (wholeChain) {
+    rowsHeld = await countRows(db, orgId);
+    if (!broken && rowsHeld !== walker.checked + unchained) broken = { id: null, seq: null, reason: "row count mismatch" };
+  }
   return {
     organization_id: orgId,
     valid: broken === null,
@@ -174,11 +150,13 @@ export async function validateOrganization(
     broken_seq: broken?.seq ?? null,
     broken_reason: broken?.reason ?? null,
     checked: walker.checked,
-    unchained: await countUnchained(db, orgId),
+    unchained,
     first_seq: firstSeq,
     last_seq: walker.checked > 0 ? walker.lastSeq : null,
     next_start_id: broken ? null : nextStartId,
     checkpoint_seq: newest?.seq ?? null,
+    tail_protected: Boolean(env.CHECKPOINT_SIGNING_KEY),
+    rows_held: rowsHeld,
     complete: broken === null && nextStartId === null,
   };
 }

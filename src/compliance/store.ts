@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs, serviceBackups, services } from "../db/schema";
 
@@ -43,7 +43,9 @@ const latestBackups = (db: Database, orgId: string) =>
       ),
     );
 
-const chained = (orgId: string) => and(eq(auditLogs.organizationId, orgId), isNotNull(auditLogs.seq));
+/** The rows a chain can hold: a planted row with seq 0 (or text) is no entry of the log, whatever sorts first. */
+const chained = (orgId: string) =>
+  and(eq(auditLogs.organizationId, orgId), gte(auditLogs.seq, 1), lte(auditLogs.seq, Number.MAX_SAFE_INTEGER));
 
 export type ChainCoverage = {
   entryCount: number;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const TIERS = ["FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE", "UNLIMITED"] as const;
 export type Tier = (typeof TIERS)[number];
@@ -136,6 +136,14 @@ export const auditLogs = sqliteTable(
     // The resource lookup filters on all three and reads newest first: one index serves both.
     index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp, t.seq),
     index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
+    // Defence in depth only: validation never relies on them (an insider can rebuild the table).
+    // Column names unqualified: SQLite keeps the text of a CHECK, and the table is renamed into place.
+    check("audit_logs_seq_range", sql`seq IS NULL OR (typeof(seq) = 'integer' AND seq >= 1)`),
+    check(
+      "audit_logs_chain_fields",
+      sql`(seq IS NULL AND key_id IS NULL AND prev_hash IS NULL AND row_hmac IS NULL) OR
+        (seq IS NOT NULL AND key_id IS NOT NULL AND row_hmac IS NOT NULL AND (seq = 1 OR prev_hash IS NOT NULL))`,
+    ),
   ],
 );
 

@@ -1,0 +1,59 @@
+import type { AuditKeyring } from "../crypto/keys";
+import type { Database } from "../db/client";
+import type { ChainBreak } from "./chain-verify";
+import { importedContentDigest, importStatementOf } from "./legacy-import";
+import { recordFromRow, type StoredRow } from "./record";
+import { sealChecks } from "./seal-check";
+import { chainedImportRecords, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "./store";
+
+const UNCHAINED_PAGE = 5_000;
+
+/**
+ * Rows the walk by seq never reads (docs/protocol.md, "Every row accounted for"): a seq no chain
+ * can hold is broken wherever it sits, since every read API would still list the row.
+ */
+export async function rowOutsideSeqRange(db: Database, orgId: string): Promise<ChainBreak | null> {
+  const row = await firstRowOutsideSeqRange(db, orgId);
+  return row ? { id: row.id, seq: row.seq, reason: "seq out of range" } : null;
+}
+
+async function digestOf(rows: StoredRow[]) {
+  try {
+    return await importedContentDigest(rows.map(recordFromRow));
+  } catch {
+    // Stored JSON that no longer parses, or text JCS refuses: it cannot match the digest.
+    return null;
+  }
+}
+
+const noChainFields = (r: StoredRow) => r.seq === null && r.keyId === null && r.prevHash === null && r.rowHmac === null;
+
+/**
+ * Every unchained row must be one that a sealed `import` record of chainproof's names, with the
+ * content that record's digest states; anything else was planted or edited after the import.
+ */
+export async function uncoveredUnchainedRow(db: Database, keyring: AuditKeyring, orgId: string): Promise<ChainBreak | null> {
+  const imports = await chainedImportRecords(db, orgId);
+  const seals = await sealChecks(keyring, imports);
+  const covered = new Set<string>();
+  for (const [i, record] of imports.entries()) {
+    const statement = seals[i] === "valid" ? importStatementOf(JSON.parse(record.metadata)) : null;
+    // A client's own `import` record (or one whose seal fails, which the walk reports) covers nothing.
+    if (!statement) continue;
+    const byId = new Map((await rowsWithIds(db, orgId, statement.ids)).map((r) => [r.id, r]));
+    const rows = statement.ids.map((id) => byId.get(id));
+    const missing = statement.ids.find((id) => !byId.get(id) || !noChainFields(byId.get(id)!));
+    if (missing !== undefined) return { id: missing, seq: null, reason: "imported row missing or no longer unchained" };
+    if ((await digestOf(rows as StoredRow[])) !== statement.content_sha256) {
+      return { id: record.id, seq: record.seq, reason: "imported rows do not match their import record" };
+    }
+    for (const id of statement.ids) covered.add(id);
+  }
+  for (let after = ""; ; ) {
+    const ids = await unchainedIdsAfter(db, orgId, after, UNCHAINED_PAGE);
+    const stray = ids.find((id) => !covered.has(id));
+    if (stray !== undefined) return { id: stray, seq: null, reason: "unchained row not covered by an import" };
+    if (ids.length < UNCHAINED_PAGE) return null;
+    after = ids.at(-1)!;
+  }
+}
