@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { ChainWalker, type RowHasher } from "../src/audit/chain-verify";
+import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain-verify";
+import { importCoverageBreak, importStatementOf } from "../src/audit/legacy-import";
 import { type Checkpoint, statementOf } from "../src/audit/checkpoints";
 import type { AuditRecord } from "../src/audit/record";
 import { verifyEd25519 } from "../src/crypto/ed25519";
@@ -85,7 +86,9 @@ async function walkFile(path: string, hasher: RowHasher, checkpoint: Checkpoint 
   let found: Found | null = null;
   let organizationId: string | null = null;
   let firstSeq: number | null = null;
-  let unchained = 0;
+  // Unchained rows must be covered by an import record of the same file (docs/protocol.md, "Every row accounted for").
+  const unchained = new Map<string, AuditRecord>();
+  const imports: AuditRecord[] = [];
   let lineNo = 0;
   const progress = new Progress(process.stderr);
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -98,7 +101,7 @@ async function walkFile(path: string, hasher: RowHasher, checkpoint: Checkpoint 
       break;
     }
     if (record.seq === null) {
-      unchained++;
+      unchained.set(record.id, record);
       continue;
     }
     if (!walker) {
@@ -116,12 +119,31 @@ async function walkFile(path: string, hasher: RowHasher, checkpoint: Checkpoint 
       found = { ...broken, line: lineNo };
       break;
     }
+    if (record.action === "import") imports.push(record);
     progress.tick(walker.checked, record.seq);
   }
   lines.close();
   progress.done();
   const checked = walker?.checked ?? 0;
-  return { organizationId, firstSeq, lastSeq: checked > 0 ? walker!.lastSeq : null, checked, unchained, found };
+  if (!found) {
+    const uncovered = await uncoveredRow(imports, unchained);
+    if (uncovered) found = { ...uncovered, line: null };
+  }
+  return { organizationId, firstSeq, lastSeq: checked > 0 ? walker!.lastSeq : null, checked, unchained: unchained.size, found };
+}
+
+/** The first unchained row that no verified import record of the file covers as it was imported. */
+async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
+  const covered = new Set<string>();
+  for (const record of imports) {
+    const statement = importStatementOf(record.metadata);
+    if (!statement) continue;
+    const broken = await importCoverageBreak(record, statement, (id) => unchained.get(id));
+    if (broken) return broken;
+    for (const id of statement.ids) covered.add(id);
+  }
+  const stray = [...unchained.keys()].find((id) => !covered.has(id));
+  return stray === undefined ? null : { id: stray, seq: null, reason: "unchained row not covered by an import" };
 }
 
 export type ChainOptions = { file: string; keys: string[]; checkpoint?: string; jwks?: string };

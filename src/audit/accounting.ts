@@ -1,7 +1,7 @@
 import type { AuditKeyring } from "../crypto/keys";
 import type { Database } from "../db/client";
 import type { ChainBreak } from "./chain-verify";
-import { importedContentDigest, importStatementOf } from "./legacy-import";
+import { importCoverageBreak, importStatementOf } from "./legacy-import";
 import { recordFromRow, type StoredRow } from "./record";
 import { sealChecks } from "./seal-check";
 import { chainedImportRecords, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "./store";
@@ -17,16 +17,14 @@ export async function rowOutsideSeqRange(db: Database, orgId: string): Promise<C
   return row ? { id: row.id, seq: row.seq, reason: "seq out of range" } : null;
 }
 
-async function digestOf(rows: StoredRow[]) {
+function parsedRow(row: StoredRow | undefined) {
   try {
-    return await importedContentDigest(rows.map(recordFromRow));
+    return row && recordFromRow(row);
   } catch {
-    // Stored JSON that no longer parses, or text JCS refuses: it cannot match the digest.
-    return null;
+    // Stored JSON that no longer parses: the row no longer holds what was imported.
+    return undefined;
   }
 }
-
-const noChainFields = (r: StoredRow) => r.seq === null && r.keyId === null && r.prevHash === null && r.rowHmac === null;
 
 /**
  * Every unchained row must be one that a sealed `import` record of chainproof's names, with the
@@ -41,12 +39,8 @@ export async function uncoveredUnchainedRow(db: Database, keyring: AuditKeyring,
     // A client's own `import` record (or one whose seal fails, which the walk reports) covers nothing.
     if (!statement) continue;
     const byId = new Map((await rowsWithIds(db, orgId, statement.ids)).map((r) => [r.id, r]));
-    const rows = statement.ids.map((id) => byId.get(id));
-    const missing = statement.ids.find((id) => !byId.get(id) || !noChainFields(byId.get(id)!));
-    if (missing !== undefined) return { id: missing, seq: null, reason: "imported row missing or no longer unchained" };
-    if ((await digestOf(rows as StoredRow[])) !== statement.content_sha256) {
-      return { id: record.id, seq: record.seq, reason: "imported rows do not match their import record" };
-    }
+    const broken = await importCoverageBreak(record, statement, (id) => parsedRow(byId.get(id)));
+    if (broken) return broken;
     for (const id of statement.ids) covered.add(id);
   }
   for (let after = ""; ; ) {

@@ -1,5 +1,5 @@
 import { sha256Hex } from "../crypto/encoding";
-import { OWN_RECORD_SOURCE } from "./chain-verify";
+import { type ChainBreak, OWN_RECORD_SOURCE } from "./chain-verify";
 import { canonicalRow, type AuditRecord } from "./record";
 
 /**
@@ -24,4 +24,31 @@ export function importStatementOf(metadata: unknown): Pick<ImportStatement, "ids
   if (m.source !== OWN_RECORD_SOURCE || typeof m.content_sha256 !== "string") return null;
   if (!Array.isArray(m.ids) || !m.ids.every((id) => typeof id === "string")) return null;
   return { ids: m.ids as string[], content_sha256: m.content_sha256 };
+}
+
+const unchainedShape = (r: AuditRecord) => r.seq === null && r.key_id === null && r.prev_hash === null && r.row_hmac === null;
+
+/**
+ * How the rows an import record names fail it, or null when they are all there, still unchained,
+ * and still the content it sealed. `rowOf` gives the organization's row with an id (undefined when
+ * there is none, or its stored JSON no longer parses).
+ */
+export async function importCoverageBreak(
+  importRecord: Pick<AuditRecord, "id" | "seq">,
+  statement: Pick<ImportStatement, "ids" | "content_sha256">,
+  rowOf: (id: string) => AuditRecord | undefined,
+): Promise<ChainBreak | null> {
+  const rows = statement.ids.map(rowOf);
+  const missing = statement.ids.findIndex((_, i) => !rows[i] || !unchainedShape(rows[i]!));
+  if (missing >= 0) return { id: statement.ids[missing]!, seq: null, reason: "imported row missing or no longer unchained" };
+  let digest: string | null;
+  try {
+    digest = await importedContentDigest(rows as AuditRecord[]);
+  } catch {
+    // Text JCS refuses (e.g. a lone surrogate written in by hand) cannot match the digest.
+    digest = null;
+  }
+  return digest === statement.content_sha256
+    ? null
+    : { id: importRecord.id, seq: importRecord.seq, reason: "imported rows do not match their import record" };
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -144,8 +144,8 @@ describe("verify-chain", slow, () => {
   const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
   const ORG = randomUUID();
 
-  /** Rows sealed per CRYPTO.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation). */
-  function sealChain(n: number, keyFor: (seq: number) => string = () => KEY_A, org = ORG): AuditRecord[] {
+  /** Rows sealed per CRYPTO.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation), `shape(seq)` overrides members. */
+  function sealChain(n: number, keyFor: (seq: number) => string = () => KEY_A, org = ORG, shape: (seq: number) => Partial<AuditRecord> = () => ({})): AuditRecord[] {
     const rows: AuditRecord[] = [];
     let prev: string | null = null;
     for (let seq = 1; seq <= n; seq++) {
@@ -155,7 +155,8 @@ describe("verify-chain", slow, () => {
         id: randomUUID(), organization_id: org, seq, site_id: null, actor_id: randomUUID(), action: "update" as const,
         resource_type: "device" as const, resource_id: randomUUID(), status: "success" as const, ip_address: "203.0.113.9",
         user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
-        metadata: { n: seq, note: "é ✓" }, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
+        metadata: { n: seq, note: "é ✓" } as Record<string, unknown>, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
+        ...shape(seq),
       };
       const row_hmac = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
       rows.push({ ...unsealed, row_hmac });
@@ -175,15 +176,36 @@ describe("verify-chain", slow, () => {
     return { id: randomUUID(), ...fields, kid: by.kid, statement, signature: await by.sign(statement) };
   }
 
+  /** Legacy rows and the chain whose seq 1 is chainproof's import record of them (its digest computed here with node:crypto). */
+  function importedChain(n: number, legacyRows: AuditRecord[]) {
+    const content_sha256 = createHash("sha256").update(legacyRows.map((r) => canonicalRow(r)).join("\n"), "utf8").digest("hex");
+    const statement = { source: "chainproof", legacy_records: legacyRows.length, ids: legacyRows.map((r) => r.id), content_sha256 };
+    return sealChain(n, undefined, ORG, (seq) => (seq === 1 ? { action: "import", resource_type: "audit_log", metadata: statement } : {}));
+  }
+
   it("accepts a valid export, counting unchained rows and ignoring blank lines", async () => {
-    const rows = sealChain(50);
-    const text = jsonl([legacy(), ...rows.slice(0, 20), legacy()]) + "\n\n" + jsonl(rows.slice(20));
+    const imported = [legacy(), legacy()];
+    const rows = importedChain(50, imported);
+    const text = jsonl([imported[0], ...rows.slice(0, 20), imported[1]]) + "\n\n" + jsonl(rows.slice(20));
     const res = await run("verify-chain", await file("valid.jsonl", text), "--key", KEY_A);
     expect(res.stdout).toContain("chain:        VALID");
     expect(res.stdout).toContain("rows:         50 verified (seq 1–50), 2 unchained");
     expect(res.stdout).toContain("start:        genesis");
     expect(res.stdout).toContain(`organization: ${ORG}`);
     expect(res.code).toBe(0);
+  });
+
+  it("an unchained row that no import record covers, or an edited imported row, is a break", async () => {
+    const imported = [legacy(), legacy()];
+    const rows = importedChain(5, imported);
+    const stray = legacy();
+    const planted = await run("verify-chain", await file("planted.jsonl", jsonl([...rows, ...imported, stray])), "--key", KEY_A);
+    expect(planted.code).toBe(1);
+    expect(planted.stdout).toContain(`first break:  id ${stray.id}: unchained row not covered by an import`);
+    const edited = [imported[0], { ...imported[1]!, action: "delete" }];
+    const altered = await run("verify-chain", await file("altered.jsonl", jsonl([...rows, ...edited])), "--key", KEY_A);
+    expect(altered.code).toBe(1);
+    expect(altered.stdout).toContain(`first break:  seq 1, id ${rows[0]!.id}: imported rows do not match their import record`);
   });
 
   it("names the exact seq and id of the first tampered row", async () => {
@@ -208,7 +230,8 @@ describe("verify-chain", slow, () => {
   });
 
   it("a wrong key is an unknown key_id, not tampering; rotated keys verify with both given", async () => {
-    const rows = sealChain(30, (seq) => (seq <= 10 ? KEY_A : KEY_B));
+    const rotation = { source: "chainproof", previous_key_id: keyId(KEY_A), new_key_id: keyId(KEY_B) };
+    const rows = sealChain(30, (seq) => (seq <= 10 ? KEY_A : KEY_B), ORG, (seq) => (seq === 11 ? { action: "key_rotate", metadata: rotation } : {}));
     const path = await file("rotated.jsonl", jsonl(rows));
     const wrong = await run("verify-chain", path, "--key", "some-other-key");
     expect(wrong.code).toBe(1);
@@ -219,6 +242,11 @@ describe("verify-chain", slow, () => {
     expect(both.code).toBe(0);
     expect(both.stdout).toContain(`keys:         ${keyId(KEY_B)}, ${keyId(KEY_A)}`);
     expect(both.stdout).not.toContain(KEY_A);
+    // Without the rotation record, a row sealed with another key is out of the epoch.
+    const unannounced = sealChain(12, (seq) => (seq <= 10 ? KEY_A : KEY_B));
+    const res = await run("verify-chain", await file("unannounced.jsonl", jsonl(unannounced)), "--key", KEY_A, "--key", KEY_B);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`first break:  seq 11, id ${unannounced[10]!.id}, line 11: key_id out of epoch`);
   });
 
   it("a range that starts after genesis trusts its first prev_hash, and says so", async () => {
