@@ -15,9 +15,9 @@ export const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels`;
 type Level = { isArray: boolean; index: number; key: string | undefined };
 
 /**
- * Scans raw JSON text once, without parsing or recursing, for nesting beyond the body limit.
- * Answers the path (`records.3.new_state`) of the outermost value seen nesting deeper than
- * MAX_JSON_DEPTH levels, `body` for the body itself, or undefined when the body nests little enough.
+ * Scans raw JSON text once, without parsing or recursing, for nesting beyond MAX_BODY_DEPTH.
+ * Answers the path (`metadata.a.b`, `records.3.new_state`) of the value at the fourth level of the
+ * deepest branch, which nests deeper than MAX_JSON_DEPTH, or undefined when the body is shallow enough.
  */
 export function rawNestingOverflow(text: string): string | undefined {
   const open: Level[] = [];
@@ -30,7 +30,7 @@ export function rawNestingOverflow(text: string): string | undefined {
       const top = open.at(-1);
       if (expectKey && top) top.key = decodeKey(text.slice(start, i + 1));
     } else if (ch === "{" || ch === "[") {
-      if (open.length === MAX_BODY_DEPTH) return pathOf(open.slice(0, open.length + 1 - MAX_JSON_DEPTH));
+      if (open.length === MAX_BODY_DEPTH) return pathOf(open.slice(0, MAX_BODY_DEPTH - MAX_JSON_DEPTH));
       open.push({ isArray: ch === "[", index: 0, key: undefined });
       expectKey = ch === "{";
     } else if (ch === "}" || ch === "]") {
@@ -47,11 +47,8 @@ export function rawNestingOverflow(text: string): string | undefined {
   return undefined;
 }
 
-/** The path of the value held by the innermost of `levels` (its parents are the ones before it). */
-function pathOf(levels: Level[]): string {
-  const segments = levels.slice(0, -1).map((level) => (level.isArray ? String(level.index) : (level.key ?? "")));
-  return segments.length === 0 ? "body" : segments.join(".");
-}
+/** The path to the value held by the innermost of `parents`. */
+const pathOf = (parents: Level[]) => parents.map((level) => (level.isArray ? String(level.index) : (level.key ?? ""))).join(".");
 
 function decodeKey(quoted: string): string {
   try {

@@ -16,7 +16,7 @@ describe("rawNestingOverflow", () => {
     expect(rawNestingOverflow(`{"\\u0061b":${nested(80)}}`)).toBe("ab.a.a");
   });
 
-  it("scans 1,000,000 levels without recursing, and the body itself is named `body`", () => {
+  it("scans 1,000,000 levels without recursing, naming the fourth level of the deep branch", () => {
     expect(rawNestingOverflow("[".repeat(1_000_000))).toBe("0.0.0");
     expect(rawNestingOverflow(`{"a":1,"b":${nested(67)}}`)).toBe("b.a.a");
   });
