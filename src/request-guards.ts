@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./auth/caller";
-import { AppError } from "./errors";
+import { AppError, invalid } from "./errors";
+import { rawNestingOverflow, TOO_DEEP } from "./json-input";
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -18,11 +19,25 @@ export const requireJsonBody = () =>
     return next();
   });
 
-/** Refuses bodies over `maxBytes` with 413, counting streamed bytes too, before anything is parsed. */
-export const limitBody = (maxBytes: number) =>
-  bodyLimit({
+/**
+ * Refuses bodies over `maxBytes` with 413, counting streamed bytes too, and bodies nested too deeply
+ * to parse safely with 422, both before anything is parsed.
+ */
+export const limitBody = (maxBytes: number) => {
+  const sizeLimit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new AppError(413, "payload_too_large", `Request body exceeds ${maxBytes} bytes`);
     },
   });
+  return createMiddleware<AppEnv>(async function limitBody(c, next) {
+    return sizeLimit(c, async () => {
+      if (BODY_METHODS.has(c.req.method) && c.req.raw.body !== null) {
+        // Hono keeps the text, so the route's own parse reads it from here.
+        const overflow = rawNestingOverflow(await c.req.text());
+        if (overflow !== undefined) throw invalid([{ field: overflow, message: TOO_DEEP }]);
+      }
+      await next();
+    });
+  });
+};

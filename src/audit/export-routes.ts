@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, requireRole } from "../auth/caller";
 import { readScope } from "../auth/tenancy";
+import { IJSON_VIOLATION, ijsonViolations } from "../crypto/jcs";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
@@ -26,8 +27,16 @@ export const ExportFilters = z.object({
 });
 const KNOWN_FIELDS = ["start_date", "end_date", "actions", "resource_types", "format"];
 
-// Unknown body fields are ignored, as the established API does, and reported in X-Ignored-Fields.
-const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).default("json") }).loose().openapi("ExportRequest");
+// Unknown body fields are ignored, as the established API does, and reported in X-Ignored-Fields;
+// a name with a lone surrogate cannot be reported (nor percent-encoded), so it is refused.
+const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).default("json") })
+  .loose()
+  .superRefine((body, ctx) => {
+    for (const name of Object.keys(body)) {
+      if (ijsonViolations(name).length > 0) ctx.addIssue({ code: "custom", message: IJSON_VIOLATION, path: [name] });
+    }
+  })
+  .openapi("ExportRequest");
 
 export const exportFilters = (body: z.infer<typeof ExportFilters>, organizationId: string | undefined, until: string): LogFilters => ({
   organizationId,

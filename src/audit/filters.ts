@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
-import { containsPattern } from "../db/like";
+import { and, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
+import { containsText } from "../db/contains";
 import { auditLogs } from "../db/schema";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 
@@ -60,18 +60,22 @@ export type LogFilters = {
   recordedUntil?: string;
 };
 
+// A value repeated in a list filter is bound once: D1 takes at most 100 parameters a statement,
+// and the enums are short enough that distinct lists always fit.
+const distinct = (values: string[]) => [...new Set(values)];
+
 export function logConditions(f: LogFilters): SQL | undefined {
   return and(
     f.organizationId ? eq(auditLogs.organizationId, f.organizationId) : undefined,
     f.startDate ? gte(auditLogs.timestamp, f.startDate) : undefined,
     f.endDate ? lte(auditLogs.timestamp, f.endDate) : undefined,
-    f.actions?.length ? inArray(auditLogs.action, f.actions) : undefined,
-    f.resourceTypes?.length ? inArray(auditLogs.resourceType, f.resourceTypes) : undefined,
+    f.actions?.length ? inArray(auditLogs.action, distinct(f.actions)) : undefined,
+    f.resourceTypes?.length ? inArray(auditLogs.resourceType, distinct(f.resourceTypes)) : undefined,
     f.resourceId ? eq(auditLogs.resourceId, f.resourceId) : undefined,
     f.actorId ? eq(auditLogs.actorId, f.actorId) : undefined,
     f.status ? eq(auditLogs.status, f.status) : undefined,
     f.siteId ? eq(auditLogs.siteId, f.siteId) : undefined,
-    f.search ? sql`${auditLogs.metadata} LIKE ${containsPattern(f.search)} ESCAPE '\\'` : undefined,
+    f.search ? containsText(auditLogs.metadata, f.search) : undefined,
     f.recordedUntil ? lte(auditLogs.recordedAt, f.recordedUntil) : undefined,
   );
 }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { ijsonViolations } from "../crypto/jcs";
+import { IJSON_VIOLATION, ijsonViolations } from "../crypto/jcs";
 import { type FieldError, invalid } from "../errors";
+import { freeFormObject, shallow } from "../json-input";
 import { OWN_RECORD_SOURCE } from "./chain-verify";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 import type { PendingRecord } from "./record";
@@ -13,7 +14,6 @@ const serverAssigned = z
   .never({ error: SERVER_ASSIGNED })
   .optional()
   .openapi({ type: "null", not: {}, description: "Assigned by the server; a request that sends it is rejected with 422" });
-const jsonObject = z.record(z.string(), z.unknown());
 
 /** Any ISO 8601 date-time with an offset; stored as UTC with exactly three fractional digits. */
 export const isoTimestamp = z.iso
@@ -38,10 +38,10 @@ export const AuditRecordInput = z
     status: z.enum(["success", "failure"]),
     ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" }).nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),
-    changes: z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() }).strict()).nullable().optional(),
-    previous_state: jsonObject.nullable().optional(),
-    new_state: jsonObject.nullable().optional(),
-    metadata: jsonObject.optional(),
+    changes: shallow(z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() }).strict())).nullable().optional(),
+    previous_state: freeFormObject.nullable().optional(),
+    new_state: freeFormObject.nullable().optional(),
+    metadata: freeFormObject.optional(),
     timestamp: isoTimestamp.optional(),
     id: serverAssigned,
     seq: serverAssigned,
@@ -79,7 +79,7 @@ export function recordProblems(raw: unknown, namedOrgId: string | undefined, all
     problems.push({ field: prefix || "body", message: `record exceeds ${MAX_RECORD_BYTES} bytes of JSON` });
   }
   for (const path of ijsonViolations(raw)) {
-    problems.push({ field: field(path), message: "not I-JSON: integer beyond ±(2^53−1), non-finite number or lone surrogate" });
+    problems.push({ field: field(path), message: IJSON_VIOLATION });
   }
   const metadata = (raw as { metadata?: unknown } | null)?.metadata;
   if (typeof metadata === "object" && metadata !== null && (metadata as Record<string, unknown>).source === OWN_RECORD_SOURCE) {

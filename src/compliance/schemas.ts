@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { isoTimestamp } from "../audit/input";
+import { ijson } from "../json-input";
 import { OrgIdParam } from "../orgs/schemas";
 import type { Service, ServiceBackup } from "./store";
 import { findZone, MULTI_REGION, REGIONS, residencyOf } from "./zones";
@@ -20,8 +21,8 @@ const zoneCode = z
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
-export const ServiceBody = z
-  .object({
+export const ServiceBody = ijson(
+  z.object({
     name: text(200),
     database_type: text(32).openapi({ example: "postgresql" }),
     version: text(64),
@@ -51,9 +52,8 @@ export const ServiceBody = z
         retention_days: z.number().int().min(0).max(36500).nullable(),
       })
       .strict(),
-  })
-  .strict()
-  .openapi("ServiceInput");
+  }).strict(),
+).openapi("ServiceInput");
 
 export const ServiceSchema = z
   .object({
@@ -102,14 +102,14 @@ export const toService = (row: Service): z.infer<typeof ServiceSchema> => ({
 // Clock skew a backup agent may have; anything later has not completed yet.
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
-export const BackupBody = z
-  .object({
+export const BackupBody = ijson(
+  z.object({
     completed_at: isoTimestamp.refine((at) => Date.parse(at) <= Date.now() + FUTURE_TOLERANCE_MS, "must not lie in the future"),
     type: text(32).openapi({ description: "full, incremental, differential, snapshot, …", example: "full" }),
     encryption_enabled: z.boolean(),
     encryption_algorithm: text(64).nullable().openapi({ example: "AES-256-GCM" }),
-  })
-  .strict()
+  }).strict(),
+)
   .superRefine((b, ctx) => {
     if (!b.encryption_enabled && b.encryption_algorithm !== null) {
       ctx.addIssue({ code: "custom", message: "must be null when encryption_enabled is false", path: ["encryption_algorithm"] });

@@ -12,6 +12,8 @@ export function canonicalJson(value: unknown): string {
   return out;
 }
 
+export const IJSON_VIOLATION = "not I-JSON: integer beyond ±(2^53−1), non-finite number or lone surrogate";
+
 /**
  * Paths of values that would not round-trip through JCS in every language (RFC 7493):
  * unsafe integers, non-finite numbers, lone surrogates in strings or keys.

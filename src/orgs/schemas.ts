@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { TIERS } from "../db/schema";
+import { ijson, shallow } from "../json-input";
 import type { ApiToken, Organization, User } from "./store";
 import { orgTier } from "./tier";
 
@@ -8,16 +9,10 @@ export const UserIdParam = OrgIdParam.extend({ userId: z.string().openapi({ para
 export const TokenIdParam = OrgIdParam.extend({ tokenId: z.string().openapi({ param: { name: "tokenId", in: "path" } }) });
 
 const name = z.string().trim().min(1).max(200);
-const settings = z
-  .object({ tier: z.enum(TIERS).optional() })
-  .catchall(z.unknown())
-  .openapi({ description: "Free-form settings; `tier` is one of the retention tiers" });
+const settings = shallow(z.object({ tier: z.enum(TIERS).optional() }).catchall(z.unknown())).openapi({ description: "Free-form settings; `tier` is one of the retention tiers" });
 
-export const CreateOrganizationBody = z.object({ name, settings: settings.optional() }).strict().openapi("CreateOrganization");
-export const UpdateOrganizationBody = z
-  .object({ name: name.optional(), settings: settings.optional() })
-  .strict()
-  .openapi("UpdateOrganization");
+export const CreateOrganizationBody = ijson(z.object({ name, settings: settings.optional() }).strict()).openapi("CreateOrganization");
+export const UpdateOrganizationBody = ijson(z.object({ name: name.optional(), settings: settings.optional() }).strict()).openapi("UpdateOrganization");
 
 export const OrganizationSchema = z
   .object({
@@ -37,8 +32,8 @@ export const toOrganization = (org: Organization): z.infer<typeof OrganizationSc
   created_at: org.createdAt,
 });
 
-export const CreateUserBody = z
-  .object({
+export const CreateUserBody = ijson(
+  z.object({
     username: z
       .string()
       .min(3)
@@ -46,9 +41,8 @@ export const CreateUserBody = z
       .regex(/^[A-Za-z0-9._@-]+$/, "letters, digits and . _ @ - only"),
     password: z.string().min(10).max(256),
     role: z.enum(["member", "org_admin"]),
-  })
-  .strict()
-  .openapi("CreateUser");
+  }).strict(),
+).openapi("CreateUser");
 export const UpdateUserBody = z.object({ role: z.enum(["member", "org_admin"]) }).strict().openapi("UpdateUser");
 
 export const UserSchema = z
@@ -63,10 +57,9 @@ export const toUser = (user: User): z.infer<typeof UserSchema> => ({
   created_at: user.createdAt,
 });
 
-export const CreateTokenBody = z
-  .object({ name: z.string().trim().min(1).max(100), role: z.enum(["ingest", "org_admin"]) })
-  .strict()
-  .openapi("CreateToken");
+export const CreateTokenBody = ijson(
+  z.object({ name: z.string().trim().min(1).max(100), role: z.enum(["ingest", "org_admin"]) }).strict(),
+).openapi("CreateToken");
 
 export const TokenSchema = z
   .object({

@@ -4,6 +4,7 @@ import { endDate, MAX_PER_PAGE, MAX_SEARCH, startDate } from "../audit/filters";
 import { isoTimestamp } from "../audit/input";
 import { ALERT_DELIVERY_STATES } from "../db/schema";
 import { invalid } from "../errors";
+import { freeFormObject, ijson } from "../json-input";
 import { SEVERITY_BANDS } from "./bands";
 import type { AlertRow, DeliveryRow, SecurityEventRow } from "./store";
 import { MAX_WEBHOOK_URL_LENGTH } from "./webhook-url";
@@ -11,8 +12,8 @@ import { MAX_WEBHOOK_URL_LENGTH } from "./webhook-url";
 const jsonObject = z.record(z.string(), z.unknown());
 const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" });
 
-export const SecurityEventInput = z
-  .object({
+export const SecurityEventInput = ijson(
+  z.object({
     organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
     user_id: z.uuid().nullable().optional(),
     event_type: z.enum(SECURITY_EVENT_TYPES),
@@ -21,11 +22,10 @@ export const SecurityEventInput = z
     description: z.string().max(2000).nullable().optional(),
     ip_address: ipAddress.nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),
-    metadata: jsonObject.default({}),
+    metadata: freeFormObject.default({}),
     timestamp: isoTimestamp.optional().openapi({ description: "When it happened (any ISO 8601 form; stored as UTC ms); default now" }),
-  })
-  .strict()
-  .openapi("SecurityEventInput");
+  }).strict(),
+).openapi("SecurityEventInput");
 
 export const SecurityEventSchema = z
   .object({
@@ -166,10 +166,9 @@ export const toAlert = (alert: AlertRow, event: SecurityEventRow, deliveries: De
   security_event: toSecurityEvent(event),
 });
 
-export const WebhookInput = z
-  .object({ url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({ description: "https; not a private, loopback or link-local address" }) })
-  .strict()
-  .openapi("WebhookInput");
+export const WebhookInput = ijson(
+  z.object({ url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({ description: "https; not a private, loopback or link-local address" }) }).strict(),
+).openapi("WebhookInput");
 
 export const CreatedWebhookSchema = z
   .object({ url: z.string(), secret: z.string(), created_at: z.string() })

@@ -1,6 +1,6 @@
 import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { containsPattern } from "../db/like";
+import { containsText } from "../db/contains";
 import { alertDeliveries, alerts, securityEvents, webhooks } from "../db/schema";
 import type { afterAttempt } from "./alerts";
 
@@ -49,11 +49,10 @@ export type EventFilter = {
 
 /** The description, or any key or scalar value inside metadata (not its JSON punctuation). */
 function searchCondition(text: string) {
-  const pattern = containsPattern(text);
-  return sql`(${securityEvents.description} LIKE ${pattern} ESCAPE '\\' OR EXISTS (
+  return sql`(${containsText(securityEvents.description, text)} OR EXISTS (
     SELECT 1 FROM json_tree(${securityEvents.metadata}) AS node
-    WHERE (node.type IN ('text', 'integer', 'real') AND node.atom LIKE ${pattern} ESCAPE '\\')
-       OR (typeof(node.key) = 'text' AND node.key LIKE ${pattern} ESCAPE '\\')))`;
+    WHERE (node.type IN ('text', 'integer', 'real') AND ${containsText(sql`node.atom`, text)})
+       OR (typeof(node.key) = 'text' AND ${containsText(sql`node.key`, text)})))`;
 }
 
 function eventConditions(f: EventFilter): SQL | undefined {
