@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { SECURITY_EVENT_TYPES } from "../audit/enums";
+import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
 import { endDate, MAX_PER_PAGE, MAX_SEARCH, startDate } from "../audit/filters";
 import { isoTimestamp } from "../audit/input";
-import { ALERT_DELIVERY_STATES } from "../db/schema";
+import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../errors";
 import { SEVERITY_BANDS } from "./bands";
 import type { AlertRow, DeliveryRow, SecurityEventRow } from "./store";
@@ -15,7 +15,12 @@ export const SecurityEventInput = z
   .object({
     organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
     user_id: z.uuid().nullable().optional(),
-    event_type: z.enum(SECURITY_EVENT_TYPES),
+    event_type: z
+      .enum(REPORTABLE_EVENT_TYPES, {
+        error: (issue) =>
+          (CHAINPROOF_ONLY_EVENT_TYPES as readonly unknown[]).includes(issue.input) ? "is recorded by chainproof itself and cannot be posted" : undefined,
+      })
+      .openapi({ description: `Any SecurityEventType except those only chainproof records: ${CHAINPROOF_ONLY_EVENT_TYPES.join(", ")}` }),
     severity: z.string().min(1).max(20).default("info").openapi({ description: "Free text, stored as sent; filters use risk bands instead" }),
     risk_score: z.number().int().min(0).max(100),
     description: z.string().max(2000).nullable().optional(),
@@ -41,6 +46,7 @@ export const SecurityEventSchema = z
     metadata: jsonObject,
     timestamp: z.string(),
     alerted: z.boolean(),
+    source: z.enum(SECURITY_EVENT_SOURCES).openapi({ description: "`chainproof`: recorded by chainproof itself; `ingest`: posted by a client" }),
   })
   .openapi("SecurityEvent");
 
@@ -57,6 +63,7 @@ export const toSecurityEvent = (row: SecurityEventRow): z.infer<typeof SecurityE
   metadata: row.metadata,
   timestamp: row.timestamp,
   alerted: row.alerted,
+  source: row.source,
 });
 
 const organizationId = z.uuid().optional().openapi({ description: "super_admin: narrow to one organization (default: all)" });
@@ -79,6 +86,7 @@ export const SecurityEventQuery = z
     organization_id: organizationId,
     user_id: z.uuid().optional(),
     event_type: z.enum(SECURITY_EVENT_TYPES).optional(),
+    source: z.enum(SECURITY_EVENT_SOURCES).optional(),
     severity: z.enum(SEVERITY_BANDS).optional().openapi({ description: "Risk band: low 0–19, medium 20–49, high 50–79, critical 80–100" }),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Contained in the description or a metadata key or value (% and _ are literal)" }),
     ...dateRange,
@@ -110,15 +118,20 @@ export const SecurityEventPage = page(SecurityEventSchema, "SecurityEventPage");
 
 const counts = <K extends string>(keys: readonly [K, ...K[]]) => z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as Record<K, z.ZodNumber>);
 
+const loginCounts = z.object({ succeeded: z.number().int(), failed: z.number().int() });
+
 export const SecuritySummarySchema = z
   .object({
     organization_id: z.string().nullable().openapi({ description: "null: every organization" }),
     start_date: z.string(),
     end_date: z.string(),
     total: z.number().int(),
-    logins: z.object({ succeeded: z.number().int(), failed: z.number().int() }),
-    lockouts: z.number().int(),
-    by_event_type: counts(SECURITY_EVENT_TYPES),
+    logins: z
+      .object({ chainproof: loginCounts, ingest: loginCounts })
+      .openapi({ description: "`chainproof`: logins to chainproof itself; `ingest`: logins the platform reported for its own users" }),
+    lockouts: z.object({ chainproof: z.number().int() }).openapi({ description: "Lockouts chainproof itself imposed (clients cannot post account_locked)" }),
+    by_source: counts(SECURITY_EVENT_SOURCES),
+    by_event_type: counts(SECURITY_EVENT_TYPES).openapi({ description: "Every source together" }),
     by_severity: counts(SEVERITY_BANDS).openapi({ description: "By risk band" }),
     high_risk_events: z.array(SecurityEventSchema).openapi({ description: "risk_score >= 50, newest first, up to 100" }),
   })

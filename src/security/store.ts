@@ -1,7 +1,7 @@
 import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { containsPattern } from "../db/like";
-import { alertDeliveries, alerts, securityEvents, webhooks } from "../db/schema";
+import { alertDeliveries, alerts, type SECURITY_EVENT_SOURCES, securityEvents, webhooks } from "../db/schema";
 import type { afterAttempt } from "./alerts";
 
 export type SecurityEventRow = typeof securityEvents.$inferSelect;
@@ -41,6 +41,7 @@ export type EventFilter = {
   organizationId?: string;
   userId?: string;
   eventType?: string;
+  source?: (typeof SECURITY_EVENT_SOURCES)[number];
   risk?: { min: number; max: number };
   search?: string;
   from?: string;
@@ -61,6 +62,7 @@ function eventConditions(f: EventFilter): SQL | undefined {
     f.organizationId === undefined ? undefined : eq(securityEvents.organizationId, f.organizationId),
     f.userId === undefined ? undefined : eq(securityEvents.userId, f.userId),
     f.eventType === undefined ? undefined : eq(securityEvents.eventType, f.eventType),
+    f.source === undefined ? undefined : eq(securityEvents.source, f.source),
     f.risk === undefined ? undefined : between(securityEvents.riskScore, f.risk.min, f.risk.max),
     f.from === undefined ? undefined : gte(securityEvents.timestamp, f.from),
     f.to === undefined ? undefined : lte(securityEvents.timestamp, f.to),
@@ -79,11 +81,15 @@ export async function pageSecurityEvents(db: Database, filter: EventFilter, limi
   return { rows, total: total!.n };
 }
 
-/** Counts by event type and by risk score, and the newest events at or above `highRisk`. */
+/** Counts by event type and source, by risk score, and the newest events at or above `highRisk`. */
 export async function summarizeSecurityEvents(db: Database, filter: EventFilter, highRisk: number, highRiskLimit: number) {
   const where = eventConditions(filter);
   const [byType, byRisk, highRiskRows] = await db.batch([
-    db.select({ eventType: securityEvents.eventType, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.eventType),
+    db
+      .select({ eventType: securityEvents.eventType, source: securityEvents.source, n: count() })
+      .from(securityEvents)
+      .where(where)
+      .groupBy(securityEvents.eventType, securityEvents.source),
     db.select({ riskScore: securityEvents.riskScore, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.riskScore),
     db
       .select()
