@@ -137,6 +137,10 @@ export const SecuritySummarySchema = z
   })
   .openapi("SecuritySummary");
 
+const ERROR_CLASSES =
+  "The class of the failure, never the error's text: `timeout`, `tls`, `dns`, `connection`, `status <code>` (a non-2xx answer, " +
+  "redirects included; 52x are Cloudflare's own answers for an unreachable receiver), or `secret unreadable` (configure the webhook again)";
+
 export const AlertSchema = z
   .object({
     id: z.string(),
@@ -147,14 +151,14 @@ export const AlertSchema = z
     attempts: z.number().int(),
     next_attempt_at: z.string().nullable(),
     last_attempt_at: z.string().nullable(),
-    last_error: z.string().nullable(),
+    last_error: z.string().nullable().openapi({ description: ERROR_CLASSES }),
     delivered_at: z.string().nullable(),
     deliveries: z.array(
       z.object({
         attempted_at: z.string(),
         url: z.string(),
         status_code: z.number().int().nullable(),
-        error: z.string().nullable(),
+        error: z.string().nullable().openapi({ description: ERROR_CLASSES }),
         duration_ms: z.number().int(),
       }),
     ),
@@ -180,7 +184,15 @@ export const toAlert = (alert: AlertRow, event: SecurityEventRow, deliveries: De
 });
 
 export const WebhookInput = z
-  .object({ url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({ description: "https; not a private, loopback or link-local address" }) })
+  .object({
+    url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({
+      description:
+        "https, to a public host: no address of the IANA special-purpose registries (private, loopback, link-local, " +
+        "unique-local, CGNAT, documentation, benchmarking, NAT64, 6to4, Teredo, multicast, reserved — in any encoding, " +
+        "IPv4-mapped included), no special-use or single-label name (localhost, .local, .internal, .arpa, …). " +
+        "The audit chain keeps only its origin and SHA-256.",
+    }),
+  })
   .strict()
   .openapi("WebhookInput");
 

@@ -124,16 +124,42 @@ export async function pageAlerts(db: Database, organizationId: string | undefine
   return { rows, total: total!.n, events, deliveries };
 }
 
-/** Pending alerts due at `now` (oldest first), with their event and the organization's webhook, if any. */
-export const dueAlerts = (db: Database, now: string, limit: number, alertId?: string) =>
+const dueWithEventAndWebhook = (db: Database) =>
   db
     .select({ alert: alerts, event: securityEvents, webhook: webhooks })
     .from(alerts)
     .innerJoin(securityEvents, eq(securityEvents.id, alerts.securityEventId))
+    .leftJoin(webhooks, eq(webhooks.organizationId, alerts.organizationId));
+
+/** The alert if it is pending and due at `now`, with its event and the organization's webhook, if any. */
+export const dueAlert = async (db: Database, now: string, alertId: string) =>
+  (await dueWithEventAndWebhook(db).where(and(eq(alerts.id, alertId), eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now))))[0];
+
+/**
+ * The due alerts of one cron run: each organization's oldest `perOrg`, in rounds (every
+ * organization's oldest, then every second oldest …) up to `limit`, so one organization's backlog
+ * cannot fill the run.
+ */
+export function dueAlertsFairly(db: Database, now: string, perOrg: number, limit: number) {
+  const ranked = db
+    .select({
+      id: alerts.id,
+      due: alerts.nextAttemptAt,
+      round: sql<number>`row_number() OVER (PARTITION BY ${alerts.organizationId} ORDER BY ${alerts.nextAttemptAt}, ${alerts.id})`.as("round"),
+    })
+    .from(alerts)
+    .where(and(eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now)))
+    .as("ranked");
+  return db
+    .select({ alert: alerts, event: securityEvents, webhook: webhooks })
+    .from(ranked)
+    .innerJoin(alerts, eq(alerts.id, ranked.id))
+    .innerJoin(securityEvents, eq(securityEvents.id, alerts.securityEventId))
     .leftJoin(webhooks, eq(webhooks.organizationId, alerts.organizationId))
-    .where(and(eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now), alertId === undefined ? undefined : eq(alerts.id, alertId)))
-    .orderBy(asc(alerts.nextAttemptAt))
+    .where(lte(ranked.round, perOrg))
+    .orderBy(asc(ranked.round), asc(ranked.due), asc(ranked.id))
     .limit(limit);
+}
 
 /**
  * Takes a due alert for one attempt: counts the attempt and moves next_attempt_at to the end of a
