@@ -110,7 +110,7 @@ describe("chainproof's own events go through the same path", () => {
     expect(locked.json.items).toHaveLength(1);
     expect(locked.json.items[0]).toMatchObject({ user_id: user.id, risk_score: 70, alerted: true, organization_id: t.org.id });
     const summary = await api("/api/v1/audit/summary/security", { as: t.admin.as });
-    expect(summary.json).toMatchObject({ logins: { failed: 10 }, lockouts: 1 });
+    expect(summary.json).toMatchObject({ logins: { chainproof: { failed: 10 } }, lockouts: { chainproof: 1 } });
     expect(await alertFor(t.admin.as, locked.json.items[0].id)).toMatchObject({ delivery_status: "not_configured" });
   });
 

@@ -44,7 +44,7 @@ describe("POST /api/v1/audit/security-events", () => {
     });
     expect(res.status).toBe(201);
     expect(Object.keys(res.json).sort()).toEqual(
-      ["alerted", "description", "event_type", "id", "ip_address", "metadata", "organization_id", "risk_score", "severity", "timestamp", "user_agent", "user_id"].sort(),
+      ["alerted", "description", "event_type", "id", "ip_address", "metadata", "organization_id", "risk_score", "severity", "source", "timestamp", "user_agent", "user_id"].sort(),
     );
     expect(res.json).toMatchObject({
       organization_id: a.org.id,
@@ -129,7 +129,8 @@ describe("POST /api/v1/audit/security-events", () => {
   it("an unknown event type is refused with the allowed values listed", async () => {
     const res = await postEvent(a.ingest.as, eventBody({ event_type: "hacked" }));
     const message: string = res.json.error.details[0].message;
-    for (const allowed of ["login_failed", "account_locked", "chain_integrity_failure"]) expect(message).toContain(allowed);
+    for (const allowed of ["login_success", "login_failed", "token_misuse"]) expect(message).toContain(allowed);
+    for (const chainproofOnly of ["account_locked", "chain_integrity_failure"]) expect(message).not.toContain(chainproofOnly);
   });
 });
 
@@ -267,7 +268,7 @@ describe("GET /api/v1/audit/summary/security", () => {
       { event_type: "login_failed", risk_score: 20, timestamp: ago(7) },
       { event_type: "login_failed", risk_score: 20, timestamp: ago(8) },
       { event_type: "login_failed", risk_score: 20, timestamp: ago(9) },
-      { event_type: "account_locked", risk_score: 70, timestamp: ago(10) },
+      { event_type: "brute_force_detected", risk_score: 70, timestamp: ago(10) },
       { event_type: "suspicious_ip", risk_score: 55, timestamp: ago(1) },
       { event_type: "suspicious_ip", risk_score: 85, timestamp: ago(2) },
       { event_type: "suspicious_ip", risk_score: 49, timestamp: ago(3) },
@@ -283,9 +284,10 @@ describe("GET /api/v1/audit/summary/security", () => {
     expect(Date.parse(s.end_date) - Date.parse(s.start_date)).toBe(7 * 86_400_000);
     expect(Date.now() - Date.parse(s.end_date)).toBeLessThan(60_000);
     expect(s.total).toBe(9);
-    expect(s.logins).toEqual({ succeeded: 2, failed: 3 });
-    expect(s.lockouts).toBe(1);
-    expect(s.by_event_type).toMatchObject({ login_success: 2, login_failed: 3, account_locked: 1, suspicious_ip: 3, data_exfiltration_suspected: 0, token_misuse: 0 });
+    expect(s.logins).toEqual({ chainproof: { succeeded: 0, failed: 0 }, ingest: { succeeded: 2, failed: 3 } });
+    expect(s.lockouts).toEqual({ chainproof: 0 });
+    expect(s.by_source).toEqual({ chainproof: 0, ingest: 9 });
+    expect(s.by_event_type).toMatchObject({ login_success: 2, login_failed: 3, brute_force_detected: 1, suspicious_ip: 3, data_exfiltration_suspected: 0, token_misuse: 0 });
     expect(Object.keys(s.by_event_type)).toHaveLength(13);
     expect(s.by_severity).toEqual({ low: 2, medium: 4, high: 2, critical: 1 });
     expect(s.high_risk_events.map((e: { risk_score: number }) => e.risk_score)).toEqual([55, 85, 70]);

@@ -1,21 +1,14 @@
 // Deliveries go to a real HTTP server (test/setup/webhook-receiver.ts) over the network. Every
-// test that configures a webhook lives in this file, so the cron runs below (which deliver
-// whatever is due, at a chosen time) never race another file's deliveries.
+// test that delivers lives in this file, so the cron runs below (which deliver whatever is due, at
+// a chosen time) never race another file's deliveries. Configuring: webhook-config.integration.test.ts.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
-import { alertDeliveries, alerts, webhooks } from "../src/db/schema";
+import { describe, expect, it } from "vitest";
+import { alertDeliveries, alerts } from "../src/db/schema";
 import { database } from "../src/db/client";
 import { recordSecurityEvent } from "../src/security/record";
-import { openWebhookSecret } from "../src/security/webhooks";
-import { api, chainRows, createTenant, type Credentials, db, getSuperAdmin } from "./helpers";
-import { type AlertItem, alertFor, eventBody, eventually, postEvent, putWebhook, receiver, received, runCron } from "./security-helpers";
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
-let sa: Credentials;
-beforeAll(async () => {
-  sa = (await getSuperAdmin()).as;
-});
+import { api, createTenant, type Credentials, db } from "./helpers";
+import { type AlertItem, alertFor, eventBody, eventually, listAlerts, postEvent, putWebhook, receiver, received, runCron } from "./security-helpers";
 
 const hookPath = (orgId: string) => `/api/v1/organizations/${orgId}/webhook`;
 const MINUTE = 60_000;
@@ -42,108 +35,6 @@ const afterAttempts = (as: Credentials, eventId: string, attempts: number) =>
     const alert = await alertFor(as, eventId);
     return alert && alert.attempts === attempts && alert.deliveries.length === attempts && alert;
   }, `${attempts} attempt(s) for event ${eventId}`);
-
-describe("configuring the webhook", () => {
-  let t: Tenant;
-  beforeAll(async () => {
-    t = await createTenant();
-  });
-
-  it("PUT answers the secret once; it is stored only encrypted; GET never shows it", async () => {
-    const url = `${receiver()}/ok/${t.org.id}`;
-    const res = await putWebhook(t.admin.as, t.org.id, url);
-    expect(res.status).toBe(201);
-    expect(Object.keys(res.json).sort()).toEqual(["created_at", "secret", "url"]);
-    expect(res.json.url).toBe(url);
-    const secret: string = res.json.secret;
-    expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
-
-    const [row] = await db().select().from(webhooks).where(eq(webhooks.organizationId, t.org.id));
-    expect(JSON.stringify(row)).not.toContain(secret.slice(6));
-    expect(await openWebhookSecret(env.SECRET_KEY, t.org.id, row!.secretCiphertext)).toBe(secret);
-
-    const got = await api(hookPath(t.org.id), { as: t.admin.as });
-    expect(got.status).toBe(200);
-    expect(got.json).toEqual({ url, created_at: res.json.created_at, updated_at: res.json.created_at });
-  });
-
-  it("is self-audited as a config_change of a setting, without the secret", async () => {
-    const first = await putWebhook(t.adminToken.as, t.org.id, `${receiver()}/ok/${t.org.id}/v2`);
-    const again = await putWebhook(t.admin.as, t.org.id, `${receiver()}/ok/${t.org.id}/v3`);
-    expect(again.json.secret).not.toBe(first.json.secret);
-    const got = await api(hookPath(t.org.id), { as: t.admin.as });
-    expect(got.json.created_at).toBe(first.json.created_at);
-    expect(got.json.updated_at >= got.json.created_at).toBe(true);
-    expect((await api(hookPath(t.org.id), { method: "DELETE", as: t.admin.as })).status).toBe(204);
-
-    const audit = (await chainRows(t.org.id)).filter((r) => r.action === "config_change" && r.resource_type === "setting");
-    expect(audit.map((r) => [JSON.parse(r.previous_state ?? "null"), JSON.parse(r.new_state ?? "null")])).toEqual([
-      [null, { webhook_url: `${receiver()}/ok/${t.org.id}` }],
-      [{ webhook_url: `${receiver()}/ok/${t.org.id}` }, { webhook_url: `${receiver()}/ok/${t.org.id}/v2` }],
-      [{ webhook_url: `${receiver()}/ok/${t.org.id}/v2` }, { webhook_url: `${receiver()}/ok/${t.org.id}/v3` }],
-      [{ webhook_url: `${receiver()}/ok/${t.org.id}/v3` }, null],
-    ]);
-    const text = JSON.stringify(await chainRows(t.org.id));
-    for (const secret of [first.json.secret, again.json.secret]) expect(text).not.toContain(secret);
-
-    expect((await api(hookPath(t.org.id), { as: t.admin.as })).status).toBe(404);
-    expect((await api(hookPath(t.org.id), { method: "DELETE", as: t.admin.as })).status).toBe(404);
-  });
-
-  it.each([
-    ["not a URL", "hooks example"],
-    ["another scheme", "ftp://hooks.example.com/x"],
-    ["a private address", "https://10.0.0.8/hook"],
-    ["a 172.16/12 address", "http://172.20.1.1/hook"],
-    ["a 192.168/16 address", "https://192.168.1.10/hook"],
-    ["link-local (metadata service)", "http://169.254.169.254/latest"],
-    ["unique-local IPv6", "https://[fd00::1]/hook"],
-    ["link-local IPv6", "https://[fe80::1]/hook"],
-    ["0.0.0.0", "http://0.0.0.0/hook"],
-    ["credentials in the URL", "https://user:pw@hooks.example.com/x"],
-    ["an empty URL", ""],
-  ])("refuses %s with a 422 on url, changing nothing", async (_label, url) => {
-    const res = await putWebhook(t.admin.as, t.org.id, url);
-    expect(res.status).toBe(422);
-    expect(res.json.error.details.map((d: { field: string }) => d.field)).toEqual(["url"]);
-    expect((await api(hookPath(t.org.id), { as: t.admin.as })).status).toBe(404);
-  });
-
-  it("with ALLOW_INSECURE_WEBHOOKS (set for the tests) http and loopback are accepted", async () => {
-    expect(env.ALLOW_INSECURE_WEBHOOKS).toBe("true");
-    const u = await createTenant();
-    for (const url of ["http://localhost:9/x", "http://[::1]:9/x", "https://hooks.example.com/chainproof"]) {
-      expect((await putWebhook(u.admin.as, u.org.id, url)).status).toBe(201);
-    }
-    expect((await api(hookPath(u.org.id), { method: "DELETE", as: u.admin.as })).status).toBe(204);
-  });
-
-  it("org_admin and super_admin only; another organization's is a 404 and stays untouched", async () => {
-    const u = await createTenant();
-    const other = await createTenant();
-    const url = `${receiver()}/ok/${u.org.id}`;
-    for (const as of [u.member.as, u.ingest.as]) {
-      expect((await putWebhook(as, u.org.id, url)).status).toBe(403);
-      expect((await api(hookPath(u.org.id), { as })).status).toBe(403);
-      expect((await api(hookPath(u.org.id), { method: "DELETE", as })).status).toBe(403);
-    }
-    const configured = await putWebhook(sa, u.org.id, url);
-    expect(configured.status).toBe(201);
-    for (const as of [other.admin.as, other.adminToken.as, other.ingest.as, other.member.as]) {
-      for (const res of [
-        await putWebhook(as, u.org.id, `${receiver()}/ok/hijack`),
-        await api(hookPath(u.org.id), { as }),
-        await api(hookPath(u.org.id), { method: "DELETE", as }),
-      ]) {
-        expect(res.status).toBe(404);
-        expect(res.json).toEqual({ error: { code: "not_found", message: "Organization not found" } });
-      }
-    }
-    expect((await api(hookPath(u.org.id), { as: sa })).json.url).toBe(url);
-    expect((await api(hookPath(crypto.randomUUID()), { as: sa })).status).toBe(404);
-    await api(hookPath(u.org.id), { method: "DELETE", as: sa });
-  });
-});
 
 describe("delivery", () => {
   it("POSTs the signed alert to the receiver right after the event is stored, once", async () => {
@@ -186,9 +77,9 @@ describe("delivery", () => {
     expect((await alertFor(t.admin.as, event.id))!.attempts).toBe(1);
 
     for (let attempt = 1; attempt <= 8; attempt++) {
-      expect(alert).toMatchObject({ attempts: attempt, last_error: "HTTP 500", delivered_at: null });
+      expect(alert).toMatchObject({ attempts: attempt, last_error: "status 500", delivered_at: null });
       expect(alert.deliveries).toHaveLength(attempt);
-      expect(alert.deliveries[attempt - 1]).toMatchObject({ status_code: 500, error: "HTTP 500", url: `${receiver()}${path}` });
+      expect(alert.deliveries[attempt - 1]).toMatchObject({ status_code: 500, error: "status 500", url: `${receiver()}${path}` });
       if (attempt === 8) break;
       expect(alert.delivery_status).toBe("pending");
       expect(Date.parse(alert.next_attempt_at!) - Date.parse(alert.last_attempt_at!)).toBe(2 ** (attempt - 1) * MINUTE);
@@ -228,16 +119,15 @@ describe("delivery", () => {
     await api(hookPath(t.org.id), { method: "DELETE", as: t.admin.as });
   });
 
-  it("a receiver that cannot be reached is a failed attempt with the error, and no status code", async () => {
+  it("a receiver that cannot be reached is a failed attempt of class `connection`, and no status code", async () => {
     const t = await createTenant();
     const { secret } = (await putWebhook(t.admin.as, t.org.id, "http://127.0.0.1:1/unreachable")).json;
     const event = (await postEvent(t.ingest.as, eventBody({ risk_score: 80 }))).json;
     const alert = await afterAttempts(t.admin.as, event.id, 1);
     expect(alert.delivery_status).toBe("pending");
-    expect(alert.deliveries[0]).toMatchObject({ status_code: null, url: "http://127.0.0.1:1/unreachable" });
-    expect(alert.deliveries[0]!.error).toBeTruthy();
-    expect(alert.last_error).toBe(alert.deliveries[0]!.error);
-    expect(alert.last_error).not.toContain(secret);
+    expect(alert.deliveries[0]).toMatchObject({ status_code: null, url: "http://127.0.0.1:1/unreachable", error: "connection" });
+    expect(alert.last_error).toBe("connection");
+    expect(JSON.stringify(alert)).not.toContain(secret);
     await api(hookPath(t.org.id), { method: "DELETE", as: t.admin.as });
   });
 
@@ -287,5 +177,76 @@ describe("delivery", () => {
     expect(rows).toHaveLength(2);
     expect(JSON.stringify(rows)).not.toContain(secret);
     await api(hookPath(t.org.id), { method: "DELETE", as: t.admin.as });
+  });
+});
+
+describe("fair delivery across organizations", () => {
+  /** `n` due alerts of one organization, oldest first from `dueAt`, stored as a backlog would be. */
+  async function backlog(orgId: string, n: number, dueAt: number) {
+    const items = Array.from({ length: n }, (_, i) => ({ event: crypto.randomUUID(), alert: crypto.randomUUID(), at: new Date(dueAt + i).toISOString() }));
+    const json = JSON.stringify(items);
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO security_events (id, organization_id, event_type, severity, risk_score, metadata, timestamp, alerted, source)
+         SELECT value ->> 'event', ?, 'brute_force_detected', 'high', 90, '{}', value ->> 'at', 1, 'ingest' FROM json_each(?)`,
+      ).bind(orgId, json),
+      env.DB.prepare(
+        `INSERT INTO alerts (id, organization_id, security_event_id, created_at, delivery_status, attempts, next_attempt_at)
+         SELECT value ->> 'alert', ?, value ->> 'event', value ->> 'at', 'pending', 0, value ->> 'at' FROM json_each(?)`,
+      ).bind(orgId, json),
+    ]);
+  }
+
+  /** One fresh alert of `t`, due now (raised outside a request: only the cron delivers it). */
+  const dueNow = (orgId: string) =>
+    recordSecurityEvent({ db: database(env.DB), env }, { organizationId: orgId, eventType: "brute_force_detected", riskScore: 90, description: "b" });
+
+  /** Every alert of the organization that has been attempted, as its admin sees them. */
+  async function attempted(as: Credentials) {
+    const pages = await Promise.all([1, 2].map((page) => listAlerts(as, { per_page: 200, page })));
+    return pages.flatMap((p) => p.json.items as AlertItem[]).filter((a) => a.attempts > 0);
+  }
+
+  /** Takes the backlog out of later cron runs. */
+  const giveUp = (orgId: string) => env.DB.prepare("UPDATE alerts SET delivery_status = 'failed', next_attempt_at = NULL WHERE organization_id = ?").bind(orgId).run();
+
+  it("a backlog of 300 failing alerts gets 10 attempts in a run; another organization's one alert is delivered", async () => {
+    const [a, b] = await Promise.all([createTenant(), createTenant()]);
+    try {
+      await putWebhook(a.admin.as, a.org.id, `${receiver()}/fail/${a.org.id}`);
+      await putWebhook(b.admin.as, b.org.id, `${receiver()}/ok/${b.org.id}`);
+      await backlog(a.org.id, 300, Date.now() - 60 * MINUTE);
+      const event = await dueNow(b.org.id);
+
+      await runCron(Date.now());
+      expect(await alertFor(b.admin.as, event.id)).toMatchObject({ delivery_status: "delivered", attempts: 1 });
+      expect(await received(`/ok/${b.org.id}`)).toHaveLength(1);
+      const tried = await attempted(a.admin.as);
+      expect(tried).toHaveLength(10);
+      for (const alert of tried) expect(alert).toMatchObject({ attempts: 1, delivery_status: "pending", last_error: "status 500" });
+      expect(await received(`/fail/${a.org.id}`)).toHaveLength(10);
+    } finally {
+      await giveUp(a.org.id);
+    }
+  });
+
+  it("a receiver that hangs costs its organization one timeout per run, and nobody else anything", { timeout: 60_000 }, async () => {
+    const [a, b] = await Promise.all([createTenant(), createTenant()]);
+    try {
+      await putWebhook(a.admin.as, a.org.id, `${receiver()}/hang/${a.org.id}`);
+      await putWebhook(b.admin.as, b.org.id, `${receiver()}/ok/${b.org.id}`);
+      await backlog(a.org.id, 300, Date.now() - 60 * MINUTE);
+      const event = await dueNow(b.org.id);
+
+      await runCron(Date.now());
+      expect(await alertFor(b.admin.as, event.id)).toMatchObject({ delivery_status: "delivered", attempts: 1 });
+      const tried = await attempted(a.admin.as);
+      expect(tried).toHaveLength(1);
+      expect(tried[0]).toMatchObject({ attempts: 1, delivery_status: "pending", last_error: "timeout" });
+      expect(tried[0]!.deliveries).toEqual([expect.objectContaining({ status_code: null, error: "timeout" })]);
+      expect(await received(`/hang/${a.org.id}`)).toHaveLength(1);
+    } finally {
+      await giveUp(a.org.id);
+    }
   });
 });

@@ -76,6 +76,14 @@ export const loginAttempts = sqliteTable("login_attempts", {
   lockedUntil: text("locked_until"),
 });
 
+/**
+ * Who recorded a security event: `chainproof` for what it saw itself (its own logins, lockouts,
+ * tenancy checks, chain validation), `ingest` for what a client posted. Rows from before the column
+ * existed are `ingest`: nothing proves chainproof wrote them, and counting a forged lockout as its
+ * own is worse than leaving an old genuine one in the platform-reported column.
+ */
+export const SECURITY_EVENT_SOURCES = ["chainproof", "ingest"] as const;
+
 export const securityEvents = sqliteTable(
   "security_events",
   {
@@ -92,6 +100,7 @@ export const securityEvents = sqliteTable(
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
     timestamp: text("timestamp").notNull(),
     alerted: integer("alerted", { mode: "boolean" }).notNull().default(false),
+    source: text("source", { enum: SECURITY_EVENT_SOURCES }).notNull().default("ingest"),
   },
   (t) => [
     index("security_events_org_time_idx").on(t.organizationId, t.timestamp),

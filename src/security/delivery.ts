@@ -1,15 +1,19 @@
 import { database, type Database } from "../db/client";
 import type { Env } from "../env";
 import { isoNow } from "../time";
-import { type AttemptResult, afterAttempt, DELIVERY_LEASE_MS, DELIVERY_TIMEOUT_MS } from "./alerts";
+import { type AttemptResult, afterAttempt, byOrganization, DELIVERY_LEASE_MS, DELIVERY_TIMEOUT_MS, fetchErrorClass, receiverUnreachable } from "./alerts";
 import { toSecurityEvent } from "./schemas";
-import { claimAlert, dueAlerts, markNotConfigured, recordAttempt } from "./store";
+import { claimAlert, dueAlert, dueAlertsFairly, markNotConfigured, recordAttempt } from "./store";
 import { openWebhookSecret, SIGNATURE_HEADER, signatureHeader } from "./webhooks";
 
-type Due = Awaited<ReturnType<typeof dueAlerts>>[number];
+type Due = NonNullable<Awaited<ReturnType<typeof dueAlert>>>;
 
 /** Alerts one cron run attempts at most; the rest wait for the next run. */
 const DUE_PER_RUN = 100;
+/** Alerts of one organization one cron run attempts at most, so that every organization gets its turn. */
+const DUE_PER_ORG = 10;
+/** Once an organization's deliveries have taken this long in a run, its remaining alerts wait for the next one. */
+const ORG_TIME_BUDGET_MS = 30 * 1000;
 /** A Worker keeps at most six outbound connections open at once. */
 const PARALLEL_DELIVERIES = 6;
 
@@ -18,37 +22,52 @@ export async function deliverAlert(env: Env, alertId: string) {
   const db = database(env.DB);
   const now = Date.now();
   await logged(alertId, async () => {
-    const [due] = await dueAlerts(db, isoNow(now), 1, alertId);
+    const due = await dueAlert(db, isoNow(now), alertId);
     if (due) await attempt(env, db, due, now);
   });
 }
 
-/** The cron's part: pending alerts due at `now` (the oldest 100) get one attempt each, six at a time. */
+/**
+ * The cron's part: pending alerts due at `now`, at most 10 per organization and 100 in all, taken
+ * round-robin. Each organization's alerts go one at a time (six organizations at once), and stop
+ * for this run when its receiver times out or cannot be reached, or after 30 s: a dead or slow
+ * receiver costs its own organization the wait, not everyone else's alerts.
+ */
 export async function deliverDueAlerts(env: Env, now: number) {
   const db = database(env.DB);
-  const queue = await dueAlerts(db, isoNow(now), DUE_PER_RUN);
-  const worker = async () => {
-    for (let due = queue.shift(); due; due = queue.shift()) await logged(due.alert.id, () => attempt(env, db, due, now));
+  const lanes = byOrganization(await dueAlertsFairly(db, isoNow(now), DUE_PER_ORG, DUE_PER_RUN), (due) => due.alert.organizationId);
+  const deliverLane = async (lane: Due[]) => {
+    const started = Date.now();
+    for (const due of lane) {
+      if (Date.now() - started >= ORG_TIME_BUDGET_MS) return;
+      const result = await logged(due.alert.id, () => attempt(env, db, due, now));
+      if (result && receiverUnreachable(result)) return;
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_DELIVERIES, queue.length) }, worker));
+  const worker = async () => {
+    for (let lane = lanes.shift(); lane; lane = lanes.shift()) await deliverLane(lane);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_DELIVERIES, lanes.length) }, worker));
 }
 
-async function logged(alertId: string, work: () => Promise<void>) {
+async function logged<T>(alertId: string, work: () => Promise<T>): Promise<T | undefined> {
   try {
-    await work();
+    return await work();
   } catch (err) {
     // By name only: the message could carry SQL. The cron tries again once the alert is due.
     console.error(`alert ${alertId}: delivery attempt failed with ${(err as Error).name}`);
+    return undefined;
   }
 }
 
-async function attempt(env: Env, db: Database, { alert, event, webhook }: Due, now: number) {
+/** One attempt at one alert; null when none was made (no webhook, or someone else claimed it). */
+async function attempt(env: Env, db: Database, { alert, event, webhook }: Due, now: number): Promise<AttemptResult | null> {
   if (!webhook) {
     await markNotConfigured(db, alert.id);
-    return;
+    return null;
   }
   const attempts = await claimAlert(db, alert.id, isoNow(now), isoNow(now + DELIVERY_LEASE_MS));
-  if (attempts === undefined) return;
+  if (attempts === undefined) return null;
   const body = JSON.stringify({
     type: "security.alert",
     alert_id: alert.id,
@@ -70,15 +89,16 @@ async function attempt(env: Env, db: Database, { alert, event, webhook }: Due, n
     },
     afterAttempt(attempts, result, now),
   );
+  return result;
 }
 
-/** One signed POST. Errors are described without the secret, the body or the signature. */
+/** One signed POST. A failure is told by its class only: never the secret, the body, the signature or the error's text. */
 async function post(env: Env, webhook: NonNullable<Due["webhook"]>, body: string): Promise<AttemptResult> {
   let secret: string;
   try {
     secret = await openWebhookSecret(env.SECRET_KEY, webhook.organizationId, webhook.secretCiphertext);
   } catch {
-    return { ok: false, statusCode: null, error: "the webhook secret cannot be decrypted (was SECRET_KEY changed?); configure the webhook again" };
+    return { ok: false, statusCode: null, error: "secret unreadable" };
   }
   // The signature carries the real sending time: receivers compare it with their own clock.
   const signature = await signatureHeader(secret, Math.floor(Date.now() / 1000), body);
@@ -92,10 +112,8 @@ async function post(env: Env, webhook: NonNullable<Due["webhook"]>, body: string
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
     await res.body?.cancel();
-    return res.ok ? { ok: true, statusCode: res.status } : { ok: false, statusCode: res.status, error: `HTTP ${res.status}` };
+    return res.ok ? { ok: true, statusCode: res.status } : { ok: false, statusCode: res.status, error: `status ${res.status}` };
   } catch (err) {
-    const name = (err as Error).name;
-    const error = name === "TimeoutError" ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : `${name}: ${(err as Error).message}`.slice(0, 300);
-    return { ok: false, statusCode: null, error };
+    return { ok: false, statusCode: null, error: fetchErrorClass(err) };
   }
 }

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
-import type { SECURITY_EVENT_TYPES } from "../audit/enums";
+import type { REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
 import type { AppEnv } from "../auth/caller";
 import type { Database } from "../db/client";
+import type { SECURITY_EVENT_SOURCES } from "../db/schema";
 import type { Env } from "../env";
 import { isoNow } from "../time";
 import { raisesAlert } from "./alerts";
@@ -38,12 +39,21 @@ export type SecurityEventInput = {
   timestamp?: string;
 };
 
+/** An event chainproof observed itself (source `chainproof`). */
+export const recordSecurityEvent = (scope: SecurityScope, input: SecurityEventInput) => store(scope, input, "chainproof");
+
+/** An event a client posted (source `ingest`); the type system keeps chainproof-only types out. */
+export const recordReportedEvent = (
+  scope: SecurityScope,
+  input: SecurityEventInput & { eventType: (typeof REPORTABLE_EVENT_TYPES)[number] },
+) => store(scope, input, "ingest");
+
 /**
  * Every security event goes through here, whoever raises it: the event and its alert (risk >= 70)
  * are stored in one batch, then the alert's first webhook attempt starts at once where a
  * waitUntil exists; otherwise the cron makes it.
  */
-export async function recordSecurityEvent(scope: SecurityScope, input: SecurityEventInput) {
+async function store(scope: SecurityScope, input: SecurityEventInput, source: (typeof SECURITY_EVENT_SOURCES)[number]) {
   const now = Date.now();
   const alert = raisesAlert(input.riskScore) ? { id: crypto.randomUUID(), createdAt: isoNow(now) } : null;
   const { event, alertStatus } = await insertSecurityEvent(
@@ -61,6 +71,7 @@ export async function recordSecurityEvent(scope: SecurityScope, input: SecurityE
       metadata: input.metadata ?? {},
       timestamp: input.timestamp ?? isoNow(now),
       alerted: alert !== null,
+      source,
     },
     alert,
   );

@@ -6,7 +6,7 @@ import { invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
 import { limitBody } from "../request-guards";
 import { BAND_RANGES, HIGH_RISK_SCORE } from "./bands";
-import { recordSecurityEvent, securityScope } from "./record";
+import { recordReportedEvent, securityScope } from "./record";
 import {
   AlertPage,
   AlertQuery,
@@ -34,14 +34,14 @@ security.openapi(
     path: "/security-events",
     tags,
     security: authenticated,
-    summary: "Record a security event; risk_score >= 70 raises an alert",
+    summary: "Record a security event (source `ingest`); risk_score >= 70 raises an alert; chainproof-only types are refused",
     middleware: [requireRole("ingest", "org_admin", "super_admin"), limitBody(64 * 1024)] as const,
     request: { body: jsonBody(SecurityEventInput) },
     responses: { 201: json(SecurityEventSchema, "The stored event"), ...errorResponses(401, 403, 413, 422) },
   }),
   async (c) => {
     const input = c.req.valid("json");
-    const event = await recordSecurityEvent(securityScope(c), {
+    const event = await recordReportedEvent(securityScope(c), {
       organizationId: await writeScope(c, input.organization_id),
       userId: input.user_id,
       eventType: input.event_type,
@@ -76,6 +76,7 @@ const listEvents = async (c: Context<AppEnv>, q: z.output<typeof SecurityEventQu
       organizationId: await readScope(c, q.organization_id),
       userId: q.user_id,
       eventType: q.event_type,
+      source: q.source,
       risk: q.severity && BAND_RANGES[q.severity],
       search: q.search,
       from: q.start_date,
@@ -100,7 +101,7 @@ security.openapi(
     path: "/summary/security",
     tags,
     security: authenticated,
-    summary: "Logins, lockouts, counts by event type and risk band, high-risk events (default: last 7 days)",
+    summary: "Logins and lockouts by source, counts by source, event type and risk band, high-risk events (default: last 7 days)",
     middleware: [requireRole(...READERS)] as const,
     request: { query: SummaryQuery },
     responses: { 200: json(SecuritySummarySchema, "The summary"), ...errorResponses(401, 403, 404, 422) },

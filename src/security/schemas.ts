@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { SECURITY_EVENT_TYPES } from "../audit/enums";
+import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
 import { endDate, MAX_PER_PAGE, MAX_SEARCH, startDate } from "../audit/filters";
 import { isoTimestamp } from "../audit/input";
-import { ALERT_DELIVERY_STATES } from "../db/schema";
+import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../errors";
 import { freeFormObject, ijson } from "../json-input";
 import { SEVERITY_BANDS } from "./bands";
@@ -16,7 +16,12 @@ export const SecurityEventInput = ijson(
   z.object({
     organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
     user_id: z.uuid().nullable().optional(),
-    event_type: z.enum(SECURITY_EVENT_TYPES),
+    event_type: z
+      .enum(REPORTABLE_EVENT_TYPES, {
+        error: (issue) =>
+          (CHAINPROOF_ONLY_EVENT_TYPES as readonly unknown[]).includes(issue.input) ? "is recorded by chainproof itself and cannot be posted" : undefined,
+      })
+      .openapi({ description: `Any SecurityEventType except those only chainproof records: ${CHAINPROOF_ONLY_EVENT_TYPES.join(", ")}` }),
     severity: z.string().min(1).max(20).default("info").openapi({ description: "Free text, stored as sent; filters use risk bands instead" }),
     risk_score: z.number().int().min(0).max(100),
     description: z.string().max(2000).nullable().optional(),
@@ -41,6 +46,7 @@ export const SecurityEventSchema = z
     metadata: jsonObject,
     timestamp: z.string(),
     alerted: z.boolean(),
+    source: z.enum(SECURITY_EVENT_SOURCES).openapi({ description: "`chainproof`: recorded by chainproof itself; `ingest`: posted by a client" }),
   })
   .openapi("SecurityEvent");
 
@@ -57,6 +63,7 @@ export const toSecurityEvent = (row: SecurityEventRow): z.infer<typeof SecurityE
   metadata: row.metadata,
   timestamp: row.timestamp,
   alerted: row.alerted,
+  source: row.source,
 });
 
 const organizationId = z.uuid().optional().openapi({ description: "super_admin: narrow to one organization (default: all)" });
@@ -79,6 +86,7 @@ export const SecurityEventQuery = z
     organization_id: organizationId,
     user_id: z.uuid().optional(),
     event_type: z.enum(SECURITY_EVENT_TYPES).optional(),
+    source: z.enum(SECURITY_EVENT_SOURCES).optional(),
     severity: z.enum(SEVERITY_BANDS).optional().openapi({ description: "Risk band: low 0–19, medium 20–49, high 50–79, critical 80–100" }),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Contained in the description or a metadata key or value (% and _ are literal)" }),
     ...dateRange,
@@ -110,19 +118,28 @@ export const SecurityEventPage = page(SecurityEventSchema, "SecurityEventPage");
 
 const counts = <K extends string>(keys: readonly [K, ...K[]]) => z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as Record<K, z.ZodNumber>);
 
+const loginCounts = z.object({ succeeded: z.number().int(), failed: z.number().int() });
+
 export const SecuritySummarySchema = z
   .object({
     organization_id: z.string().nullable().openapi({ description: "null: every organization" }),
     start_date: z.string(),
     end_date: z.string(),
     total: z.number().int(),
-    logins: z.object({ succeeded: z.number().int(), failed: z.number().int() }),
-    lockouts: z.number().int(),
-    by_event_type: counts(SECURITY_EVENT_TYPES),
+    logins: z
+      .object({ chainproof: loginCounts, ingest: loginCounts })
+      .openapi({ description: "`chainproof`: logins to chainproof itself; `ingest`: logins the platform reported for its own users" }),
+    lockouts: z.object({ chainproof: z.number().int() }).openapi({ description: "Lockouts chainproof itself imposed (clients cannot post account_locked)" }),
+    by_source: counts(SECURITY_EVENT_SOURCES),
+    by_event_type: counts(SECURITY_EVENT_TYPES).openapi({ description: "Every source together" }),
     by_severity: counts(SEVERITY_BANDS).openapi({ description: "By risk band" }),
     high_risk_events: z.array(SecurityEventSchema).openapi({ description: "risk_score >= 50, newest first, up to 100" }),
   })
   .openapi("SecuritySummary");
+
+const ERROR_CLASSES =
+  "The class of the failure, never the error's text: `timeout`, `tls`, `dns`, `connection`, `status <code>` (a non-2xx answer, " +
+  "redirects included; 52x are Cloudflare's own answers for an unreachable receiver), or `secret unreadable` (configure the webhook again)";
 
 export const AlertSchema = z
   .object({
@@ -134,14 +151,14 @@ export const AlertSchema = z
     attempts: z.number().int(),
     next_attempt_at: z.string().nullable(),
     last_attempt_at: z.string().nullable(),
-    last_error: z.string().nullable(),
+    last_error: z.string().nullable().openapi({ description: ERROR_CLASSES }),
     delivered_at: z.string().nullable(),
     deliveries: z.array(
       z.object({
         attempted_at: z.string(),
         url: z.string(),
         status_code: z.number().int().nullable(),
-        error: z.string().nullable(),
+        error: z.string().nullable().openapi({ description: ERROR_CLASSES }),
         duration_ms: z.number().int(),
       }),
     ),
@@ -167,7 +184,17 @@ export const toAlert = (alert: AlertRow, event: SecurityEventRow, deliveries: De
 });
 
 export const WebhookInput = ijson(
-  z.object({ url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({ description: "https; not a private, loopback or link-local address" }) }).strict(),
+  z
+    .object({
+      url: z.string().max(MAX_WEBHOOK_URL_LENGTH).openapi({
+        description:
+          "https, to a public host: no address of the IANA special-purpose registries (private, loopback, link-local, " +
+          "unique-local, CGNAT, documentation, benchmarking, NAT64, 6to4, Teredo, multicast, reserved — in any encoding, " +
+          "IPv4-mapped included), no special-use or single-label name (localhost, .local, .internal, .arpa, …). " +
+          "The audit chain keeps only its origin and SHA-256.",
+      }),
+    })
+    .strict(),
 ).openapi("WebhookInput");
 
 export const CreatedWebhookSchema = z

@@ -1,7 +1,7 @@
 import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { containsText } from "../db/contains";
-import { alertDeliveries, alerts, securityEvents, webhooks } from "../db/schema";
+import { alertDeliveries, alerts, type SECURITY_EVENT_SOURCES, securityEvents, webhooks } from "../db/schema";
 import type { afterAttempt } from "./alerts";
 
 export type SecurityEventRow = typeof securityEvents.$inferSelect;
@@ -41,6 +41,7 @@ export type EventFilter = {
   organizationId?: string;
   userId?: string;
   eventType?: string;
+  source?: (typeof SECURITY_EVENT_SOURCES)[number];
   risk?: { min: number; max: number };
   search?: string;
   from?: string;
@@ -60,6 +61,7 @@ function eventConditions(f: EventFilter): SQL | undefined {
     f.organizationId === undefined ? undefined : eq(securityEvents.organizationId, f.organizationId),
     f.userId === undefined ? undefined : eq(securityEvents.userId, f.userId),
     f.eventType === undefined ? undefined : eq(securityEvents.eventType, f.eventType),
+    f.source === undefined ? undefined : eq(securityEvents.source, f.source),
     f.risk === undefined ? undefined : between(securityEvents.riskScore, f.risk.min, f.risk.max),
     f.from === undefined ? undefined : gte(securityEvents.timestamp, f.from),
     f.to === undefined ? undefined : lte(securityEvents.timestamp, f.to),
@@ -78,11 +80,15 @@ export async function pageSecurityEvents(db: Database, filter: EventFilter, limi
   return { rows, total: total!.n };
 }
 
-/** Counts by event type and by risk score, and the newest events at or above `highRisk`. */
+/** Counts by event type and source, by risk score, and the newest events at or above `highRisk`. */
 export async function summarizeSecurityEvents(db: Database, filter: EventFilter, highRisk: number, highRiskLimit: number) {
   const where = eventConditions(filter);
   const [byType, byRisk, highRiskRows] = await db.batch([
-    db.select({ eventType: securityEvents.eventType, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.eventType),
+    db
+      .select({ eventType: securityEvents.eventType, source: securityEvents.source, n: count() })
+      .from(securityEvents)
+      .where(where)
+      .groupBy(securityEvents.eventType, securityEvents.source),
     db.select({ riskScore: securityEvents.riskScore, n: count() }).from(securityEvents).where(where).groupBy(securityEvents.riskScore),
     db
       .select()
@@ -117,16 +123,42 @@ export async function pageAlerts(db: Database, organizationId: string | undefine
   return { rows, total: total!.n, events, deliveries };
 }
 
-/** Pending alerts due at `now` (oldest first), with their event and the organization's webhook, if any. */
-export const dueAlerts = (db: Database, now: string, limit: number, alertId?: string) =>
+const dueWithEventAndWebhook = (db: Database) =>
   db
     .select({ alert: alerts, event: securityEvents, webhook: webhooks })
     .from(alerts)
     .innerJoin(securityEvents, eq(securityEvents.id, alerts.securityEventId))
+    .leftJoin(webhooks, eq(webhooks.organizationId, alerts.organizationId));
+
+/** The alert if it is pending and due at `now`, with its event and the organization's webhook, if any. */
+export const dueAlert = async (db: Database, now: string, alertId: string) =>
+  (await dueWithEventAndWebhook(db).where(and(eq(alerts.id, alertId), eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now))))[0];
+
+/**
+ * The due alerts of one cron run: each organization's oldest `perOrg`, in rounds (every
+ * organization's oldest, then every second oldest …) up to `limit`, so one organization's backlog
+ * cannot fill the run.
+ */
+export function dueAlertsFairly(db: Database, now: string, perOrg: number, limit: number) {
+  const ranked = db
+    .select({
+      id: alerts.id,
+      due: alerts.nextAttemptAt,
+      round: sql<number>`row_number() OVER (PARTITION BY ${alerts.organizationId} ORDER BY ${alerts.nextAttemptAt}, ${alerts.id})`.as("round"),
+    })
+    .from(alerts)
+    .where(and(eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now)))
+    .as("ranked");
+  return db
+    .select({ alert: alerts, event: securityEvents, webhook: webhooks })
+    .from(ranked)
+    .innerJoin(alerts, eq(alerts.id, ranked.id))
+    .innerJoin(securityEvents, eq(securityEvents.id, alerts.securityEventId))
     .leftJoin(webhooks, eq(webhooks.organizationId, alerts.organizationId))
-    .where(and(eq(alerts.deliveryStatus, "pending"), lte(alerts.nextAttemptAt, now), alertId === undefined ? undefined : eq(alerts.id, alertId)))
-    .orderBy(asc(alerts.nextAttemptAt))
+    .where(lte(ranked.round, perOrg))
+    .orderBy(asc(ranked.round), asc(ranked.due), asc(ranked.id))
     .limit(limit);
+}
 
 /**
  * Takes a due alert for one attempt: counts the attempt and moves next_attempt_at to the end of a

@@ -1,6 +1,7 @@
 import { SECURITY_EVENT_TYPES } from "../audit/enums";
+import { SECURITY_EVENT_SOURCES } from "../db/schema";
 import { isoNow } from "../time";
-import { bandOf, SEVERITY_BANDS, type SeverityBand } from "./bands";
+import { bandOf, SEVERITY_BANDS } from "./bands";
 import { toSecurityEvent } from "./schemas";
 import type { summarizeSecurityEvents } from "./store";
 
@@ -14,16 +15,30 @@ export function summaryWindow(startDate: string | undefined, endDate: string | u
   return { start: startDate ?? isoNow(Date.parse(end) - SUMMARY_DAYS * 86_400_000), end };
 }
 
-/** The security summary from the store's counts: every event type and band present, zeros included. */
+const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+
+/**
+ * The security summary from the store's counts: every event type, source and band present, zeros
+ * included. Logins and lockouts say whose they are: a client cannot inflate chainproof's own.
+ */
 export function securitySummary({ byType, byRisk, highRisk }: Awaited<ReturnType<typeof summarizeSecurityEvents>>) {
-  const byEventType = Object.fromEntries(SECURITY_EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>;
-  for (const { eventType, n } of byType) if (eventType in byEventType) byEventType[eventType as EventType] = n;
-  const bySeverity = Object.fromEntries(SEVERITY_BANDS.map((b) => [b, 0])) as Record<SeverityBand, number>;
+  const byEventType = zeros(SECURITY_EVENT_TYPES);
+  const bySource = zeros(SECURITY_EVENT_SOURCES);
+  const perSource = { chainproof: zeros(SECURITY_EVENT_TYPES), ingest: zeros(SECURITY_EVENT_TYPES) };
+  for (const { eventType, source, n } of byType) {
+    if (!(eventType in byEventType)) continue;
+    byEventType[eventType as EventType] += n;
+    bySource[source] += n;
+    perSource[source][eventType as EventType] += n;
+  }
+  const logins = (counts: Record<EventType, number>) => ({ succeeded: counts.login_success, failed: counts.login_failed });
+  const bySeverity = zeros(SEVERITY_BANDS);
   for (const { riskScore, n } of byRisk) bySeverity[bandOf(riskScore)] += n;
   return {
     total: byType.reduce((sum, r) => sum + r.n, 0),
-    logins: { succeeded: byEventType.login_success, failed: byEventType.login_failed },
-    lockouts: byEventType.account_locked,
+    logins: { chainproof: logins(perSource.chainproof), ingest: logins(perSource.ingest) },
+    lockouts: { chainproof: perSource.chainproof.account_locked },
+    by_source: bySource,
     by_event_type: byEventType,
     by_severity: bySeverity,
     high_risk_events: highRisk.map(toSecurityEvent),

@@ -8,7 +8,7 @@ import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { CreatedWebhookSchema, WebhookInput, WebhookSchema } from "./schemas";
 import { deleteWebhook, findWebhook, upsertWebhook } from "./store";
-import { webhookUrlProblem } from "./webhook-url";
+import { webhookFingerprint, webhookUrlProblem } from "./webhook-url";
 import { newWebhookSecret, sealWebhookSecret } from "./webhooks";
 
 const hooks = newRouter();
@@ -49,8 +49,8 @@ hooks.openapi(
         action: "config_change",
         resourceType: "setting",
         resourceId: null,
-        previousState: previous ? { webhook_url: previous.url } : null,
-        newState: { webhook_url: url },
+        previousState: previous ? await webhookFingerprint(previous.url) : null,
+        newState: await webhookFingerprint(url),
         metadata: { setting: "webhook", secret_rotated: true },
       },
       [upsertWebhook(db, row).toSQL()],
@@ -99,7 +99,7 @@ hooks.openapi(
         action: "config_change",
         resourceType: "setting",
         resourceId: null,
-        previousState: { webhook_url: webhook.url },
+        previousState: await webhookFingerprint(webhook.url),
         newState: null,
         metadata: { setting: "webhook" },
       },

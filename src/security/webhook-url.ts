@@ -1,81 +1,42 @@
+import { sha256Hex } from "../crypto/encoding";
+import { parseIpv4, parseIpv6, type Range, specialIpv4, specialIpv6 } from "./special-addresses";
+
 /**
- * Which webhook URLs chainproof will POST to: https only, and never a literal private, loopback,
- * link-local or unique-local address, nor localhost. `allowInsecure` (ALLOW_INSECURE_WEBHOOKS,
- * local development and tests only) also admits http and loopback targets.
+ * Which webhook URLs chainproof will POST to: https only, to a public name or a public address.
+ * `allowInsecure` (ALLOW_INSECURE_WEBHOOKS, local development and tests only) also admits http and
+ * plain loopback (127.0.0.0/8, ::1, localhost), nothing else special.
  *
- * Only what the URL itself says can be checked here: a public name that resolves to a private
- * address is refused by the platform's fetch, not by this function.
+ * Only what the URL itself says can be checked: Workers have no DNS API, so a public name that
+ * resolves to a private address cannot be caught here. Cloudflare's fetch itself does not connect
+ * to private or reserved addresses from a deployed Worker; this check keeps out what the URL
+ * spells directly, in any of its encodings (the URL parser normalizes them before we look).
  */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
-type Cidr4 = [number, number, number, number, number];
+/**
+ * Names that never lead to a public receiver: RFC 6761 / IANA special-use domain names, `.internal`
+ * (reserved by ICANN for private use) and all of `.arpa` (home.arpa, ipv4only.arpa, in-addr.arpa …).
+ */
+const SPECIAL_USE_NAMES = ["localhost", "local", "internal", "arpa", "invalid", "test", "onion", "alt"];
 
-const LOOPBACK_V4: Cidr4 = [127, 0, 0, 0, 8];
-const BLOCKED_V4: Cidr4[] = [
-  [0, 0, 0, 0, 8], // "this network", 0.0.0.0
-  [10, 0, 0, 0, 8],
-  [100, 64, 0, 0, 10], // carrier-grade NAT
-  [169, 254, 0, 0, 16], // link-local, cloud metadata services
-  [172, 16, 0, 0, 12],
-  [192, 168, 0, 0, 16],
-  [224, 0, 0, 0, 3], // multicast, reserved, broadcast
-];
+type Host = { kind: "public" } | { kind: "loopback" | "special"; what: string };
 
-const v4Number = (octets: number[]) => octets.reduce((n, o) => n * 256 + o, 0);
+const ofRange = (range: Range | null): Host =>
+  range === null ? { kind: "public" } : { kind: range.name === "loopback" ? "loopback" : "special", what: `${range.name}, ${range.cidr}` };
 
-function inCidr4(octets: number[], [a, b, c, d, bits]: Cidr4) {
-  const size = 2 ** (32 - bits);
-  return Math.floor(v4Number(octets) / size) === Math.floor(v4Number([a, b, c, d]) / size);
-}
-
-/** The URL parser has already normalized IPv4 hosts (0x7f.1 → 127.0.0.1), so a dotted quad is the only form left. */
-function parseV4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const octets = parts.map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
-/** Eight 16-bit groups of a bracketed IPv6 host (as the URL parser writes it), or null. */
-function parseV6(host: string): number[] | null {
-  if (!host.startsWith("[") || !host.endsWith("]")) return null;
-  const text = host.slice(1, -1);
-  const [head = "", tail] = text.split("::");
-  const groups = (s: string) => (s === "" ? [] : s.split(":").map((g) => parseInt(g, 16)));
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  const all = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
-  return all.length === 8 && all.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? all : null;
-}
-
-type Target = "public" | "loopback" | "private";
-
-function classifyV4(octets: number[]): Target {
-  if (inCidr4(octets, LOOPBACK_V4)) return "loopback";
-  return BLOCKED_V4.some((cidr) => inCidr4(octets, cidr)) ? "private" : "public";
-}
-
-function classifyV6(g: number[]): Target {
-  const first = g[0]!;
-  if (g.slice(0, 7).every((x) => x === 0)) return g[7] === 1 ? "loopback" : "private"; // ::1 and ::
-  // IPv4-mapped (::ffff:a.b.c.d) reaches the IPv4 address it embeds.
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return classifyV4([g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff]);
+function classifyHost(hostname: string): Host {
+  const host = hostname.replace(/\.$/, "");
+  if (host.startsWith("[")) {
+    const v6 = parseIpv6(host.slice(1, -1));
+    return v6 === null ? { kind: "special", what: "unparseable IPv6" } : ofRange(specialIpv6(v6));
   }
-  if ((first & 0xfe00) === 0xfc00) return "private"; // fc00::/7 unique-local
-  if ((first & 0xffc0) === 0xfe80) return "private"; // fe80::/10 link-local
-  if ((first & 0xff00) === 0xff00) return "private"; // ff00::/8 multicast
-  return "public";
-}
-
-function classifyHost(hostname: string): Target {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
-  const v4 = parseV4(host);
-  if (v4) return classifyV4(v4);
-  const v6 = parseV6(host);
-  if (v6) return classifyV6(v6);
-  return "public";
+  const v4 = parseIpv4(host);
+  if (v4 !== null) return ofRange(specialIpv4(v4));
+  const name = SPECIAL_USE_NAMES.find((n) => host === n || host.endsWith(`.${n}`));
+  if (name) return { kind: name === "localhost" ? "loopback" : "special", what: `special-use name .${name}` };
+  // A single label is looked up through the resolver's search domains: an internal host.
+  if (!host.includes(".")) return { kind: "special", what: "single-label name" };
+  return { kind: "public" };
 }
 
 /** Why `raw` may not be used as a webhook URL, or null when it may. */
@@ -90,9 +51,17 @@ export function webhookUrlProblem(raw: string, allowInsecure: boolean): string |
   const schemes = allowInsecure ? ["https:", "http:"] : ["https:"];
   if (!schemes.includes(url.protocol)) return allowInsecure ? "must use http or https" : "must use https";
   if (url.username || url.password) return "must not carry credentials; the signature authenticates chainproof";
-  const target = classifyHost(url.hostname);
-  if (target === "private" || (target === "loopback" && !allowInsecure)) {
-    return "must not point to a private, loopback, link-local or unique-local address";
+  const host = classifyHost(url.hostname);
+  if (host.kind === "special" || (host.kind === "loopback" && !allowInsecure)) {
+    return `must point to a public host; ${url.hostname} is special-use (${host.what})`;
   }
   return null;
+}
+
+/**
+ * What the chain may keep of a webhook URL: its origin and a SHA-256 of the whole URL. The chain
+ * is permanent, and a path or query can carry the receiver's token.
+ */
+export async function webhookFingerprint(url: string) {
+  return { webhook_origin: new URL(url).origin, webhook_url_sha256: await sha256Hex(url) };
 }

@@ -1,6 +1,7 @@
 // Runs in Node (vitest globalSetup): a real HTTP server that the Worker's webhook deliveries reach.
-// It records every request and answers 200 on /ok… and 500 on /fail…; GET /_received returns the
-// recorded requests as JSON, so tests inside workerd can see exactly what arrived on the wire.
+// It records every request and answers 200 on /ok… and 500 on /fail…, and never on /hang… (the
+// sender's timeout ends it); GET /_received returns the recorded requests as JSON, so tests inside
+// workerd can see exactly what arrived on the wire.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
@@ -34,6 +35,7 @@ export default async function setup(project: TestProject) {
     }
     const body = await readBody(req);
     received.push({ method: req.method ?? "", path, headers: req.headers, body, received_at: Date.now() });
+    if (path.startsWith("/hang")) return;
     const status = path.startsWith("/ok") ? 200 : path.startsWith("/fail") ? 500 : 404;
     res.writeHead(status, { "Content-Type": "text/plain" });
     res.end(status === 200 ? "ok" : "no");
@@ -41,5 +43,9 @@ export default async function setup(project: TestProject) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   project.provide("webhookReceiver", `http://127.0.0.1:${port}`);
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
 }
