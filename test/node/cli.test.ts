@@ -67,6 +67,7 @@ describe("verify-report", slow, () => {
       lastBackups: new Map(),
       chain: { entryCount: 3, unchainedCount: 0, first: { seq: 1, recordedAt: "2026-01-01T00:00:00.000Z" }, head: { seq: 3, rowHmac: "ab".repeat(32) } },
       retentionEnforced: false,
+      tailProtected: true,
       lastCheckpoint: null,
     });
     return (await signReport(report, KEY, withAttestation ? signer : null)).body;
@@ -84,9 +85,42 @@ describe("verify-report", slow, () => {
     const unchecked = await run("verify-report", path, "--key", KEY);
     expect(unchecked.code).toBe(0);
     expect(unchecked.stdout).toContain("not checked: pass --jwks FILE");
-    const absent = await run("verify-report", await file("plain.json", await reportBody(false)), "--key", KEY, "--jwks", jwksPath);
+    const plain = await file("plain.json", await reportBody(false));
+    const absent = await run("verify-report", plain, "--key", KEY);
     expect(absent.code).toBe(0);
     expect(absent.stdout).toContain("attestation:  absent");
+  });
+
+  it("with --jwks the attestation is required: an HMAC-only report is invalid", async () => {
+    const res = await run("verify-report", await file("unattested.json", await reportBody(false)), "--key", KEY, "--jwks", jwksPath);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain("report:       INVALID");
+    expect(res.stdout).toContain("hmac:         valid");
+    expect(res.stdout).toContain("attestation:  ABSENT (required with --jwks)");
+    expect(res.stdout).toContain("reason:       the report has no attestation, and its issuer attests every report");
+  });
+
+  it("reads the file strictly: a second report after the signature, another member, trailing text, a repeated name", async () => {
+    const body = await reportBody();
+    const report = JSON.parse(body).report;
+    const forged = JSON.stringify({ ...report, organization_name: "Forged GmbH" });
+    const cases: [string, string][] = [
+      [`${body.slice(0, -1)},"report":${forged}}`, `reason:       the member name "report" appears twice in one object (again at position ${body.length})`],
+      [`${body.slice(0, -1)},"rep\\u006frt":${forged}}`, `reason:       the member name "report" appears twice in one object (again at position ${body.length})`],
+      [`${body.slice(0, -1)},"note":1}`, 'reason:       the top level must be exactly "report", "signature" and optionally "attestation", in that order'],
+      [`${body}\n{"report":${forged}}`, `reason:       text follows the closing brace of the file (at position ${body.length + 1})`],
+    ];
+    expect(JSON.parse(cases[0]![0]).report.organization_name).toBe("Forged GmbH");
+    const results = await Promise.all(cases.map(async ([content], i) => run("verify-report", await file(`strict-${i}.json`, content), "--key", KEY, "--jwks", jwksPath)));
+    results.forEach((res, i) => {
+      expect(res.stdout).toContain("report:       INVALID");
+      expect(res.stdout).toContain("hmac:         valid");
+      expect(res.stdout).toContain(cases[i]![1]);
+      expect(res.code).toBe(1);
+    });
+    const deep = await run("verify-report", await file("deep.json", "[".repeat(100_000)), "--key", KEY);
+    expect(deep.code).toBe(1);
+    expect(deep.stdout).toContain("reason:       not a signed compliance report: the file is not valid JSON: nesting deeper than 64 levels at position 64");
   });
 
   it("rejects a single changed byte anywhere in the report, a wrong key, and a foreign attestation key", async () => {
@@ -157,7 +191,7 @@ describe("verify-chain", slow, () => {
         user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
         metadata: { n: seq, note: "é ✓" }, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
       };
-      const row_hmac = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
+      const row_hmac: string = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
       rows.push({ ...unsealed, row_hmac });
       prev = row_hmac;
     }
