@@ -20,7 +20,7 @@ export type SignedReportParts = {
 
 const REPORT_MARK = '"report":';
 const SIGNATURE_MARK = ',"signature"';
-const TOP_LEVEL_ORDERS = [["report", "signature"], ["report", "signature", "attestation"]].map((names) => names.join());
+const TOP_LEVELS = [["report", "signature"], ["report", "signature", "attestation"]];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -40,12 +40,12 @@ function member(text: string, members: ScannedMember[], name: string): { value: 
   return at ? { value: JSON.parse(text.slice(at.valueStart, at.valueEnd)), at } : null;
 }
 
-function violationOf(scanned: JsonScan, reportAt: ScannedMember, signedSpan: { start: number; end: number }): string | null {
-  const names = scanned.topLevel!.map((m) => m.name);
+function violationOf(scanned: JsonScan, members: ScannedMember[], reportAt: ScannedMember, signedSpan: { start: number; end: number }) {
+  const names = members.map((m) => m.name);
   if (scanned.duplicate) {
     return `the member name ${JSON.stringify(scanned.duplicate.name)} appears twice in one object (again at position ${scanned.duplicate.at}); JSON readers disagree on which one counts`;
   }
-  if (!TOP_LEVEL_ORDERS.includes(names.join())) {
+  if (!TOP_LEVELS.some((allowed) => allowed.length === names.length && allowed.every((name, i) => name === names[i]))) {
     return `the top level must be exactly "report", "signature" and optionally "attestation", in that order; this file has ${names.map((n) => JSON.stringify(n)).join(", ")}`;
   }
   if (scanned.trailingAt !== null) return `text follows the closing brace of the file (at position ${scanned.trailingAt})`;
@@ -94,7 +94,7 @@ export function readSignedReport(text: string): SignedReportParts {
     organizationId,
     signature: signature.value,
     attestation,
-    violation: violationOf(scanned, report.at, signedSpan),
+    violation: violationOf(scanned, scanned.topLevel, report.at, signedSpan),
   };
 }
 
