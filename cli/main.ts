@@ -12,8 +12,11 @@ const USAGE = `${SYNOPSIS}
 verify-report   checks a downloaded compliance report: HMAC-SHA256 over the exact bytes between the
                 first "report": and the first ,"signature" of the file, keyed with the organization's
                 verification key (--key: its 64 hex characters, from
-                GET /api/v1/organizations/{orgId}/compliance-report/verification-key); with --jwks,
-                also the Ed25519 attestation.
+                GET /api/v1/organizations/{orgId}/compliance-report/verification-key). The file must
+                be strict: top level exactly "report", "signature" and optionally "attestation", in
+                that order, nothing after the closing brace, no member name repeated in any object.
+                With --jwks the Ed25519 attestation is REQUIRED and checked: a report without one is
+                invalid, since anyone holding the verification key (an org_admin) can make the HMAC.
 verify-chain    walks an audit-log export or archive (JSONL: one record per line, in seq order) and
                 names the first broken link. --key takes the raw AUDIT_HMAC_KEY strings, current and
                 retired (repeat it); --checkpoint a signed checkpoint (an item of

@@ -1,9 +1,11 @@
-import { MalformedReport, splitSignedReport, verifySignedReport } from "../src/compliance/verify";
+import { MalformedReport, readSignedReport, verifySignedReport } from "../src/compliance/verify";
 import { readBytes, readJwks, UsageError } from "./io";
 
 /**
- * verify-report FILE --key KEY [--jwks FILE]: the exact-bytes rule of CRYPTO.md §5 over the file as
- * it is on disk. Returns the exit status: 0 valid, 1 invalid.
+ * verify-report FILE --key KEY [--jwks FILE]: the exact-bytes rule and the strict-file rules of
+ * CRYPTO.md §5 over the file as it is on disk. With --jwks the attestation is required: the HMAC
+ * alone shows only that a holder of the verification key made the report. Returns the exit
+ * status: 0 valid, 1 invalid.
  */
 export async function verifyReport(file: string, key: string, jwksPath: string | undefined): Promise<number> {
   if (!/^[0-9a-f]{64}$/.test(key)) {
@@ -15,22 +17,24 @@ export async function verifyReport(file: string, key: string, jwksPath: string |
   let parts;
   try {
     // Strict UTF-8 so that the text's bytes are exactly the file's bytes.
-    parts = splitSignedReport(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
+    parts = readSignedReport(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (err) {
     if (err instanceof TypeError) return invalid("the file is not UTF-8 text");
     if (err instanceof MalformedReport) return invalid(`not a signed compliance report: ${err.message}`);
     throw err;
   }
-  const result = await verifySignedReport(parts, key, publicKeys);
-  const report = JSON.parse(parts.reportBytes) as { generated_at?: unknown };
+  const result = await verifySignedReport(parts, key, { publicKeys, required: publicKeys !== undefined });
+  const generatedAt = parts.report.generated_at;
   const attestation = !parts.attestation
-    ? "absent"
+    ? publicKeys
+      ? "ABSENT (required with --jwks)"
+      : "absent"
     : result.attestation_valid === null
       ? `present (kid ${parts.attestation.kid}), not checked: pass --jwks FILE`
       : `${result.attestation_valid ? "valid" : "INVALID"} (kid ${parts.attestation.kid})`;
   console.log(`report:       ${result.valid ? "VALID" : "INVALID"}`);
   console.log(`organization: ${result.organization_id}`);
-  if (typeof report.generated_at === "string") console.log(`generated at: ${report.generated_at}`);
+  if (typeof generatedAt === "string") console.log(`generated at: ${generatedAt}`);
   console.log(`hmac:         ${result.hmac_valid ? "valid" : "INVALID"}`);
   console.log(`attestation:  ${attestation}`);
   if (result.reason) console.log(`reason:       ${result.reason}`);

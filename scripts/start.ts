@@ -1,11 +1,13 @@
-// npm start: the local demo. Creates .dev.vars (never overwritten), applies migrations, seeds an
-// empty database through the API (so the seed is audited like any other change), and runs
-// `wrangler dev` on 127.0.0.1:8787 with state kept under .wrangler/state.
+// npm start: the local demo. Creates .dev.vars (never overwritten, but a missing checkpoint key is
+// added to it), applies migrations, seeds an empty database through the API (so the seed is
+// audited like any other change), and runs `wrangler dev` on 127.0.0.1:8787 with state kept under
+// .wrangler/state.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { generateEd25519PrivateJwk } from "../src/crypto/ed25519";
 import { toHex } from "../src/crypto/encoding";
 import { createSuperAdmin } from "./bootstrap";
+import { freshDevVars, withCheckpointKey } from "./dev-vars";
 import { d1, wrangler } from "./wrangler";
 
 const BASE = "http://127.0.0.1:8787";
@@ -22,24 +24,16 @@ type DemoCredentials = {
 const randomSecret = () => toHex(crypto.getRandomValues(new Uint8Array(32)));
 
 async function ensureDevVars() {
-  if (existsSync(".dev.vars")) return;
   const jwk = JSON.stringify(await generateEd25519PrivateJwk());
-  writeFileSync(
-    ".dev.vars",
-    [
-      "# Local secrets for `wrangler dev`, made by `npm start`. Never commit this file.",
-      `SECRET_KEY=${randomSecret()}`,
-      `AUDIT_HMAC_KEY=${randomSecret()}`,
-      `AUDIT_HMAC_RETIRED_KEYS=[]`,
-      `REPORT_SIGNING_KEY=${randomSecret()}`,
-      `CHECKPOINT_SIGNING_KEY='${jwk}'`,
-      "# Local only: lets webhooks target http and loopback receivers. Never set it in production.",
-      "ALLOW_INSECURE_WEBHOOKS=true",
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
-  console.log("Wrote .dev.vars with fresh random secrets.");
+  if (!existsSync(".dev.vars")) {
+    writeFileSync(".dev.vars", freshDevVars(randomSecret, jwk), { mode: 0o600 });
+    console.log("Wrote .dev.vars with fresh random secrets.");
+    return;
+  }
+  const completed = withCheckpointKey(readFileSync(".dev.vars", "utf8"), jwk);
+  if (completed === null) return;
+  writeFileSync(".dev.vars", completed, { mode: 0o600 });
+  console.log("Set a fresh CHECKPOINT_SIGNING_KEY in .dev.vars (it had none); its other values are unchanged.");
 }
 
 async function waitForWorker() {

@@ -239,8 +239,9 @@ describe("POST /api/v1/compliance/verify", () => {
     const badAttestation = await verify(a.member.as, file.replace(value, otherSig));
     expect(badAttestation.json).toMatchObject({ valid: false, hmac_valid: true, attestation_valid: false });
 
+    // This deployment attests every report, so one without an attestation is not its own.
     const withoutAttestation = file.replace(/,"attestation":\{[^}]*\}\}$/, "}");
-    expect((await verify(a.member.as, withoutAttestation)).json).toMatchObject({ valid: true, hmac_valid: true, attestation_valid: null });
+    expect((await verify(a.member.as, withoutAttestation)).json).toMatchObject({ valid: false, hmac_valid: true, attestation_valid: null });
     // Re-serializing changes nothing here (compact JSON), but whitespace inside the report does.
     const spaced = file.replace('"service_count":2,', '"service_count": 2,');
     expect((await verify(a.member.as, spaced)).json.valid).toBe(false);

@@ -23,11 +23,39 @@ export type Checkpoint = {
 type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 let signer: { source: string; value: Signer } | undefined;
 
+let keyProblemLogged = false;
+
+/** Without the key nothing protects the tail of a chain, and reports go unattested: said loudly, once per isolate. */
+function logKeyProblemOnce(problem: string) {
+  if (keyProblemLogged) return;
+  keyProblemLogged = true;
+  console.error(`CHECKPOINT_SIGNING_KEY ${problem}: no signed checkpoints or report attestations, so chain tails are not protected`);
+}
+
 export async function checkpointSigner(env: Env): Promise<Signer> {
   const source = env.CHECKPOINT_SIGNING_KEY;
-  if (!source) throw new AppError(503, "not_configured", "Checkpoint signing is not configured (CHECKPOINT_SIGNING_KEY)");
-  if (signer?.source !== source) signer = { source, value: await ed25519Signer(parsePrivateJwk(source)) };
+  if (!source) {
+    logKeyProblemOnce("is not set");
+    throw new AppError(503, "not_configured", "Checkpoint signing is not configured (CHECKPOINT_SIGNING_KEY)");
+  }
+  if (signer?.source !== source) {
+    try {
+      signer = { source, value: await ed25519Signer(parsePrivateJwk(source)) };
+    } catch (err) {
+      logKeyProblemOnce("is not a usable Ed25519 private JWK");
+      throw err;
+    }
+  }
   return signer.value;
+}
+
+/** The signer when CHECKPOINT_SIGNING_KEY is set and usable, else null: the tail is then unprotected. */
+export async function availableCheckpointSigner(env: Env): Promise<Signer | null> {
+  try {
+    return await checkpointSigner(env);
+  } catch {
+    return null;
+  }
 }
 
 type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };
@@ -35,7 +63,8 @@ type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdD
 /** The JWKS: the current checkpoint key first, then retired ones so old checkpoints keep verifying. */
 export async function publicKeys(env: Env): Promise<PublicJwk[]> {
   const retired = env.CHECKPOINT_RETIRED_PUBLIC_KEYS ? (JSON.parse(env.CHECKPOINT_RETIRED_PUBLIC_KEYS) as PublicJwk[]) : [];
-  const current = env.CHECKPOINT_SIGNING_KEY ? [(await checkpointSigner(env)).publicJwk] : [];
+  const active = await availableCheckpointSigner(env);
+  const current = active ? [active.publicJwk] : [];
   return [...current, ...retired.filter((k) => !current.some((c) => c.kid === k.kid))];
 }
 

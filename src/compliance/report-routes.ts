@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { commitAudited } from "../audit/append";
-import { checkpointSigner, newestCheckpoint, publicKeys } from "../audit/checkpoints";
+import { availableCheckpointSigner, newestCheckpoint, publicKeys } from "../audit/checkpoints";
 import { type AppEnv, authenticate, requireRole } from "../auth/caller";
 import { scopeOrganization } from "../auth/tenancy";
 import { sha256Hex } from "../crypto/encoding";
@@ -17,7 +17,7 @@ import { isoNow } from "../time";
 import { assembleReport, signReport } from "./report";
 import { SignedReportSchema, VerificationKeySchema, VerificationSchema } from "./schemas";
 import { readReportSnapshot } from "./store";
-import { MalformedReport, splitSignedReport, verifySignedReport } from "./verify";
+import { MalformedReport, readSignedReport, verifySignedReport } from "./verify";
 
 const tags = ["Compliance reports"];
 /** Any member of the organization; ingest tokens read nothing (PRODUCT.md §1). */
@@ -46,15 +46,19 @@ const reportRoute = createRoute({
 async function serveReport(c: Context<AppEnv>, orgId: string) {
   const org = await scopeOrganization(c, orgId, REPORT_READERS);
   const db = c.get("db");
-  const [snapshot, checkpoint] = await Promise.all([readReportSnapshot(db, org.id), newestCheckpoint(c.env, db, org.id)]);
+  const [snapshot, checkpoint, attestor] = await Promise.all([
+    readReportSnapshot(db, org.id),
+    newestCheckpoint(c.env, db, org.id),
+    availableCheckpointSigner(c.env),
+  ]);
   const report = assembleReport({
     organization: { id: org.id, name: org.name, tier: orgTier(org.settings) },
     generatedAt: isoNow(),
     ...snapshot,
     retentionEnforced: c.env.ENFORCE_ORG_QUOTAS === "true",
+    tailProtected: attestor !== null,
     lastCheckpoint: checkpoint,
   });
-  const attestor = c.env.CHECKPOINT_SIGNING_KEY ? await checkpointSigner(c.env) : null;
   const { body, reportBytes } = await signReport(report, await verificationKeyOf(c.env, org.id), attestor);
   // The chain names the exact report handed out (its SHA-256), so a copy can be matched to its record.
   await commitAudited(c, org.id, {
@@ -114,7 +118,11 @@ verification.openAPIRegistry.registerPath(
     summary: "Verify a downloaded report file (members of its organization)",
     description:
       "The body is the file's raw bytes, sent as application/json and checked as sent: the HMAC with the organization's " +
-      "verification key in constant time, and the attestation (if present) against the published keys.",
+      "verification key in constant time, and the attestation against the published keys. The file is read strictly " +
+      "(CRYPTO.md §5): its top level must be exactly report, signature and optionally attestation, in that order, with " +
+      "nothing after them, and no object anywhere may repeat a member name; otherwise it is valid: false with the reason. " +
+      "When the deployment signs checkpoints (CHECKPOINT_SIGNING_KEY), a report without an attestation is not valid. " +
+      "A body that is not JSON, or not a signed report at all, is a 422.",
     request: { body: { required: true, content: { "application/json": { schema: SignedReportSchema } } } },
     responses: { 200: json(VerificationSchema, "The verdict"), ...errorResponses(401, 403, 404, 413, 422) },
   }),
@@ -122,12 +130,13 @@ verification.openAPIRegistry.registerPath(
 verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024), async (c) => {
   let parts;
   try {
-    parts = splitSignedReport(await c.req.text());
+    parts = readSignedReport(await c.req.text());
   } catch (err) {
     if (!(err instanceof MalformedReport)) throw err;
     throw new AppError(422, "malformed_report", `Not a signed compliance report: ${err.message}`, [{ field: "body", message: err.message }]);
   }
   const org = await scopeOrganization(c, parts.organizationId, REPORT_READERS);
-  const result = await verifySignedReport(parts, await verificationKeyOf(c.env, org.id), await publicKeys(c.env));
+  const policy = { publicKeys: await publicKeys(c.env), required: (await availableCheckpointSigner(c.env)) !== null };
+  const result = await verifySignedReport(parts, await verificationKeyOf(c.env, org.id), policy);
   return c.json(result, 200);
 });

@@ -19,6 +19,8 @@ export type ReportInput = {
   lastBackups: ReadonlyMap<string, ServiceBackup>;
   chain: ChainCoverage;
   retentionEnforced: boolean;
+  /** Whether signed checkpoints can protect the chain's tail: a usable CHECKPOINT_SIGNING_KEY. */
+  tailProtected: boolean;
   lastCheckpoint: { seq: number; row_hmac: string; issued_at: string; kid: string } | null;
 };
 
@@ -58,6 +60,7 @@ function auditLog(input: ReportInput): ReportAuditLog {
     retention_policy: RETENTION_POLICY[input.organization.tier],
     oldest_entry_at: chain.first?.recordedAt ?? null,
     entry_count: chain.entryCount,
+    tail_protected: input.tailProtected,
     retention_enforced: input.retentionEnforced,
     unchained_count: chain.unchainedCount,
     first_seq: chain.first?.seq ?? null,

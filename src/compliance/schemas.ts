@@ -184,6 +184,10 @@ const ReportAuditLogSchema = z.object({
   retention_policy: z.string().openapi({ example: "90 days" }),
   oldest_entry_at: z.string().nullable().openapi({ description: "recorded_at of the oldest retained chained row" }),
   entry_count: z.number().int().openapi({ description: "Retained chained rows" }),
+  tail_protected: z.boolean().openapi({
+    description:
+      "Whether the deployment signs checkpoints (a usable CHECKPOINT_SIGNING_KEY): without them, rows cut from the end of the chain go unnoticed",
+  }),
   retention_enforced: z.boolean().openapi({ description: "Whether the deployment prunes by tier (ENFORCE_ORG_QUOTAS)" }),
   unchained_count: z.number().int().openapi({ description: "Legacy rows imported without a chain" }),
   first_seq: z.number().int().nullable(),
@@ -216,7 +220,8 @@ export const SignedReportSchema = z
   })
   .openapi("SignedComplianceReport", {
     description:
-      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (CRYPTO.md §5).",
+      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (CRYPTO.md §5). " +
+      "A file verifies only with exactly these members, in this order, each once, nothing after them, and no member name repeated in any object.",
   });
 
 export const VerificationKeySchema = z
@@ -225,10 +230,14 @@ export const VerificationKeySchema = z
 
 export const VerificationSchema = z
   .object({
-    valid: z.boolean(),
+    valid: z.boolean().openapi({
+      description:
+        "The HMAC verifies, the file keeps the strict-file rules (top level exactly report, signature, optional attestation, in that order, " +
+        "nothing after them, no repeated member name at any depth), and the attestation verifies (it must be present when the deployment signs checkpoints)",
+    }),
     hmac_valid: z.boolean(),
     attestation_valid: z.boolean().nullable().openapi({ description: "null when the file carries no attestation" }),
     organization_id: z.string(),
-    reason: z.string().nullable(),
+    reason: z.string().nullable().openapi({ description: "The first problem found; null when valid" }),
   })
   .openapi("ReportVerification");

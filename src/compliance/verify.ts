@@ -1,63 +1,101 @@
 import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { verifyEd25519 } from "../crypto/ed25519";
 import { hmacSha256Hex, importHmacKey } from "../crypto/hmac";
+import { JsonSyntaxError, type JsonScan, type ScannedMember, scanJson } from "./json-scan";
 
 /** A file that is not a signed report at all: the reason is safe to show (it never quotes the file). */
 export class MalformedReport extends Error {}
 
 export type SignedReportParts = {
-  /** Exactly the text between the first `"report":` and the first `,"signature"`. */
+  /** Exactly the text between the first `"report":` and the first `,"signature"`: what was signed. */
   reportBytes: string;
+  /** The top-level report member, parsed. */
+  report: Record<string, unknown>;
   organizationId: string;
   signature: string;
   attestation: { kid: string; value: string } | null;
+  /** How the file breaks the strict-file rules of CRYPTO.md §5 (whatever its signatures say); null when it keeps them. */
+  violation: string | null;
 };
 
 const REPORT_MARK = '"report":';
 const SIGNATURE_MARK = ',"signature"';
+const TOP_LEVELS = [["report", "signature"], ["report", "signature", "attestation"]];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function parse(text: string, what: string): unknown {
+function scan(text: string): JsonScan {
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new MalformedReport(`${what} is not valid JSON`);
+    return scanJson(text);
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw new MalformedReport(`the file is not valid JSON: ${err.message}`);
+    throw err;
   }
 }
 
-/** Splits a downloaded report by the exact-bytes rule of CRYPTO.md §5; parses only what it needs. */
-export function splitSignedReport(text: string): SignedReportParts {
-  const start = text.indexOf(REPORT_MARK);
-  if (start < 0) throw new MalformedReport('no "report" member');
-  if (text.slice(0, start).trim() !== "{") throw new MalformedReport('the file must be a JSON object whose first member is "report"');
-  const from = start + REPORT_MARK.length;
-  const end = text.indexOf(SIGNATURE_MARK, from);
-  if (end < 0) throw new MalformedReport('no "signature" member after the report');
-  const reportBytes = text.slice(from, end);
+/** The first occurrence only: a repeated name is a violation of its own, reported separately. */
+function member(text: string, members: ScannedMember[], name: string): { value: unknown; at: ScannedMember } | null {
+  const at = members.find((m) => m.name === name);
+  // The scanner has validated the whole value, depth included, so JSON.parse cannot fail here.
+  return at ? { value: JSON.parse(text.slice(at.valueStart, at.valueEnd)), at } : null;
+}
 
-  const report = parse(reportBytes, "the report");
-  if (!isObject(report)) throw new MalformedReport("the report is not a JSON object");
-  if (typeof report.organization_id !== "string" || report.organization_id === "") {
-    throw new MalformedReport("the report has no organization_id");
+function violationOf(scanned: JsonScan, members: ScannedMember[], reportAt: ScannedMember, signedSpan: { start: number; end: number }) {
+  const names = members.map((m) => m.name);
+  if (scanned.duplicate) {
+    return `the member name ${JSON.stringify(scanned.duplicate.name)} appears twice in one object (again at position ${scanned.duplicate.at}); JSON readers disagree on which one counts`;
   }
+  if (!TOP_LEVELS.some((allowed) => allowed.length === names.length && allowed.every((name, i) => name === names[i]))) {
+    return `the top level must be exactly "report", "signature" and optionally "attestation", in that order; this file has ${names.map((n) => JSON.stringify(n)).join(", ")}`;
+  }
+  if (scanned.trailingAt !== null) return `text follows the closing brace of the file (at position ${scanned.trailingAt})`;
+  if (signedSpan.start !== reportAt.valueStart || signedSpan.end !== reportAt.valueEnd) {
+    return 'the bytes between the first "report": and the first ,"signature" are not exactly the report member';
+  }
+  return null;
+}
 
-  const rest = parse("{" + text.slice(end + 1), "the part after the report");
-  if (!isObject(rest)) throw new MalformedReport("the part after the report is not a JSON object");
-  const signature = rest.signature;
+/**
+ * Reads a downloaded report strictly (CRYPTO.md §5): the signed bytes are found by the exact-bytes
+ * rule, and a file whose JSON could be read as a different report than those bytes (repeated names
+ * at any depth, other top-level members or order, text after the closing brace) is marked as a
+ * violation. Throws MalformedReport when the file is not a signed report at all.
+ */
+export function readSignedReport(text: string): SignedReportParts {
+  const scanned = scan(text);
+  if (!scanned.topLevel) throw new MalformedReport("the file must be a JSON object");
+  const report = member(text, scanned.topLevel, "report");
+  if (!report) throw new MalformedReport('no "report" member');
+  if (!isObject(report.value)) throw new MalformedReport("the report is not a JSON object");
+  const organizationId = report.value.organization_id;
+  if (typeof organizationId !== "string" || organizationId === "") throw new MalformedReport("the report has no organization_id");
+
+  const signature = member(text, scanned.topLevel, "signature")?.value;
+  if (signature === undefined) throw new MalformedReport('no "signature" member');
   if (!isObject(signature) || signature.algorithm !== "HMAC-SHA256") throw new MalformedReport('signature.algorithm must be "HMAC-SHA256"');
   if (typeof signature.value !== "string" || !/^[0-9a-f]{64}$/.test(signature.value)) {
     throw new MalformedReport("signature.value must be 64 lowercase hex characters");
   }
   let attestation: SignedReportParts["attestation"] = null;
-  if (rest.attestation !== undefined) {
-    const a = rest.attestation;
+  const a = member(text, scanned.topLevel, "attestation")?.value;
+  if (a !== undefined) {
     if (!isObject(a) || a.algorithm !== "Ed25519" || typeof a.kid !== "string" || typeof a.value !== "string") {
       throw new MalformedReport('attestation must be {"algorithm":"Ed25519","kid":…,"value":…}');
     }
     attestation = { kid: a.kid, value: a.value };
   }
-  return { reportBytes, organizationId: report.organization_id, signature: signature.value, attestation };
+
+  const mark = text.indexOf(REPORT_MARK);
+  const signedSpan = { start: mark + REPORT_MARK.length, end: text.indexOf(SIGNATURE_MARK, mark + REPORT_MARK.length) };
+  if (mark < 0 || signedSpan.end < 0) throw new MalformedReport('the file has no "report": followed by ,"signature" (CRYPTO.md §5)');
+  return {
+    reportBytes: text.slice(signedSpan.start, signedSpan.end),
+    report: report.value,
+    organizationId,
+    signature: signature.value,
+    attestation,
+    violation: violationOf(scanned, scanned.topLevel, report.at, signedSpan),
+  };
 }
 
 export type ReportVerification = {
@@ -69,32 +107,45 @@ export type ReportVerification = {
   reason: string | null;
 };
 
+export type AttestationPolicy = {
+  /** The published Ed25519 keys; without them a present attestation is left unchecked. */
+  publicKeys?: readonly { kid: string; x: string }[];
+  /**
+   * The issuer attests every report, so one without an attestation is not its own: the HMAC alone
+   * proves only that someone holding the organization's verification key (an org_admin) made it.
+   */
+  required: boolean;
+};
+
+async function attestationProblem(parts: SignedReportParts, policy: AttestationPolicy): Promise<{ valid: boolean | null; reason: string | null }> {
+  const { attestation } = parts;
+  if (!attestation) {
+    return { valid: null, reason: policy.required ? "the report has no attestation, and its issuer attests every report: the HMAC alone does not show who made it" : null };
+  }
+  if (!policy.publicKeys) return { valid: null, reason: null };
+  const key = policy.publicKeys.find((k) => k.kid === attestation.kid);
+  if (!key) return { valid: false, reason: `attestation key ${JSON.stringify(attestation.kid)} is not among the published keys` };
+  if (!(await verifyEd25519(key, parts.reportBytes, attestation.value))) {
+    return { valid: false, reason: "attestation signature does not verify over the report bytes" };
+  }
+  return { valid: true, reason: null };
+}
+
 /**
  * Checks the HMAC with the organization's verification key (its 64 ASCII characters are the key),
- * in constant time, and the attestation against `publicKeys` when they are given.
+ * in constant time, and the attestation under `policy`. Only a file that also keeps the strict-file
+ * rules is valid; the first problem found is the reason.
  */
-export async function verifySignedReport(
-  parts: SignedReportParts,
-  verificationKey: string,
-  publicKeys?: readonly { kid: string; x: string }[],
-): Promise<ReportVerification> {
+export async function verifySignedReport(parts: SignedReportParts, verificationKey: string, policy: AttestationPolicy): Promise<ReportVerification> {
   const expected = await hmacSha256Hex(await importHmacKey(verificationKey), parts.reportBytes);
   const hmacValid = timingSafeEqualStrings(expected, parts.signature);
-  let attestationValid: boolean | null = null;
-  let attestationReason: string | null = null;
-  if (parts.attestation && publicKeys) {
-    const key = publicKeys.find((k) => k.kid === parts.attestation!.kid);
-    attestationValid = key !== undefined && (await verifyEd25519(key, parts.reportBytes, parts.attestation.value));
-    if (!key) attestationReason = `attestation key ${JSON.stringify(parts.attestation.kid)} is not among the published keys`;
-    else if (!attestationValid) attestationReason = "attestation signature does not verify over the report bytes";
-  }
-  const reason = !hmacValid
-    ? "signature mismatch: the report bytes were altered, or the key is not this organization's verification key"
-    : attestationReason;
+  const attestation = await attestationProblem(parts, policy);
+  const hmacReason = hmacValid ? null : "signature mismatch: the report bytes were altered, or the key is not this organization's verification key";
+  const reason = parts.violation ?? hmacReason ?? attestation.reason;
   return {
-    valid: hmacValid && attestationValid !== false,
+    valid: parts.violation === null && hmacValid && attestation.reason === null,
     hmac_valid: hmacValid,
-    attestation_valid: attestationValid,
+    attestation_valid: attestation.valid,
     organization_id: parts.organizationId,
     reason,
   };
