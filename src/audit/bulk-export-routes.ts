@@ -4,6 +4,7 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { scopeOrganization } from "../auth/tenancy";
 import { AppError, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { commitAudited } from "./append";
@@ -96,6 +97,7 @@ bulk.openapi(
     }
     const orgId = body.organization_id ?? caller.organizationId!;
     await scopeOrganization(c, orgId, ["org_admin", "super_admin"]);
+    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
     const now = isoNow();
     const id = crypto.randomUUID();
     const job = {

@@ -4,6 +4,7 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { readScope } from "../auth/tenancy";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { commitAudited } from "./append";
@@ -62,7 +63,7 @@ exports.openapi(
         description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",
         content: { "application/json": { schema: z.object({}).loose() }, "text/csv": { schema: z.string() } },
       },
-      ...errorResponses(401, 403, 404, 413, 422),
+      ...errorResponses(401, 403, 404, 413, 422, 429),
     },
   }),
   async (c) => {
@@ -72,6 +73,7 @@ exports.openapi(
     }
     const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
     const orgId = await readScope(c, c.req.valid("query").organization_id);
+    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
     const where = logConditions(exportFilters(body, orgId, isoNow()));
     const db = c.get("db");
     const total = await countRecords(db, where);

@@ -4,6 +4,7 @@ import { scopeOrganization } from "../auth/tenancy";
 import { loadAuditKeyring } from "../crypto/keys";
 import { conflict, invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { recordSecurityEvent, securityScope } from "../security/record";
 import { chainOf, commitAudited } from "./append";
@@ -47,7 +48,7 @@ integrity.openapi(
       "organizations per call; pass `next_cursor` back as `cursor` to continue (null when done).",
     middleware: [requireRole("super_admin")] as const,
     request: { query: ValidateQuery },
-    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -61,6 +62,7 @@ integrity.openapi(
     const keyring = await loadAuditKeyring(c.env);
     if (query.organization_id) {
       const org = await scopeOrganization(c, query.organization_id, ["super_admin"]);
+      await spendBudget(c.env, "VALIDATE_BUDGET", org.id);
       const result = await validateOrganization(c.env, db, keyring, org.id, { startId: query.start_id, endId: query.end_id, limit: query.limit });
       await recordOutcome(c, result, query);
       return c.json({ ...result }, 200);
@@ -69,6 +71,7 @@ integrity.openapi(
     if (query.cursor !== undefined && !from) {
       throw invalid([{ field: "cursor", message: "not a cursor this API handed out; pass next_cursor back unchanged" }]);
     }
+    await spendBudget(c.env, "VALIDATE_BUDGET", undefined);
     const { results, next } = await validateOrganizations(c.env, db, keyring, from, query.limit, (result) => recordOutcome(c, result, query));
     const firstBroken = results.find((r) => !r.valid);
     return c.json(

@@ -7,6 +7,7 @@ import { auditLogs } from "../db/schema";
 import { findOrgUser } from "../orgs/store";
 import { forbidden, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { isoNow } from "../time";
 import { RESOURCE_TYPES } from "./enums";
 import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
@@ -171,14 +172,16 @@ reads.openapi(
     request: {
       query: z.object({ start_date: startDate.optional(), end_date: endDate.optional(), organization_id: z.uuid().optional() }).strict(),
     },
-    responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const end = q.end_date ?? isoNow();
     const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
     if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
-    const where = logConditions({ organizationId: await readScope(c, q.organization_id), startDate: start, endDate: end });
+    const organizationId = await readScope(c, q.organization_id);
+    await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
+    const where = logConditions({ organizationId, startDate: start, endDate: end });
     const counts = await activityCounts(c.get("db"), where);
     const tally = (rows: { key: string | null; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key ?? "", r.n]));
     return c.json(
