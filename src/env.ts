@@ -7,6 +7,11 @@ export interface Env {
   ARCHIVE: R2Bucket;
   ORG_CHAIN: DurableObjectNamespace<OrgChain>;
   EXPORT_RUNNER: DurableObjectNamespace<ExportRunner>;
+  /** Per-organization request budgets (src/rate-limits.ts). */
+  EXPORT_BUDGET: RateLimit;
+  VALIDATE_BUDGET: RateLimit;
+  REPORT_BUDGET: RateLimit;
+  SUMMARY_BUDGET: RateLimit;
 
   ENFORCE_ORG_QUOTAS?: string;
   /** "true" lets webhooks use http and loopback targets: local development and tests only. */

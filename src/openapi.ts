@@ -18,6 +18,7 @@ const errorDescriptions = {
   409: "Conflicts with the current state",
   413: "Request body too large",
   422: "Invalid input; `details` names each bad field",
+  429: "Over a limit (`rate_limited`, `too_many_exports`); `Retry-After` gives the seconds to wait",
 } as const;
 
 /** OpenAPI response entries for the listed error statuses, all with the shared error body. */

@@ -63,8 +63,8 @@ export async function createToken(role: TokenRole, organizationId: string) {
 }
 
 /** An organization with one of each kind of credential. */
-export async function createTenant(tier = "PROFESSIONAL") {
-  const org = { id: crypto.randomUUID(), name: unique("org"), settings: { tier }, createdAt: isoNow() };
+export async function createTenant(tier = "PROFESSIONAL", id: string = crypto.randomUUID()) {
+  const org = { id, name: unique("org"), settings: { tier }, createdAt: isoNow() };
   await insertOrganization(db(), org);
   const [admin, member, ingest, adminToken] = await Promise.all([
     createUser("org_admin", org.id),

@@ -4,12 +4,14 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { scopeOrganization } from "../auth/tenancy";
 import { AppError, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { commitAudited } from "./append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./export-routes";
-import { type ExportRow, findExport, insertExport, listExports } from "./export-store";
+import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "./export-slots";
+import { activeExportSlots, type ExportRow, findExport, insertExport, listExports } from "./export-store";
 
 const bulk = newRouter();
 const tags = ["Export"];
@@ -76,11 +78,12 @@ bulk.openapi(
     tags,
     security: authenticated,
     summary: "Start an uncapped export into R2 (JSONL with every chain field, or CSV); built in the background",
+    description: `At most ${MAX_CONCURRENT_EXPORTS} exports per organization may be pending or running; another is a 429 \`too_many_exports\`.`,
     middleware: [requireRole("org_admin", "super_admin"), limitBody(16 * 1024)] as const,
     request: { body: jsonBody(BulkExportBody) },
     responses: {
       202: json(z.object({ id: z.string(), status: z.string() }).openapi("ExportAccepted"), "Accepted"),
-      ...errorResponses(401, 403, 404, 422),
+      ...errorResponses(401, 403, 404, 422, 429),
     },
   }),
   async (c) => {
@@ -94,6 +97,7 @@ bulk.openapi(
     }
     const orgId = body.organization_id ?? caller.organizationId!;
     await scopeOrganization(c, orgId, ["org_admin", "super_admin"]);
+    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
     const now = isoNow();
     const id = crypto.randomUUID();
     const job = {
@@ -107,12 +111,19 @@ bulk.openapi(
       createdAt: now,
       updatedAt: now,
     };
-    await commitAudited(
-      c,
-      orgId,
-      { action: "export", resourceType: "export", resourceId: id, metadata: { format: body.format, filters: recordedFilters(body), capped: false } },
-      [insertExport(c.get("db"), job).toSQL()],
-    );
+    const audit = { action: "export", resourceType: "export", resourceId: id, metadata: { format: body.format, filters: recordedFilters(body), capped: false } } as const;
+    for (let attempt = 1; ; attempt++) {
+      const slot = freeExportSlot(await activeExportSlots(c.get("db"), orgId));
+      if (slot === null) throw tooManyExports();
+      try {
+        await commitAudited(c, orgId, audit, [insertExport(c.get("db"), { ...job, slot }).toSQL()]);
+        break;
+      } catch (err) {
+        // A concurrent request took that slot after we read it (the unique index refused ours): look again.
+        if (!(err instanceof AppError && err.code === "conflict")) throw err;
+        if (attempt > MAX_CONCURRENT_EXPORTS) throw tooManyExports();
+      }
+    }
     await c.env.EXPORT_RUNNER.get(c.env.EXPORT_RUNNER.idFromName(id)).start(id);
     return c.json({ id, status: "pending" }, 202);
   },

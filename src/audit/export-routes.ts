@@ -5,6 +5,7 @@ import { readScope } from "../auth/tenancy";
 import { IJSON_VIOLATION, ijsonViolations } from "../crypto/jcs";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { commitAudited } from "./append";
@@ -71,7 +72,7 @@ exports.openapi(
         description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",
         content: { "application/json": { schema: z.object({}).loose() }, "text/csv": { schema: z.string() } },
       },
-      ...errorResponses(401, 403, 404, 413, 422),
+      ...errorResponses(401, 403, 404, 413, 422, 429),
     },
   }),
   async (c) => {
@@ -81,6 +82,7 @@ exports.openapi(
     }
     const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
     const orgId = await readScope(c, c.req.valid("query").organization_id);
+    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
     const where = logConditions(exportFilters(body, orgId, isoNow()));
     const db = c.get("db");
     const total = await countRecords(db, where);

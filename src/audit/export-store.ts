@@ -9,6 +9,15 @@ export const insertExport = (db: Database, row: typeof auditExports.$inferInsert
 export const findExport = async (db: Database, id: string) =>
   (await db.select().from(auditExports).where(eq(auditExports.id, id)).limit(1))[0];
 
+/** The slots the organization's pending and running exports hold. */
+export const activeExportSlots = async (db: Database, orgId: string) =>
+  (
+    await db
+      .select({ slot: auditExports.slot })
+      .from(auditExports)
+      .where(and(eq(auditExports.organizationId, orgId), inArray(auditExports.status, ["pending", "running"])))
+  ).map((e) => e.slot);
+
 export const listExports = (db: Database, orgId: string | undefined) =>
   db
     .select()

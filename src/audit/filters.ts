@@ -6,6 +6,11 @@ import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 
 export const MAX_PER_PAGE = 200;
 export const MAX_SEARCH = 128;
+/**
+ * OFFSET paging makes D1 read and skip every row before the page, so page × per_page is capped:
+ * one request cannot make D1 scan millions of rows. Deeper reads narrow the filters instead.
+ */
+export const MAX_PAGE_DEPTH = 10_000;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -20,6 +25,20 @@ const dateBound = (end: boolean) =>
 
 export const startDate = dateBound(false);
 export const endDate = dateBound(true);
+
+/** `page` and `per_page` of every OFFSET-paged list; the object using them refines with `pageDepth`. */
+export const pagingParams = {
+  page: z.coerce.number().int().min(1).default(1).openapi({ description: `1-based; page × per_page must not exceed ${MAX_PAGE_DEPTH}` }),
+  per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
+};
+
+export const pageDepth: [(q: { page: number; per_page: number }) => boolean, { message: string; path: string[] }] = [
+  (q) => q.page * q.per_page <= MAX_PAGE_DEPTH,
+  {
+    message: `page × per_page must not exceed ${MAX_PAGE_DEPTH}; narrow the filters (e.g. start_date and end_date) to reach older records`,
+    path: ["page"],
+  },
+];
 
 /** A query parameter that may repeat (`?action=a&action=b`), always read as a list. */
 const repeatable = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -39,10 +58,10 @@ export const LogQuery = z
     status: z.enum(["success", "failure"]).optional(),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Free text over metadata (SQL wildcards match literally)" }),
     site_id: z.uuid().optional(),
-    page: z.coerce.number().int().min(1).default(1),
-    per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
+    ...pagingParams,
   })
   .strict()
+  .refine(...pageDepth)
   .refine((q) => !q.start_date || !q.end_date || q.start_date <= q.end_date, { message: "must not be after end_date", path: ["start_date"] });
 
 export type LogFilters = {

@@ -4,13 +4,14 @@ import { scopeOrganization } from "../auth/tenancy";
 import { loadAuditKeyring } from "../crypto/keys";
 import { conflict, invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
-import { listOrganizations } from "../orgs/store";
 import { recordSecurityEvent, securityScope } from "../security/record";
 import { chainOf, commitAudited } from "./append";
 import { listCheckpoints } from "./checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
 import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
+import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL, validateOrganizations } from "./validate-orgs";
 
 const integrity = newRouter();
 const tags = ["Chain integrity"];
@@ -20,7 +21,18 @@ const ValidateQuery = z
     organization_id: z.uuid().optional(),
     start_id: z.uuid().optional(),
     end_id: z.uuid().optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_VALIDATE_LIMIT).default(DEFAULT_VALIDATE_LIMIT),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_VALIDATE_LIMIT)
+      .default(DEFAULT_VALIDATE_LIMIT)
+      .openapi({ description: "Rows to check in this call; without organization_id, across all organizations together" }),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .openapi({ description: "Without organization_id: the previous answer's next_cursor, to continue the walk where it stopped" }),
   })
   .strict();
 
@@ -31,9 +43,12 @@ integrity.openapi(
     tags,
     security: authenticated,
     summary: "Walk the chain by seq and report the first broken link (super_admin)",
+    description:
+      `Without organization_id: the organizations in id order, \`limit\` rows in total and at most ${MAX_ORGS_PER_CALL} ` +
+      "organizations per call; pass `next_cursor` back as `cursor` to continue (null when done).",
     middleware: [requireRole("super_admin")] as const,
     request: { query: ValidateQuery },
-    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -41,24 +56,23 @@ integrity.openapi(
     if (!query.organization_id && (query.start_id || query.end_id)) {
       throw invalid([{ field: query.start_id ? "start_id" : "end_id", message: "needs organization_id" }]);
     }
-    const orgIds = query.organization_id
-      ? [(await scopeOrganization(c, query.organization_id, ["super_admin"])).id]
-      : (await listOrganizations(db)).map((o) => o.id);
+    if (query.organization_id && query.cursor !== undefined) {
+      throw invalid([{ field: "cursor", message: "only without organization_id; within one organization use start_id" }]);
+    }
     const keyring = await loadAuditKeyring(c.env);
-    const results: ValidationResult[] = [];
-    for (const orgId of orgIds) {
-      const result = await validateOrganization(c.env, db, keyring, orgId, {
-        startId: query.start_id,
-        endId: query.end_id,
-        limit: query.limit,
-      });
-      results.push(result);
-      await recordOutcome(c, result, query);
-    }
     if (query.organization_id) {
-      const only = results[0]!;
-      return c.json({ ...only }, 200);
+      const org = await scopeOrganization(c, query.organization_id, ["super_admin"]);
+      await spendBudget(c.env, "VALIDATE_BUDGET", org.id);
+      const result = await validateOrganization(c.env, db, keyring, org.id, { startId: query.start_id, endId: query.end_id, limit: query.limit });
+      await recordOutcome(c, result, query);
+      return c.json({ ...result }, 200);
     }
+    const from = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !from) {
+      throw invalid([{ field: "cursor", message: "not a cursor this API handed out; pass next_cursor back unchanged" }]);
+    }
+    await spendBudget(c.env, "VALIDATE_BUDGET", undefined);
+    const { results, next } = await validateOrganizations(c.env, db, keyring, from, query.limit, (result) => recordOutcome(c, result, query));
     const firstBroken = results.find((r) => !r.valid);
     return c.json(
       {
@@ -69,6 +83,8 @@ integrity.openapi(
         unchained: results.reduce((n, r) => n + r.unchained, 0),
         organization_id: firstBroken?.organization_id ?? null,
         next_start_id: null,
+        next_cursor: next && encodeCursor(next),
+        tail_protected: Boolean(c.env.CHECKPOINT_SIGNING_KEY),
         organizations: results,
       },
       200,

@@ -7,9 +7,10 @@ import { auditLogs } from "../db/schema";
 import { findOrgUser } from "../orgs/store";
 import { forbidden, invalid, notFound } from "../errors";
 import { authenticated, errorResponses, json, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { isoNow } from "../time";
 import { RESOURCE_TYPES } from "./enums";
-import { endDate, LogQuery, logConditions, MAX_PER_PAGE, startDate } from "./filters";
+import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
 import { recordFromRow, type StoredRow } from "./record";
 import { activityCounts, anyRecord, pageOfRecords, recordById } from "./read-store";
 import { AuditRecordSchema } from "./schemas";
@@ -29,12 +30,11 @@ const PageSchema = z
   })
   .openapi("AuditLogPage");
 
-const Paging = z
-  .object({
-    page: z.coerce.number().int().min(1).default(1),
-    per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
-  })
-  .strict();
+const PagingQuery = z
+  .object({ ...pagingParams, organization_id: z.uuid().optional() })
+  .strict()
+  .refine(...pageDepth);
+
 async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
   const { rows, total } = await pageOfRecords(c.get("db"), where, page, perPage);
   const pages = Math.ceil(total / perPage);
@@ -106,7 +106,7 @@ reads.openapi(
     middleware: [requireRole(...ADMINS)] as const,
     request: {
       params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: z.uuid() }),
-      query: Paging.extend({ organization_id: z.uuid().optional() }),
+      query: PagingQuery,
     },
     responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
   }),
@@ -130,7 +130,7 @@ reads.openapi(
     security: authenticated,
     summary: "The history of one actor; a member may read only its own",
     middleware: [requireRole("member", ...ADMINS)] as const,
-    request: { params: z.object({ user_id: z.uuid() }), query: Paging.extend({ organization_id: z.uuid().optional() }) },
+    request: { params: z.object({ user_id: z.uuid() }), query: PagingQuery },
     responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
@@ -172,14 +172,16 @@ reads.openapi(
     request: {
       query: z.object({ start_date: startDate.optional(), end_date: endDate.optional(), organization_id: z.uuid().optional() }).strict(),
     },
-    responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const end = q.end_date ?? isoNow();
     const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
     if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
-    const where = logConditions({ organizationId: await readScope(c, q.organization_id), startDate: start, endDate: end });
+    const organizationId = await readScope(c, q.organization_id);
+    await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
+    const where = logConditions({ organizationId, startDate: start, endDate: end });
     const counts = await activityCounts(c.get("db"), where);
     const tally = (rows: { key: string | null; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key ?? "", r.n]));
     return c.json(

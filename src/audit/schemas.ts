@@ -74,6 +74,8 @@ export const ValidationSchema = z
     unchained: z.number().int(),
     organization_id: z.string().nullable(),
     next_start_id: z.string().nullable(),
+    tail_protected: z.boolean().optional(),
+    next_cursor: z.string().nullable().optional().openapi({ description: "Without organization_id: pass as `cursor` to continue; null when done" }),
     organizations: z.array(OrganizationValidationSchema).optional(),
   })
   .catchall(z.unknown())

@@ -12,6 +12,7 @@ import { AppError } from "../errors";
 import { authenticated, errorResponses, json, newRouter } from "../openapi";
 import { OrgIdParam } from "../orgs/schemas";
 import { orgTier } from "../orgs/tier";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { isoNow } from "../time";
 import { assembleReport, signReport } from "./report";
@@ -36,7 +37,7 @@ const reportRoute = createRoute({
     "`,\"signature\"`, keyed with the ASCII characters of the organization's verification key; `attestation` is an Ed25519 " +
     "signature over the same bytes, checkable with /.well-known/jwks.json. Each generation is audited as report_generate.",
   request: { params: OrgIdParam },
-  responses: { 200: json(SignedReportSchema, "The signed report"), ...errorResponses(401, 403, 404) },
+  responses: { 200: json(SignedReportSchema, "The signed report"), ...errorResponses(401, 403, 404, 429) },
 });
 
 /**
@@ -45,6 +46,7 @@ const reportRoute = createRoute({
  */
 async function serveReport(c: Context<AppEnv>, orgId: string) {
   const org = await scopeOrganization(c, orgId, REPORT_READERS);
+  await spendBudget(c.env, "REPORT_BUDGET", org.id);
   const db = c.get("db");
   const [snapshot, checkpoint, attestor] = await Promise.all([
     readReportSnapshot(db, org.id),

@@ -215,8 +215,14 @@ export const auditExports = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     completedAt: text("completed_at"),
+    /** Which of the organization's concurrent-export slots a pending or running export holds. */
+    slot: integer("slot"),
   },
-  (t) => [index("exports_org_created_idx").on(t.organizationId, t.createdAt)],
+  (t) => [
+    index("exports_org_created_idx").on(t.organizationId, t.createdAt),
+    // Two requests can never take one slot: the cap on concurrent exports holds under races.
+    uniqueIndex("exports_active_slot_unique").on(t.organizationId, t.slot).where(sql`status IN ('pending', 'running')`),
+  ],
 );
 
 /** One webhook per organization; the signing secret is stored encrypted (AES-GCM, key from SECRET_KEY). */

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiTokens, organizations, sessions, users } from "../db/schema";
 
@@ -10,6 +10,17 @@ export const findOrganization = async (db: Database, id: string) =>
   (await db.select().from(organizations).where(eq(organizations.id, id)).limit(1))[0];
 
 export const listOrganizations = (db: Database) => db.select().from(organizations).orderBy(asc(organizations.createdAt));
+
+/** Up to `limit` organization ids from `fromId` on (all when null), in id order: a walk over every organization resumes by id. */
+export const organizationIdsFrom = async (db: Database, fromId: string | null, limit: number) =>
+  (
+    await db
+      .select({ id: organizations.id })
+      .from(organizations)
+      .where(fromId === null ? undefined : gte(organizations.id, fromId))
+      .orderBy(asc(organizations.id))
+      .limit(limit)
+  ).map((o) => o.id);
 
 export const insertOrganization = (db: Database, row: typeof organizations.$inferInsert) => db.insert(organizations).values(row);
 

@@ -4,6 +4,7 @@ import { type AppEnv, requireRole } from "../auth/caller";
 import { readScope, writeScope } from "../auth/tenancy";
 import { invalid } from "../errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { spendBudget } from "../rate-limits";
 import { limitBody } from "../request-guards";
 import { BAND_RANGES, HIGH_RISK_SCORE } from "./bands";
 import { recordReportedEvent, securityScope } from "./record";
@@ -104,13 +105,14 @@ security.openapi(
     summary: "Logins and lockouts by source, counts by source, event type and risk band, high-risk events (default: last 7 days)",
     middleware: [requireRole(...READERS)] as const,
     request: { query: SummaryQuery },
-    responses: { 200: json(SecuritySummarySchema, "The summary"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(SecuritySummarySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const organizationId = await readScope(c, q.organization_id);
     const { start, end } = summaryWindow(q.start_date, q.end_date, Date.now());
     if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
+    await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
     const counts = await summarizeSecurityEvents(c.get("db"), { organizationId, from: start, to: end }, HIGH_RISK_SCORE, HIGH_RISK_LIMIT);
     return c.json({ organization_id: organizationId ?? null, start_date: start, end_date: end, ...securitySummary(counts) }, 200);
   },

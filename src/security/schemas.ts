@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
-import { endDate, MAX_PER_PAGE, MAX_SEARCH, startDate } from "../audit/filters";
+import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../audit/filters";
 import { isoTimestamp } from "../audit/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../errors";
@@ -68,11 +68,6 @@ export const toSecurityEvent = (row: SecurityEventRow): z.infer<typeof SecurityE
 
 const organizationId = z.uuid().optional().openapi({ description: "super_admin: narrow to one organization (default: all)" });
 
-const paging = {
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: "1-based" }),
-  per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
-};
-
 const dateRange = {
   start_date: startDate.optional().openapi({ description: "ISO 8601 date or date-time; inclusive" }),
   end_date: endDate.optional().openapi({ description: "ISO 8601 date or date-time; inclusive (a bare date: the whole day)" }),
@@ -90,9 +85,10 @@ export const SecurityEventQuery = z
     severity: z.enum(SEVERITY_BANDS).optional().openapi({ description: "Risk band: low 0–19, medium 20–49, high 50–79, critical 80–100" }),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Contained in the description or a metadata key or value (% and _ are literal)" }),
     ...dateRange,
-    ...paging,
+    ...pagingParams,
   })
   .strict()
+  .refine(...pageDepth)
   .refine(startBeforeEnd, startBeforeEndIssue);
 
 export const SummaryQuery = z
@@ -100,7 +96,7 @@ export const SummaryQuery = z
   .strict()
   .refine(startBeforeEnd, startBeforeEndIssue);
 
-export const AlertQuery = z.object({ organization_id: organizationId, ...paging }).strict();
+export const AlertQuery = z.object({ organization_id: organizationId, ...pagingParams }).strict().refine(...pageDepth);
 
 const page = <T extends z.ZodType>(item: T, name: string) =>
   z
