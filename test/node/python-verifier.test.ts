@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from "node:child_process";
 import { createHash, createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,7 @@ afterAll(async () => {
 });
 
 const slow = { timeout: 60_000 };
+const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
 const ORG = randomUUID();
 
 describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
@@ -122,7 +123,6 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     }
     return rows;
   }
-  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
   const legacy = (): AuditRecord => ({
     id: randomUUID(), organization_id: ORG, seq: null, site_id: null, actor_id: randomUUID(), action: "login", resource_type: "user",
     resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
@@ -163,6 +163,19 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     expect(epoch.stdout).toContain(`first break:  seq 14, id ${late[13]!.id}, line 14: key_id out of epoch`);
     const unknown = await verify("chain", await file("unknown.jsonl", jsonl(rows)), "--key", KEY_A);
     expect(unknown.stdout).toContain(`first break:  seq 11, id ${rows[10]!.id}, line 11: unknown key_id`);
+  });
+});
+
+describe.skipIf(!hasPython)("docs/verify.py on the worked example of docs/protocol.md", slow, () => {
+  it("verifies the example rows (across the key rotation) and the example report", async () => {
+    const page = await readFile(join(ROOT, "docs/protocol.md"), "utf8");
+    const block = (name: string) => new RegExp(`<!-- example: ${name} -->\n\`\`\`\n([\\s\\S]*?)\n\`\`\``).exec(page)![1]!;
+    const rows = [1, 2, 3].map((n) => JSON.parse(block(`row-${n}`)));
+    const chain = await verify("chain", await file("example.jsonl", jsonl(rows)), "--key", block("audit-key"), "--key", block("audit-key-2"));
+    expect(chain.stdout).toBe("chain:        VALID\nrows:         3 verified, 0 unchained\n");
+    const report = await verify("report", await file("example-report.json", block("report-file")), "--key", block("verification-key"));
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain("report:       VALID");
   });
 });
 
