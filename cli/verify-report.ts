@@ -2,7 +2,7 @@ import { MalformedReport, splitSignedReport, verifySignedReport } from "../src/c
 import { readBytes, readJwks, UsageError } from "./io";
 
 /**
- * verify-report FILE --key KEY [--jwks FILE]: the exact-bytes rule of CRYPTO.md §5 over the file as
+ * verify-report FILE --key KEY [--jwks FILE]: the exact-bytes rule of docs/protocol.md §7 over the file as
  * it is on disk. Returns the exit status: 0 valid, 1 invalid.
  */
 export async function verifyReport(file: string, key: string, jwksPath: string | undefined): Promise<number> {

@@ -20,7 +20,7 @@ import { readReportSnapshot } from "./store";
 import { MalformedReport, splitSignedReport, verifySignedReport } from "./verify";
 
 const tags = ["Compliance reports"];
-/** Any member of the organization; ingest tokens read nothing (PRODUCT.md §1). */
+/** Any member of the organization; ingest tokens read nothing (README.md, "Identities and roles"). */
 const REPORT_READERS: Role[] = ["super_admin", "org_admin", "member"];
 
 const verificationKeyOf = async (env: Env, orgId: string) => reportVerificationKey(await reportSigningKeyBytes(env), orgId);
@@ -32,7 +32,7 @@ const reportRoute = createRoute({
   security: authenticated,
   summary: "The signed compliance report, assembled now from live records (any member of the organization)",
   description:
-    "Sent byte for byte as signed (CRYPTO.md §5): HMAC-SHA256 over the bytes between the first `\"report\":` and the first " +
+    "Sent byte for byte as signed (docs/protocol.md §7): HMAC-SHA256 over the bytes between the first `\"report\":` and the first " +
     "`,\"signature\"`, keyed with the ASCII characters of the organization's verification key; `attestation` is an Ed25519 " +
     "signature over the same bytes, checkable with /.well-known/jwks.json. Each generation is audited as report_generate.",
   request: { params: OrgIdParam },

@@ -216,7 +216,7 @@ export const SignedReportSchema = z
   })
   .openapi("SignedComplianceReport", {
     description:
-      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (CRYPTO.md §5).",
+      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (docs/protocol.md §7).",
   });
 
 export const VerificationKeySchema = z

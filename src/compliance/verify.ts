@@ -26,7 +26,7 @@ function parse(text: string, what: string): unknown {
   }
 }
 
-/** Splits a downloaded report by the exact-bytes rule of CRYPTO.md §5; parses only what it needs. */
+/** Splits a downloaded report by the exact-bytes rule of docs/protocol.md §7; parses only what it needs. */
 export function splitSignedReport(text: string): SignedReportParts {
   const start = text.indexOf(REPORT_MARK);
   if (start < 0) throw new MalformedReport('no "report" member');
