@@ -41,7 +41,7 @@ function parseRecord(line: string): AuditRecord | string {
   return value as AuditRecord;
 }
 
-/** key_id(K) = hex(HMAC-SHA256(K, "chainproof key id"))[0..16] (CRYPTO.md §2), K = utf8(the key string). */
+/** key_id(K) = hex(HMAC-SHA256(K, "chainproof key id"))[0..16] (docs/protocol.md §2), K = utf8(the key string). */
 function keyring(keys: string[]) {
   const byId = new Map<string, Buffer>();
   for (const key of keys) {
@@ -68,7 +68,7 @@ async function readCheckpoint(path: string): Promise<Checkpoint> {
   return c as Checkpoint;
 }
 
-/** CRYPTO.md §4: the statement must be the one its fields imply, signed by a key of the JWKS. */
+/** docs/protocol.md §6: the statement must be the one its fields imply, signed by a key of the JWKS. */
 async function checkpointSignature(c: Checkpoint, keys: PublicJwk[]): Promise<string | null> {
   if (statementOf(c) !== c.statement) return "its statement does not match its fields";
   const key = keys.find((k) => k.kid === c.kid);

@@ -3,7 +3,7 @@ import { readBytes, readJwks, UsageError } from "./io";
 
 /**
  * verify-report FILE --key KEY [--jwks FILE]: the exact-bytes rule and the strict-file rules of
- * CRYPTO.md §5 over the file as it is on disk. With --jwks the attestation is required: the HMAC
+ * docs/protocol.md §7 over the file as it is on disk. With --jwks the attestation is required: the HMAC
  * alone shows only that a holder of the verification key made the report. Returns the exit
  * status: 0 valid, 1 invalid.
  */

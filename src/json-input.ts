@@ -78,7 +78,7 @@ export const freeFormObject = shallow(z.record(z.string(), z.unknown()));
 
 /**
  * Refuses, field by field, whatever would not canonicalize alike in every language (I-JSON,
- * CRYPTO.md §1): text that may reach a sealed record is checked before anything is sealed.
+ * docs/protocol.md §1): text that may reach a sealed record is checked before anything is sealed.
  */
 export const ijson = <T extends z.ZodType>(schema: T) =>
   schema.superRefine((value, ctx) => {

@@ -11,7 +11,7 @@ beforeAll(async () => {
   [t, other] = await Promise.all([createTenant(), createTenant()]);
 });
 
-/** The seal recomputed from CRYPTO.md §1 with WebCrypto directly, as a third party would. */
+/** The seal recomputed from docs/protocol.md §1 with WebCrypto directly, as a third party would. */
 async function expectedHmac(row: Record<string, unknown>, key: string) {
   const members = ["id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id"];
   const canonical = canonicalJson(Object.fromEntries(members.map((m) => [m, row[m] ?? null])));
@@ -21,7 +21,7 @@ async function expectedHmac(row: Record<string, unknown>, key: string) {
 }
 
 describe("appending", () => {
-  it("seals a record exactly as CRYPTO.md §1 says and links it to the previous one", async () => {
+  it("seals a record exactly as docs/protocol.md §1 says and links it to the previous one", async () => {
     const first = await appendRecord(t.ingest.as, recordBody({ timestamp: "2026-03-01T10:00:00+02:00" }));
     expect(first.status).toBe(201);
     const keyId = await auditKeyId(new TextEncoder().encode("test-audit-key-current"));

@@ -33,14 +33,14 @@ export const getVerificationKey = (as: Credentials, orgId: string) =>
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-/** The report bytes exactly as CRYPTO.md §5 tells a third party to find them in the raw body. */
+/** The report bytes exactly as docs/protocol.md §7 tells a third party to find them in the raw body. */
 export function reportBytesOf(rawBody: string) {
   const start = rawBody.indexOf('"report":') + '"report":'.length;
   return rawBody.slice(start, rawBody.indexOf(',"signature"', start));
 }
 
 /**
- * A verifier written from CRYPTO.md §5 alone, with WebCrypto: HMAC the raw bytes between the
+ * A verifier written from docs/protocol.md §7 alone, with WebCrypto: HMAC the raw bytes between the
  * markers with the key's ASCII characters and compare in constant time with `signature.value`.
  */
 export async function thirdPartyVerify(rawBody: string, verificationKey: string) {

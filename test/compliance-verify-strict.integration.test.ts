@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { api, appendBatch, createTenant, type Credentials, recordBody } from "./helpers";
 import { getReport, getVerificationKey, putService, reportBytesOf, serviceBody } from "./compliance-helpers";
 
-// CRYPTO.md §5: a file verifies only when its top level is exactly report, signature and optionally
+// docs/protocol.md §7: a file verifies only when its top level is exactly report, signature and optionally
 // attestation, in that order, each once, with nothing after them, and no object repeats a name.
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
@@ -13,7 +13,7 @@ let file: string;
 let reportBytes: string;
 let signatureMember: string;
 let attestationMember: string;
-/** Derived here from REPORT_SIGNING_KEY as CRYPTO.md §5 says, not fetched from the server. */
+/** Derived here from REPORT_SIGNING_KEY as docs/protocol.md §7 says, not fetched from the server. */
 let derivedKey: string;
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -58,7 +58,7 @@ beforeAll(async () => {
 });
 
 describe("POST /api/v1/compliance/verify reads the file strictly", () => {
-  it("the key derived from CRYPTO.md §5 is the organization's verification key, and the genuine file verifies", async () => {
+  it("the key derived from docs/protocol.md §7 is the organization's verification key, and the genuine file verifies", async () => {
     expect((await getVerificationKey(t.admin.as, t.org.id)).json.key).toBe(derivedKey);
     expect(file).toBe(`{"report":${reportBytes},${signatureMember},${attestationMember}}`);
     expect((await verify(t.member.as, file)).json).toEqual({ ...verdict(true, true, true), reason: null });

@@ -298,7 +298,7 @@ describe("Ed25519", () => {
 });
 
 describe("audit keyring and derived keys", () => {
-  // Independent key id: the WebCrypto steps of CRYPTO.md §2 written out.
+  // Independent key id: the WebCrypto steps of docs/protocol.md §2 written out.
   async function expectedKeyId(keyBytes: Uint8Array): Promise<string> {
     const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("chainproof key id")));
@@ -318,7 +318,7 @@ describe("audit keyring and derived keys", () => {
     }
   });
 
-  it("computes key ids per CRYPTO.md §2", async () => {
+  it("computes key ids per docs/protocol.md §2", async () => {
     const bytes = utf8("audit-key-one");
     expect(await auditKeyId(bytes)).toBe(await expectedKeyId(bytes));
     // Cross-checked with Python hmac/hashlib.
@@ -375,7 +375,7 @@ describe("audit keyring and derived keys", () => {
     }
   });
 
-  it("derives report and download-link keys per CRYPTO.md §5-6 (Python cross-checked)", async () => {
+  it("derives report and download-link keys per docs/protocol.md §7-8 (Python cross-checked)", async () => {
     const kReport = await reportSigningKeyBytes({ SECRET_KEY });
     expect(toHex(kReport)).toBe(toHex(await hkdfSha256(SECRET_KEY, "chainproof", "report-signing-key")));
     expect(await reportVerificationKey(kReport, "org_123")).toBe(

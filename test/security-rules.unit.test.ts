@@ -204,7 +204,7 @@ describe("webhook secrets and signatures", () => {
     await expect(openWebhookSecret("another SECRET_KEY", org, sealed)).rejects.toThrow();
   });
 
-  it("signs t + '.' + body with HMAC-SHA256 under the secret's UTF-8 bytes (CRYPTO.md §7)", async () => {
+  it("signs t + '.' + body with HMAC-SHA256 under the secret's UTF-8 bytes (docs/protocol.md §9)", async () => {
     // Computed independently: hmac.new(b"whsec_test", b'1700000000.{"a":1}', sha256).hexdigest()
     expect(await signatureHeader("whsec_test", 1700000000, '{"a":1}')).toBe(
       "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789",

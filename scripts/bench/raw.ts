@@ -1,5 +1,5 @@
 // The raw baselines: what one Node process does with the same work and no Worker around it.
-// Rows are sealed exactly as CRYPTO.md §1 says (the project's own canonicalization and key id),
+// Rows are sealed exactly as docs/protocol.md §1 says (the project's own canonicalization and key id),
 // with node:crypto HMAC, and stored in SQLite (Node's built-in node:sqlite, so nothing native has to
 // be built on a fresh machine) under the project's migrations.
 import { createHmac, randomUUID } from "node:crypto";

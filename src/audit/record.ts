@@ -4,7 +4,7 @@ import type { AuditAction, ResourceType } from "./enums";
 
 type JsonObject = Record<string, unknown>;
 
-/** A record as the API shows it and as CRYPTO.md §1 seals it (plus prev_hash and row_hmac). */
+/** A record as the API shows it and as docs/protocol.md §1 seals it (plus prev_hash and row_hmac). */
 export type AuditRecord = {
   id: string;
   organization_id: string;
@@ -33,7 +33,7 @@ export type PendingRecord = Omit<AuditRecord, "seq" | "recorded_at" | "key_id" |
 
 export type StoredRow = typeof auditLogs.$inferSelect;
 
-/** canonical(row) of CRYPTO.md §1: exactly the 18 sealed members, missing values as null. */
+/** canonical(row) of docs/protocol.md §1: exactly the 18 sealed members, missing values as null. */
 export function canonicalRow(r: Omit<AuditRecord, "prev_hash" | "row_hmac">): string {
   return canonicalJson({
     id: r.id,

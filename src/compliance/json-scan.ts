@@ -2,7 +2,7 @@
  * A strict JSON scanner (RFC 8259) that keeps what JSON.parse throws away: where each top-level
  * member's value starts and ends in the raw text, and whether any object repeats a member name.
  * JSON.parse silently keeps the LAST of two equal names, so a signed file that repeats one can be
- * read differently by a verifier and by everyone else (CRYPTO.md §5).
+ * read differently by a verifier and by everyone else (docs/protocol.md §7).
  */
 
 /** Deeper nesting is refused rather than followed: no report needs it, and it bounds the recursion. */

@@ -21,7 +21,7 @@ import { readReportSnapshot } from "./store";
 import { MalformedReport, readSignedReport, verifySignedReport } from "./verify";
 
 const tags = ["Compliance reports"];
-/** Any member of the organization; ingest tokens read nothing (PRODUCT.md §1). */
+/** Any member of the organization; ingest tokens read nothing (README.md, "Identities and roles"). */
 const REPORT_READERS: Role[] = ["super_admin", "org_admin", "member"];
 
 const verificationKeyOf = async (env: Env, orgId: string) => reportVerificationKey(await reportSigningKeyBytes(env), orgId);
@@ -33,7 +33,7 @@ const reportRoute = createRoute({
   security: authenticated,
   summary: "The signed compliance report, assembled now from live records (any member of the organization)",
   description:
-    "Sent byte for byte as signed (CRYPTO.md §5): HMAC-SHA256 over the bytes between the first `\"report\":` and the first " +
+    "Sent byte for byte as signed (docs/protocol.md §7): HMAC-SHA256 over the bytes between the first `\"report\":` and the first " +
     "`,\"signature\"`, keyed with the ASCII characters of the organization's verification key; `attestation` is an Ed25519 " +
     "signature over the same bytes, checkable with /.well-known/jwks.json. Each generation is audited as report_generate.",
   request: { params: OrgIdParam },
@@ -121,7 +121,7 @@ verification.openAPIRegistry.registerPath(
     description:
       "The body is the file's raw bytes, sent as application/json and checked as sent: the HMAC with the organization's " +
       "verification key in constant time, and the attestation against the published keys. The file is read strictly " +
-      "(CRYPTO.md §5): its top level must be exactly report, signature and optionally attestation, in that order, with " +
+      "(docs/protocol.md §7): its top level must be exactly report, signature and optionally attestation, in that order, with " +
       "nothing after them, and no object anywhere may repeat a member name; otherwise it is valid: false with the reason. " +
       "When the deployment signs checkpoints (CHECKPOINT_SIGNING_KEY), a report without an attestation is not valid. " +
       "A body that is not JSON, or not a signed report at all, is a 422.",

@@ -70,7 +70,7 @@ function auditLog(input: ReportInput): ReportAuditLog {
   };
 }
 
-/** The report (PRODUCT.md §3.2). `all_services_eu_residency` is true for an organization without services. */
+/** The report (README.md, "Compliance reports"; the ComplianceReport schema). `all_services_eu_residency` is true for an organization without services. */
 export function assembleReport(input: ReportInput): ComplianceReport {
   const services = [...input.services].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((s) => reportService(s, input.lastBackups.get(s.id)));
   return {
@@ -87,7 +87,7 @@ export function assembleReport(input: ReportInput): ComplianceReport {
 export type Attestor = { kid: string; sign(data: string): Promise<string> };
 
 /**
- * The downloadable body of CRYPTO.md §5, built by concatenation so the bytes between `"report":`
+ * The downloadable body of docs/protocol.md §7, built by concatenation so the bytes between `"report":`
  * and `,"signature"` are exactly the bytes that were signed. `verificationKey` is the 64 hex
  * characters; their ASCII bytes are the HMAC key.
  */

@@ -220,7 +220,7 @@ export const SignedReportSchema = z
   })
   .openapi("SignedComplianceReport", {
     description:
-      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (CRYPTO.md §5). " +
+      "Sent byte for byte as signed: the HMAC covers the raw bytes between the first `\"report\":` and the first `,\"signature\"` (docs/protocol.md §7). " +
       "A file verifies only with exactly these members, in this order, each once, nothing after them, and no member name repeated in any object.",
   });
 

@@ -13,7 +13,7 @@ import * as store from "./store";
 const services = newRouter();
 const tags = ["Services inventory"];
 const security = authenticated;
-/** A platform's ingest token keeps the inventory current; it reads nothing back (PRODUCT.md §1). */
+/** A platform's ingest token keeps the inventory current; it reads nothing back (README.md, "Identities and roles"). */
 const WRITERS: Role[] = ["super_admin", "org_admin", "ingest"];
 const READERS: Role[] = ["super_admin", "org_admin"];
 const bodyLimit = limitBody(64 * 1024);

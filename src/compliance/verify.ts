@@ -14,7 +14,7 @@ export type SignedReportParts = {
   organizationId: string;
   signature: string;
   attestation: { kid: string; value: string } | null;
-  /** How the file breaks the strict-file rules of CRYPTO.md §5 (whatever its signatures say); null when it keeps them. */
+  /** How the file breaks the strict-file rules of docs/protocol.md §7 (whatever its signatures say); null when it keeps them. */
   violation: string | null;
 };
 
@@ -56,7 +56,7 @@ function violationOf(scanned: JsonScan, members: ScannedMember[], reportAt: Scan
 }
 
 /**
- * Reads a downloaded report strictly (CRYPTO.md §5): the signed bytes are found by the exact-bytes
+ * Reads a downloaded report strictly (docs/protocol.md §7): the signed bytes are found by the exact-bytes
  * rule, and a file whose JSON could be read as a different report than those bytes (repeated names
  * at any depth, other top-level members or order, text after the closing brace) is marked as a
  * violation. Throws MalformedReport when the file is not a signed report at all.
@@ -87,7 +87,7 @@ export function readSignedReport(text: string): SignedReportParts {
 
   const mark = text.indexOf(REPORT_MARK);
   const signedSpan = { start: mark + REPORT_MARK.length, end: text.indexOf(SIGNATURE_MARK, mark + REPORT_MARK.length) };
-  if (mark < 0 || signedSpan.end < 0) throw new MalformedReport('the file has no "report": followed by ,"signature" (CRYPTO.md §5)');
+  if (mark < 0 || signedSpan.end < 0) throw new MalformedReport('the file has no "report": followed by ,"signature" (docs/protocol.md §7)');
   return {
     reportBytes: text.slice(signedSpan.start, signedSpan.end),
     report: report.value,

@@ -171,7 +171,7 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.key] }), index("idempotency_keys_expiry_idx").on(t.organizationId, t.expiresAt)],
 );
 
-/** Signed statements of an organization's head (CRYPTO.md §4); R2 holds the witness copies. */
+/** Signed statements of an organization's head (docs/protocol.md §6); R2 holds the witness copies. */
 export const checkpoints = sqliteTable(
   "checkpoints",
   {

@@ -39,7 +39,7 @@ export async function openWebhookSecret(secretKey: string, organizationId: strin
   return new TextDecoder().decode(plain);
 }
 
-/** CRYPTO.md §7: `t=<unix seconds>,v1=<hex(HMAC-SHA256(utf8(secret), utf8(t + "." + body)))>`. */
+/** docs/protocol.md §9: `t=<unix seconds>,v1=<hex(HMAC-SHA256(utf8(secret), utf8(t + "." + body)))>`. */
 export async function signatureHeader(secret: string, unixSeconds: number, body: string): Promise<string> {
   const mac = await hmacSha256Hex(await importHmacKey(secret), `${unixSeconds}.${body}`);
   return `t=${unixSeconds},v1=${mac}`;

@@ -21,7 +21,7 @@ describe("verify-chain", slow, () => {
   const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
   const ORG = randomUUID();
 
-  /** Rows sealed per CRYPTO.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation), `shape(seq)` overrides members. */
+  /** Rows sealed per docs/protocol.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation), `shape(seq)` overrides members. */
   function sealChain(n: number, keyFor: (seq: number) => string = () => KEY_A, org = ORG, shape: (seq: number) => Partial<AuditRecord> = () => ({})): AuditRecord[] {
     const rows: AuditRecord[] = [];
     let prev: string | null = null;

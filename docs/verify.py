@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Verifies chainproof files with the Python 3 standard library only (docs/verifying.md, docs/protocol.md).
+  python3 verify.py report FILE --key VERIFICATION_KEY      a compliance report (HMAC + strict file)
+  python3 verify.py chain FILE.jsonl --key KEY [--key KEY]  an audit-log export (JSONL)
+Exit status: 0 valid, 1 invalid, 2 usage error."""
+import argparse
+import hashlib
+import hmac
+import json
+import sys
+from decimal import Decimal
+
+# --- RFC 8785 (JCS) for the values JSON can hold --------------------------------------------
+
+def es_number(x):
+    """ECMAScript Number.prototype.toString, which JCS uses for every number."""
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError("NaN and Infinity have no JSON form")
+    if x <= 0:
+        return "0" if x == 0 else "-" + es_number(-x)
+    t = Decimal(repr(x)).as_tuple()  # repr: the shortest digits that round-trip, like ECMAScript
+    digits = "".join(map(str, t.digits))
+    s, n = digits.rstrip("0"), len(digits) + t.exponent  # x = 0.s * 10^n
+    k = len(s)
+    if k <= n <= 21:
+        return s + "0" * (n - k)
+    if 0 < n <= 21:
+        return s[:n] + "." + s[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + s
+    return s[0] + ("." + s[1:] if k > 1 else "") + "e" + ("+" if n > 1 else "-") + str(abs(n - 1))
+
+def jcs(v):
+    if v is None or isinstance(v, bool):
+        return {None: "null", True: "true", False: "false"}[v]
+    if isinstance(v, int):  # JSON numbers are doubles: big integers lose digits exactly as in JS
+        return str(v) if abs(v) <= 2**53 else es_number(float(v))
+    if isinstance(v, float):
+        return es_number(v)
+    if isinstance(v, str):  # escapes only ", \ and control characters, as JCS does
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ",".join(jcs(x) for x in v) + "]"
+    if isinstance(v, dict):  # members sorted by their UTF-16 code units
+        keys = sorted(v, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(v[k]) for k in keys) + "}"
+    raise TypeError("not a JSON value")
+
+def hmac_hex(key, text):
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+# --- Compliance reports ---------------------------------------------------------------------
+
+def strict_pairs(pairs):
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise ValueError("a member name appears twice in one object")
+    return dict(pairs)
+
+def check_report(raw, key):
+    """(the reason the file is not a valid report or None, its top-level members). `raw`: the file's bytes."""
+    try:
+        top = json.loads(raw.decode("utf-8"), object_pairs_hook=strict_pairs)
+    except ValueError as err:  # bad UTF-8, repeated names, text after the closing brace
+        return "not a strict JSON file: %s" % err, []
+    members = list(top) if isinstance(top, dict) else []
+    if members not in (["report", "signature"], ["report", "signature", "attestation"]):
+        return 'the top level must be exactly "report", "signature" and optionally "attestation", in order', members
+    return report_problem(raw, key, top), members
+
+def report_problem(raw, key, top):
+    start = raw.find(b'"report":')
+    end = raw.find(b',"signature"', start)
+    if start < 0 or end < 0 or raw[:start].strip() != b"{":
+        return 'no "report": followed by ,"signature"'
+    signed = raw[start + len(b'"report":'):end]
+    try:
+        if json.loads(signed.decode("utf-8")) != top["report"]:
+            raise ValueError
+    except ValueError:
+        return "the signed bytes are not exactly the report member"
+    mac = hmac.new(key.encode("ascii"), signed, hashlib.sha256).hexdigest()
+    signature = top["signature"] if isinstance(top["signature"], dict) else {}
+    if signature.get("algorithm") != "HMAC-SHA256" or not hmac.compare_digest(mac, str(signature.get("value"))):
+        return "signature mismatch: the report bytes were altered, or this is not the organization's key"
+    return None
+
+# --- Chain exports --------------------------------------------------------------------------
+
+SEALED = ["id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status",
+          "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id"]
+
+def key_id(key):
+    return hmac_hex(key, "chainproof key id")[:16]
+
+def canonical(row):
+    return jcs({name: row[name] for name in SEALED})
+
+def own(row, *fields):
+    """Whether this is a record chainproof wrote itself, carrying these metadata members."""
+    m = row["metadata"]
+    return isinstance(m, dict) and m.get("source") == "chainproof" and all(f in m for f in fields)
+
+def link_problem(row, at, keys):
+    """Why `row` does not continue the chain walked so far (`at`), or None."""
+    if row["organization_id"] != at["org"]:
+        return "organization mismatch"
+    if row["seq"] != at["seq"] + 1:
+        return "seq out of order" if row["seq"] <= at["seq"] else "seq gap"
+    if row["prev_hash"] != at["hmac"]:
+        return "prev_hash mismatch"
+    key = keys.get(row["key_id"])
+    if key is None:
+        return "unknown key_id"
+    if not hmac.compare_digest(hmac_hex(key, (row["prev_hash"] or "") + canonical(row)), str(row["row_hmac"])):
+        return "row_hmac mismatch"
+    # chainproof's key_rotate record closes the old key's epoch: after it only the new key seals rows
+    m = row["metadata"]
+    rotation = row["action"] == "key_rotate" and own(row, "previous_key_id", "new_key_id") and (
+        m["previous_key_id"] == at["epoch"] and m["new_key_id"] == row["key_id"])
+    if at["epoch"] not in (None, row["key_id"]) and not rotation:
+        return "key_id out of epoch"
+    return None
+
+def walk(lines, keys):
+    """(verified rows, unchained rows, first break or None); a break is (seq, id, line, reason)."""
+    at, unchained, imports, checked = None, {}, [], 0
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["seq"] is None:
+            unchained[row["id"]] = row
+            continue
+        if at is None:  # a file that starts after seq 1 (a range export) trusts its first prev_hash
+            at = {"org": row["organization_id"], "seq": row["seq"] - 1, "epoch": None,
+                  "hmac": None if row["seq"] == 1 else row["prev_hash"]}
+        reason = link_problem(row, at, keys)
+        if reason:
+            return checked, len(unchained), (row["seq"], row["id"], line_no, reason)
+        checked += 1
+        at.update(seq=row["seq"], hmac=row["row_hmac"], epoch=row["key_id"])
+        if row["action"] == "import" and own(row, "ids", "content_sha256"):
+            imports.append(row)
+    return checked, len(unchained), import_break(imports, unchained)
+
+def import_break(imports, unchained):
+    """Each unchained row must be named by an import record whose digest still matches its rows."""
+    covered = set()
+    for rec in imports:
+        ids = rec["metadata"].get("ids", [])
+        missing = [i for i in ids if i not in unchained
+                   or any(unchained[i][f] is not None for f in ("key_id", "prev_hash", "row_hmac"))]
+        if missing:
+            return None, missing[0], None, "imported row missing or no longer unchained"
+        digest = hashlib.sha256("\n".join(canonical(unchained[i]) for i in ids).encode("utf-8")).hexdigest()
+        if digest != rec["metadata"]["content_sha256"]:
+            return rec["seq"], rec["id"], None, "imported rows do not match their import record"
+        covered.update(ids)
+    stray = sorted(set(unchained) - covered)
+    return (None, stray[0], None, "unchained row not covered by an import") if stray else None
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="Verify chainproof reports and chain exports offline.")
+    parser.add_argument("what", choices=["report", "chain"])
+    parser.add_argument("file")
+    parser.add_argument("--key", action="append", required=True,
+                        help="report: the 64-hex verification key; chain: an AUDIT_HMAC_KEY string (repeat it)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.file, "rb") as f:
+            raw = f.read()
+    except OSError as err:
+        parser.error("cannot read %s: %s" % (args.file, err.strerror))
+    if args.what == "report":
+        if len(args.key) != 1 or len(args.key[0]) != 64 or not set(args.key[0]) <= set("0123456789abcdef"):
+            parser.error("report takes one --key: 64 lowercase hex characters")
+        reason, members = check_report(raw, args.key[0])
+        print("report:       %s" % ("INVALID" if reason else "VALID"))
+        if reason:
+            print("reason:       " + reason)
+        elif "attestation" in members:
+            print("attestation:  present, not checked here (Ed25519 is not in the standard library)")
+        return 1 if reason else 0
+    keys = {key_id(k.encode("utf-8")): k.encode("utf-8") for k in args.key}
+    try:
+        checked, unchained, broken = walk(raw.decode("utf-8").split("\n"), keys)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        print("chain:        INVALID\nreason:       malformed record (%s: %s)" % (type(err).__name__, err))
+        return 1
+    print("chain:        %s" % ("INVALID" if broken else "VALID"))
+    print("rows:         %d verified, %d unchained" % (checked, unchained))
+    if broken:
+        seq, row_id, line, reason = broken
+        where = ([] if seq is None else ["seq %d" % seq]) + ["id " + row_id] + (["line %d" % line] if line else [])
+        print("first break:  %s: %s" % (", ".join(where), reason))
+    return 1 if broken else 0
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

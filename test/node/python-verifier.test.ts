@@ -1,0 +1,202 @@
+import { execFile, spawnSync } from "node:child_process";
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuditRecord, canonicalRow } from "../../src/audit/record";
+import { assembleReport, signReport } from "../../src/compliance/report";
+import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
+
+// docs/verify.py is the standard-library verifier an auditor runs; these cases feed it files made by
+// the project's own sealing and signing code, so the script and the server cannot drift apart.
+const SCRIPT = fileURLToPath(new URL("../../docs/verify.py", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+if (!hasPython) console.warn("python3 is not installed: the docs/verify.py tests are skipped");
+
+function python(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("python3", args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+const verify = (...args: string[]) => python(SCRIPT, ...args);
+
+let dir: string;
+const file = async (name: string, content: string) => {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+};
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "chainproof-py-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const slow = { timeout: 60_000 };
+const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+const ORG = randomUUID();
+
+describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
+  const KEY = "5c".repeat(32);
+
+  /** The body exactly as the Worker builds it, attestation included. */
+  async function reportBody() {
+    const signer = await ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
+    const report = assembleReport({
+      organization: { id: ORG, name: "Acme GmbH — Zürich & Köln", tier: "ENTERPRISE" },
+      generatedAt: "2026-03-01T12:00:00.000Z",
+      services: [],
+      lastBackups: new Map(),
+      chain: { entryCount: 3, unchainedCount: 0, first: { seq: 1, recordedAt: "2026-01-01T00:00:00.000Z" }, head: { seq: 3, rowHmac: "cd".repeat(32) } },
+      retentionEnforced: false,
+      lastCheckpoint: null,
+      tailProtected: true,
+    });
+    return (await signReport(report, KEY, signer)).body;
+  }
+
+  it("accepts the report as signed, and rejects one changed byte or a wrong key", async () => {
+    const body = await reportBody();
+    const ok = await verify("report", await file("report.json", body), "--key", KEY);
+    expect(ok.stdout).toBe("report:       VALID\nattestation:  present, not checked here (Ed25519 is not in the standard library)\n");
+    expect(ok.code).toBe(0);
+
+    const at = body.indexOf("Zürich");
+    const changed = await verify("report", await file("changed.json", body.slice(0, at) + "Y" + body.slice(at + 1)), "--key", KEY);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain("reason:       signature mismatch");
+    const wrongKey = await verify("report", await file("report2.json", body), "--key", "5d".repeat(32));
+    expect(wrongKey.code).toBe(1);
+  });
+
+  it("rejects files that a JSON reader would read as another report than the signed bytes", async () => {
+    const body = await reportBody();
+    const forged = body.slice(0, -1) + ',"report":{"organization_id":"' + ORG + '","all_services_eu_residency":true}}';
+    const appended = await verify("report", await file("forged.json", forged), "--key", KEY);
+    expect(appended.code).toBe(1);
+    expect(appended.stdout).toContain("reason:       not a strict JSON file: a member name appears twice in one object");
+
+    const nested = body.replace('"service_count":0', '"service_count":0,"service_count":9');
+    expect((await verify("report", await file("nested.json", nested), "--key", KEY)).stdout).toContain("appears twice");
+    const reordered = JSON.stringify({ signature: JSON.parse(body).signature, report: JSON.parse(body).report });
+    expect((await verify("report", await file("reordered.json", reordered), "--key", KEY)).stdout).toContain("the top level must be exactly");
+    const trailing = await verify("report", await file("trailing.json", body + '{"x":1}'), "--key", KEY);
+    expect(trailing.stdout).toContain("not a strict JSON file: Extra data");
+    expect(trailing.code).toBe(1);
+  });
+
+  it("usage errors exit 2", async () => {
+    expect((await verify("report", join(dir, "absent.json"), "--key", KEY)).code).toBe(2);
+    expect((await verify("report", await file("r.json", "{}"), "--key", "not-hex")).code).toBe(2);
+  });
+});
+
+describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
+  const KEY_A = "audit-key-alpha";
+  const KEY_B = "audit-key-bravo";
+  const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
+  // Keys whose UTF-16 order differs from their code-point order, and numbers JCS formats the ECMAScript way.
+  const metadata = (seq: number) => ({ "\uFFFD": seq, "😀": "é ✓", n: 1.5e-7, big: 1e21, third: 1 / 3, list: [true, null, -0.5] });
+
+  /** Rows sealed with node:crypto over the project's canonicalRow; `keyFor(seq)` picks the key. */
+  function sealChain(n: number, keyFor: (seq: number) => string, shape: (seq: number) => Partial<AuditRecord> = () => ({})): AuditRecord[] {
+    const rows: AuditRecord[] = [];
+    let prev: string | null = null;
+    for (let seq = 1; seq <= n; seq++) {
+      const key = keyFor(seq);
+      const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
+      const unsealed = {
+        id: randomUUID(), organization_id: ORG, seq, site_id: null, actor_id: randomUUID(), action: "update" as const,
+        resource_type: "device" as const, resource_id: randomUUID(), status: "success" as const, ip_address: "2001:db8::7",
+        user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
+        metadata: metadata(seq) as Record<string, unknown>, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
+        ...shape(seq),
+      };
+      const row_hmac = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
+      rows.push({ ...unsealed, row_hmac });
+      prev = row_hmac;
+    }
+    return rows;
+  }
+  const legacy = (): AuditRecord => ({
+    id: randomUUID(), organization_id: ORG, seq: null, site_id: null, actor_id: randomUUID(), action: "login", resource_type: "user",
+    resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
+    metadata: { "ä": 1 }, timestamp: "2020-01-01T00:00:00.000Z", recorded_at: "2020-01-01T00:00:00.000Z", key_id: null, prev_hash: null, row_hmac: null,
+  });
+  const rotation = { source: "chainproof", previous_key_id: keyId(KEY_A), new_key_id: keyId(KEY_B) };
+  /** An import record at seq 1 covering `imported`, and a key rotation at seq 11. */
+  function genuineChain(imported: AuditRecord[]) {
+    const content_sha256 = createHash("sha256").update(imported.map((r) => canonicalRow(r)).join("\n"), "utf8").digest("hex");
+    const statement = { source: "chainproof", via: "basic", role: "super_admin", legacy_records: imported.length, ids: imported.map((r) => r.id), content_sha256 };
+    return sealChain(20, (seq) => (seq <= 10 ? KEY_A : KEY_B), (seq) =>
+      seq === 1 ? { action: "import", resource_type: "audit_log", metadata: statement } : seq === 11 ? { action: "key_rotate", metadata: rotation } : {},
+    );
+  }
+
+  it("accepts a genuine export with a key rotation and covered legacy rows", async () => {
+    const imported = [legacy(), legacy()];
+    const rows = genuineChain(imported);
+    const res = await verify("chain", await file("valid.jsonl", jsonl([imported[0], ...rows, imported[1]])), "--key", KEY_A, "--key", KEY_B);
+    expect(res.stdout).toBe("chain:        VALID\nrows:         20 verified, 2 unchained\n");
+    expect(res.code).toBe(0);
+    const stray = legacy();
+    const planted = await verify("chain", await file("planted.jsonl", jsonl([...rows, ...imported, stray])), "--key", KEY_A, "--key", KEY_B);
+    expect(planted.stdout).toContain(`first break:  id ${stray.id}: unchained row not covered by an import`);
+  });
+
+  it("names the seq of a tampered row, and of a row sealed outside its key epoch", async () => {
+    const rows = genuineChain([]);
+    const tampered = rows.map((r) => (r.seq === 7 ? { ...r, metadata: { ...r.metadata, n: 1.5e-6 } } : r));
+    const res = await verify("chain", await file("tampered.jsonl", jsonl(tampered)), "--key", KEY_A, "--key", KEY_B);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`first break:  seq 7, id ${rows[6]!.id}, line 7: row_hmac mismatch`);
+
+    // Sealed with the retired key after the rotation record closed its epoch.
+    const late = sealChain(14, (seq) => (seq <= 10 || seq === 14 ? KEY_A : KEY_B), (seq) => (seq === 11 ? { action: "key_rotate", metadata: rotation } : {}));
+    const epoch = await verify("chain", await file("epoch.jsonl", jsonl(late)), "--key", KEY_A, "--key", KEY_B);
+    expect(epoch.code).toBe(1);
+    expect(epoch.stdout).toContain(`first break:  seq 14, id ${late[13]!.id}, line 14: key_id out of epoch`);
+    const unknown = await verify("chain", await file("unknown.jsonl", jsonl(rows)), "--key", KEY_A);
+    expect(unknown.stdout).toContain(`first break:  seq 11, id ${rows[10]!.id}, line 11: unknown key_id`);
+  });
+});
+
+describe.skipIf(!hasPython)("docs/verify.py on the worked example of docs/protocol.md", slow, () => {
+  it("verifies the example rows (across the key rotation) and the example report", async () => {
+    const page = await readFile(join(ROOT, "docs/protocol.md"), "utf8");
+    const block = (name: string) => new RegExp(`<!-- example: ${name} -->\n\`\`\`\n([\\s\\S]*?)\n\`\`\``).exec(page)![1]!;
+    const rows = [1, 2, 3].map((n) => JSON.parse(block(`row-${n}`)));
+    const chain = await verify("chain", await file("example.jsonl", jsonl(rows)), "--key", block("audit-key"), "--key", block("audit-key-2"));
+    expect(chain.stdout).toBe("chain:        VALID\nrows:         3 verified, 0 unchained\n");
+    const report = await verify("report", await file("example-report.json", block("report-file")), "--key", block("verification-key"));
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain("report:       VALID");
+  });
+});
+
+describe.skipIf(!hasPython)("docs/verify.py JCS", slow, () => {
+  it("matches the RFC 8785 vectors and the ECMAScript number vectors", async () => {
+    const check = `
+import glob, json, os, struct, sys
+sys.path.insert(0, "docs")
+from verify import jcs, es_number
+for path in sorted(glob.glob("test/vectors/jcs/input/*.json")):
+    expected = open(path.replace("/input/", "/output/"), "rb").read()
+    assert jcs(json.loads(open(path, encoding="utf-8").read())).encode("utf-8") == expected, path
+count = 0
+for line in open("test/vectors/jcs/es6testfile-first10000.txt"):
+    bits, expected = line.rstrip("\\n").split(",")
+    assert es_number(struct.unpack(">d", bytes.fromhex(bits.zfill(16)))[0]) == expected, line
+    count += 1
+print(count)`;
+    const res = await python("-c", check);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toBe("10000\n");
+  });
+});
