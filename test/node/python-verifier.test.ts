@@ -111,14 +111,14 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     for (let seq = 1; seq <= n; seq++) {
       const key = keyFor(seq);
       const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
-      const unsealed = {
+      const unsealed: Omit<AuditRecord, "row_hmac"> = {
         id: randomUUID(), organization_id: ORG, seq, site_id: null, actor_id: randomUUID(), action: "update" as const,
         resource_type: "device" as const, resource_id: randomUUID(), status: "success" as const, ip_address: "2001:db8::7",
         user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
         metadata: metadata(seq) as Record<string, unknown>, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
         ...shape(seq),
       };
-      const row_hmac = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
+      const row_hmac: string = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
       rows.push({ ...unsealed, row_hmac });
       prev = row_hmac;
     }
