@@ -138,7 +138,13 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
   });
 
   it("nesting deeper than 64 levels is refused with a reason, never a 5xx", async () => {
-    const deep = reportBytes.replace('"services":', `"padding":${"[".repeat(100_000)}${"]".repeat(100_000)},"services":`);
+    const padded = (depth: number) =>
+      reportBytes.replace('"services":', `"padding":${"[".repeat(depth)}${"]".repeat(depth)},"services":`);
+    // Far too deep: the request guard refuses it before the reader runs.
+    const hostile = await verify(t.member.as, `{"report":${padded(100_000)},${signatureMember},${attestationMember}}`);
+    expect(hostile.status).toBe(422);
+    expect(hostile.json.error.code).toBe("validation_error");
+    const deep = padded(63);
     const res = await verify(t.member.as, `{"report":${deep},${signatureMember},${attestationMember}}`);
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe("malformed_report");
