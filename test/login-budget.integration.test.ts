@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { IP_FAILURE_LIMIT, IP_WINDOW_MS, ipWindowStart, UNKNOWN_USERNAME_BUCKETS, unknownUsernameSubject } from "../src/auth/login-policy";
 import { loginAttempts, loginIpWindows, securityEvents } from "../src/db/schema";
 import { api, basic, createTenant, db, unique } from "./helpers";
+import { runCron } from "./security-helpers";
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
@@ -32,7 +33,7 @@ async function failuresOf(subjects: string[]) {
 const eventsFrom = (ip: string) => db().select().from(securityEvents).where(eq(securityEvents.ipAddress, ip));
 
 describe("per-IP budget of failed logins", () => {
-  it(`refuses the ${IP_FAILURE_LIMIT + 1}th failure from one IP with 429 before checking, even the right password; other IPs are unaffected`, { timeout: 60_000 }, async () => {
+  it(`after ${IP_FAILURE_LIMIT} failures from one IP, refuses the next login with 429 before checking, even the right password; other IPs are unaffected`, { timeout: 60_000 }, async () => {
     await awayFromWindowEdge();
     const ip = newIp();
     const ghosts = Array.from({ length: IP_FAILURE_LIMIT + 10 }, () => basic(unique("ghost"), "some guess"));
@@ -51,6 +52,13 @@ describe("per-IP budget of failed logins", () => {
     const right = await api("/api/v1/me", { as: t.member.as, headers: from(ip) });
     expect(right.status).toBe(429);
     expect((await api("/api/v1/me", { as: t.member.as, headers: from(newIp()) })).status).toBe(200);
+    const page = await api("/login", {
+      method: "POST",
+      rawBody: new URLSearchParams({ username: t.member.user.username, password: "x" }).toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...from(ip) },
+    });
+    expect(page.status).toBe(429);
+    expect(Number(page.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
     // Refusals are not failures: the member's own lockout row holds nothing.
     expect(await db().select().from(loginAttempts).where(eq(loginAttempts.username, t.member.user.username))).toHaveLength(0);
   });
@@ -122,5 +130,27 @@ describe("unknown usernames are counted, not stored one by one", () => {
       .from(securityEvents)
       .where(and(eq(securityEvents.eventType, "account_locked"), sql`json_extract(${securityEvents.metadata}, '$.username') = ${name}`));
     expect(locked).toHaveLength(0);
+  });
+});
+
+describe("the 5-minute cron", () => {
+  it("drops IP windows and lockout rows that are over, and keeps the live ones", async () => {
+    const now = Date.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const [oldIp, liveIp, over, stillLocked, live] = [newIp(), newIp(), unique("over"), unique("locked"), unique("live")];
+    await db().insert(loginIpWindows).values([
+      { ipAddress: oldIp, windowStartedAt: iso(ipWindowStart(now) - IP_WINDOW_MS), failures: 50 },
+      { ipAddress: liveIp, windowStartedAt: iso(ipWindowStart(now)), failures: 3 },
+    ]);
+    await db().insert(loginAttempts).values([
+      { username: over, failures: 10, windowStartedAt: iso(now - 31 * 60_000), lockedUntil: iso(now - 60_000) },
+      { username: stillLocked, failures: 10, windowStartedAt: iso(now - 20 * 60_000), lockedUntil: iso(now + 60_000) },
+      { username: live, failures: 2, windowStartedAt: iso(now - 60_000) },
+    ]);
+    await runCron(now);
+    const ips = await db().select().from(loginIpWindows).where(sql`${loginIpWindows.ipAddress} IN (${oldIp}, ${liveIp})`);
+    expect(ips.map((r) => r.ipAddress)).toEqual([liveIp]);
+    const subjects = await failuresOf([over, stillLocked, live]);
+    expect([...subjects.keys()].sort()).toEqual([live, stillLocked].sort());
   });
 });
