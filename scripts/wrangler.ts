@@ -24,5 +24,3 @@ export function d1(sql: string, remote = false, persistTo?: string): Record<stri
   const parsed = JSON.parse(out) as { results: Record<string, unknown>[] }[];
   return parsed.flatMap((r) => r.results ?? []);
 }
-
-export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;

@@ -8,7 +8,8 @@ import { hashPassword } from "../../src/auth/password";
 import { toHex } from "../../src/crypto/encoding";
 import { generateEd25519PrivateJwk } from "../../src/crypto/ed25519";
 import { isoNow } from "../../src/time";
-import { d1, sqlString, wrangler } from "../wrangler";
+import { sqlString } from "../sql-text";
+import { d1, wrangler } from "../wrangler";
 
 export type Secrets = { SECRET_KEY: string; AUDIT_HMAC_KEY: string; REPORT_SIGNING_KEY: string; CHECKPOINT_SIGNING_KEY: string };
 export type Credentials = { username: string; password: string };

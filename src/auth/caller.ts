@@ -23,6 +23,8 @@ export type Caller = {
   via: "basic" | "bearer" | "session";
   /** Session callers must echo this in X-CSRF-Token on state-changing requests. */
   csrfToken: string | null;
+  /** The stored digest of the session the request came with (cookie callers only). */
+  sessionIdHash: string | null;
 };
 
 export type AppVariables = { caller: Caller; db: Database };
@@ -61,6 +63,7 @@ async function bearerCaller(db: Database, token: string): Promise<Caller> {
     tokenId: row.id,
     via: "bearer",
     csrfToken: null,
+    sessionIdHash: null,
   };
 }
 
@@ -88,6 +91,7 @@ export const authenticate = () =>
           tokenId: null,
           via: "basic",
           csrfToken: null,
+          sessionIdHash: null,
         });
       } else {
         throw unauthorized("Unsupported Authorization scheme");
@@ -116,6 +120,7 @@ export const authenticate = () =>
       tokenId: null,
       via: "session",
       csrfToken: found.session.csrfToken,
+      sessionIdHash: found.session.idHash,
     });
     return next();
   });

@@ -1,67 +1,119 @@
-import { AppError, unauthorized } from "../errors";
-import { recordSecurityEvent, type SecurityScope } from "../security/record";
+import { unauthorized } from "../errors";
+import { recordCountedSecurityEvent, recordSecurityEvent, type SecurityScope } from "../security/record";
 import { isoNow } from "../time";
+import { findLoginAttempts, recordLoginFailure, releaseLoginSlot, reserveLoginSlot } from "./attempts-store";
+import { reserveIpBudget } from "./ip-budget";
+import {
+  accountLocked,
+  ipWindowStart,
+  LOCKOUT_DURATION_MS,
+  LOCKOUT_FAILURES,
+  LOCKOUT_WINDOW_MS,
+  retryAfterSeconds,
+  unknownUsernameSubject,
+} from "./login-policy";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./password";
-import { clearLoginFailures, countLoginFailure, findLoginAttempts, findUserByUsername } from "./store";
-
-export const LOCKOUT_FAILURES = 10;
-export const LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
-export const LOCKOUT_DURATION_MS = 15 * 60 * 1000;
+import { findUserByUsername } from "./store";
 
 export type ClientInfo = { ipAddress: string | null; userAgent: string | null };
-
-function accountLocked(lockedUntil: string, now: number) {
-  const retryAfter = Math.max(1, Math.ceil((Date.parse(lockedUntil) - now) / 1000));
-  return new AppError(401, "account_locked", "Too many failed logins; try again later", undefined, {
-    "Retry-After": String(retryAfter),
-    "WWW-Authenticate": 'Basic realm="chainproof"',
-  });
-}
+type User = NonNullable<Awaited<ReturnType<typeof findUserByUsername>>>;
 
 /**
- * Checks a username and password, enforcing the lockout: 10 failures within 15 minutes lock the
- * username for 15 minutes, whether or not it exists, so the lock reveals nothing about accounts.
+ * Checks a username and password under the lockout and the per-IP budget.
+ *
+ * Why concurrent guesses cannot get past the limit: a password is only checked while holding a
+ * slot, and a slot is taken BEFORE the check by one conditional upsert that succeeds only while
+ * `failures + pending < 10` in the window and no lock stands. D1 runs statements one at a time, so
+ * at most 10 checks of one username are ever in flight or failed per window: 40 parallel guesses
+ * get 10 checks and 30 refusals without any PBKDF2. A failed check turns its slot into a failure
+ * (the 10th locks); a right password gives its slot back and, in that same statement, reads the
+ * lock again: a lock standing at that moment refuses the login, so no password succeeds after the
+ * 10th failure. (While a slot is held the other slots allow at most 9 failures; the re-check
+ * covers what the slots cannot see: a window that restarted during the check.)
+ *
+ * A success does not erase earlier failures: "10 failures in 15 minutes" counts them all, and
+ * erasing would hand a concurrent guesser 10 fresh slots.
+ *
+ * Unknown usernames lock exactly like known ones, so a lock reveals nothing: they share 65,536
+ * rows chosen by a keyed hash instead of one row per guessed name (see README, "Lockout").
  */
 export async function loginWithPassword(scope: SecurityScope, username: string, password: string, client: ClientInfo) {
   const { db } = scope;
   const now = Date.now();
-  const attempts = await findLoginAttempts(db, username);
-  if (attempts?.lockedUntil && Date.parse(attempts.lockedUntil) > now) throw accountLocked(attempts.lockedUntil, now);
-
   const user = await findUserByUsername(db, username);
+  const subject = user ? username : await unknownUsernameSubject(scope.env.SECRET_KEY, username);
+  const ipBudget = await reserveIpBudget(scope, client, now);
+  const slot = await reserveLoginSlot(db, subject, { now: isoNow(now), windowStart: isoNow(now - LOCKOUT_WINDOW_MS), limit: LOCKOUT_FAILURES });
+  if (!slot) {
+    await ipBudget.refund();
+    throw await refusal(scope, subject, now);
+  }
+
   const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  const checkedAt = Date.now();
   if (user && passwordOk) {
-    if (attempts) await clearLoginFailures(db, username);
+    await ipBudget.refund();
+    const lockedUntil = await releaseLoginSlot(db, subject, slot);
+    if (lockedUntil && Date.parse(lockedUntil) > checkedAt) throw accountLocked(retryAfterSeconds(Date.parse(lockedUntil), checkedAt));
     return user;
   }
 
-  const failure = await countLoginFailure(
-    db,
-    username,
-    isoNow(now),
-    isoNow(now - LOCKOUT_WINDOW_MS),
-    LOCKOUT_FAILURES,
-    isoNow(now + LOCKOUT_DURATION_MS),
-  );
-  const context = { organizationId: user?.organizationId ?? null, userId: user?.id ?? null, ...client };
+  const failure = await recordLoginFailure(db, subject, slot, isoNow(checkedAt), LOCKOUT_FAILURES, isoNow(checkedAt + LOCKOUT_DURATION_MS));
+  if (user) await recordAccountFailure(scope, user, failure, client);
+  else await recordUnknownUsernameFailure(scope, client, checkedAt);
+  if (failure.lockedUntil && Date.parse(failure.lockedUntil) > checkedAt) {
+    throw accountLocked(retryAfterSeconds(Date.parse(failure.lockedUntil), checkedAt));
+  }
+  throw unauthorized("Invalid username or password");
+}
+
+/** A refused slot: the lock's remaining time, or a second when every slot is held by checks still running. */
+async function refusal(scope: SecurityScope, subject: string, now: number) {
+  const row = await findLoginAttempts(scope.db, subject);
+  const lockedUntil = row?.lockedUntil ? Date.parse(row.lockedUntil) : 0;
+  return accountLocked(lockedUntil > now ? retryAfterSeconds(lockedUntil, now) : 1);
+}
+
+type Failure = Awaited<ReturnType<typeof recordLoginFailure>>;
+
+/** A known account's failures are bounded by the lockout: each one is its own event, in its organization. */
+async function recordAccountFailure(scope: SecurityScope, user: User, failure: Failure, client: ClientInfo) {
+  const context = { organizationId: user.organizationId, userId: user.id, ...client };
   await recordSecurityEvent(scope, {
     ...context,
     eventType: "login_failed",
     riskScore: 20,
     severity: "warning",
-    description: `Failed login for ${username}`,
-    metadata: { username, failures_in_window: failure.failures },
+    description: `Failed login for ${user.username}`,
+    metadata: { username: user.username, failures_in_window: failure.failures },
   });
-  if (failure.lockedUntil) {
+  // Exactly one failure reaches the limit: the increment is atomic.
+  if (failure.failures === LOCKOUT_FAILURES) {
     await recordSecurityEvent(scope, {
       ...context,
       eventType: "account_locked",
       riskScore: 70,
       severity: "high",
-      description: `${username} locked after ${failure.failures} failed logins`,
-      metadata: { username, locked_until: failure.lockedUntil },
+      description: `${user.username} locked after ${failure.failures} failed logins`,
+      metadata: { username: user.username, locked_until: failure.lockedUntil },
     });
-    throw accountLocked(failure.lockedUntil, now);
   }
-  throw unauthorized("Invalid username or password");
+}
+
+/**
+ * Guessed usernames are unbounded, so their failures are counted, not listed: one `login_failed`
+ * event per client IP and 15-minute window, `metadata.failures` the count. The names themselves
+ * are not kept (a password typed into the username field would be).
+ */
+async function recordUnknownUsernameFailure(scope: SecurityScope, client: ClientInfo, now: number) {
+  const window = isoNow(ipWindowStart(now));
+  await recordCountedSecurityEvent(scope, `${client.ipAddress ?? "none"}|${window}`, "failures", {
+    organizationId: null,
+    eventType: "login_failed",
+    riskScore: 20,
+    severity: "warning",
+    description: `Failed logins for unknown usernames from ${client.ipAddress ?? "an unknown address"}`,
+    ...client,
+    metadata: { unknown_usernames: true, window_started_at: window },
+  });
 }

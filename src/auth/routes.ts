@@ -1,6 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireRole } from "./caller";
-import { authenticated, errorResponses, json, newRouter } from "../openapi";
+import { commitAudited } from "../audit/append";
+import { AppError, conflict, forbidden } from "../errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { passwordField } from "../orgs/schemas";
+import { limitBody } from "../request-guards";
+import { securityScope } from "../security/record";
+import { clientInfo, requireRole } from "./caller";
+import { loginWithPassword } from "./login";
+import { hashPassword } from "./password";
+import { deleteSessionsExcept, updatePasswordHash } from "./store";
 
 const MeSchema = z
   .object({
@@ -38,6 +46,58 @@ me.openapi(
       },
       200,
     );
+  },
+);
+
+const ChangePasswordBody = z
+  .object({
+    current_password: z.string().min(1).max(256),
+    new_password: passwordField.openapi({ description: "At least 10 characters, different from the current one" }),
+  })
+  .strict()
+  .refine((b) => b.new_password !== b.current_password, { path: ["new_password"], message: "Must differ from the current password" })
+  .openapi("ChangePassword");
+
+me.use("/password", limitBody(16 * 1024));
+
+me.openapi(
+  createRoute({
+    method: "post",
+    path: "/password",
+    tags: ["Auth"],
+    security: authenticated,
+    summary: "Change your own password; your other sessions end",
+    description:
+      "Users only (not API tokens). `current_password` is checked like a login: a wrong one is a 403 " +
+      "`wrong_password` and counts toward the lockout and the per-IP budget (so it can answer 401 " +
+      "`account_locked` or 429 `too_many_attempts`). Audited as `password_change` in the user's organization; " +
+      "every session of the user ends except the one the request came with. A platform operator without an " +
+      "organization uses `npm run admin -- reset-password` instead (409).",
+    middleware: [requireRole("member", "org_admin", "super_admin")] as const,
+    request: { body: jsonBody(ChangePasswordBody) },
+    responses: {
+      204: { description: "Changed" },
+      ...errorResponses(401, 403, 409, 413, 422),
+      429: { description: "Too many failed logins from this address; see Retry-After" },
+    },
+  }),
+  async (c) => {
+    const caller = c.get("caller");
+    if (caller.via === "bearer" || !caller.username) throw forbidden("API tokens have no password");
+    if (!caller.organizationId) {
+      throw conflict("A platform operator without an organization changes its password with `npm run admin -- reset-password`");
+    }
+    const body = c.req.valid("json");
+    const user = await loginWithPassword(securityScope(c), caller.username, body.current_password, clientInfo(c)).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === "unauthorized") throw new AppError(403, "wrong_password", "current_password is not your password");
+      throw err;
+    });
+    const db = c.get("db");
+    await commitAudited(c, caller.organizationId, { action: "password_change", resourceType: "user", resourceId: user.id }, [
+      updatePasswordHash(db, user.id, await hashPassword(body.new_password)).toSQL(),
+      deleteSessionsExcept(db, user.id, caller.sessionIdHash).toSQL(),
+    ]);
+    return c.body(null, 204);
   },
 );
 

@@ -1,6 +1,6 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, ne } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { apiTokens, loginAttempts, sessions, users } from "../db/schema";
+import { apiTokens, sessions, users } from "../db/schema";
 
 export const findUserByUsername = async (db: Database, username: string) =>
   (await db.select().from(users).where(eq(users.username, username)).limit(1))[0];
@@ -34,37 +34,9 @@ export async function findLiveSession(db: Database, idHash: string, now: string)
 
 export const deleteSession = (db: Database, idHash: string) => db.delete(sessions).where(eq(sessions.idHash, idHash));
 
-export const findLoginAttempts = async (db: Database, username: string) =>
-  (await db.select().from(loginAttempts).where(eq(loginAttempts.username, username)).limit(1))[0];
+export const updatePasswordHash = (db: Database, userId: string, passwordHash: string) =>
+  db.update(users).set({ passwordHash }).where(eq(users.id, userId));
 
-/**
- * Counts one failure in the username's window in a single statement, so concurrent guesses
- * cannot slip past the limit; a window older than `windowStart` starts over at 1.
- */
-export async function countLoginFailure(
-  db: Database,
-  username: string,
-  now: string,
-  windowStart: string,
-  limit: number,
-  lockedUntil: string,
-) {
-  const fresh = sql`${loginAttempts.windowStartedAt} > ${windowStart}`;
-  const failures = sql`CASE WHEN ${fresh} THEN ${loginAttempts.failures} + 1 ELSE 1 END`;
-  const [row] = await db
-    .insert(loginAttempts)
-    .values({ username, failures: 1, windowStartedAt: now })
-    .onConflictDoUpdate({
-      target: loginAttempts.username,
-      set: {
-        failures,
-        windowStartedAt: sql`CASE WHEN ${fresh} THEN ${loginAttempts.windowStartedAt} ELSE ${now} END`,
-        lockedUntil: sql`CASE WHEN ${failures} >= ${limit} THEN ${lockedUntil} ELSE NULL END`,
-      },
-    })
-    .returning();
-  return row!;
-}
-
-export const clearLoginFailures = (db: Database, username: string) =>
-  db.delete(loginAttempts).where(eq(loginAttempts.username, username));
+/** Ends every session of the user except `keepIdHash` (the one the request came with, if any). */
+export const deleteSessionsExcept = (db: Database, userId: string, keepIdHash: string | null) =>
+  db.delete(sessions).where(and(eq(sessions.userId, userId), keepIdHash === null ? undefined : ne(sessions.idHash, keepIdHash)));

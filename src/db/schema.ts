@@ -68,10 +68,15 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_user_idx").on(t.userId)],
 );
 
-/** Failed-login window per username, kept even for unknown usernames so lockout reveals nothing. */
+/**
+ * Failed-login window per username (src/auth/lockout.ts). `username` is an existing user's name, or
+ * `unknown:<n>`, one of a fixed number of buckets that every unknown username hashes into, so
+ * guessed names cannot grow the table. `pending` counts password checks in flight that hold a slot.
+ */
 export const loginAttempts = sqliteTable("login_attempts", {
   username: text("username").primaryKey(),
   failures: integer("failures").notNull(),
+  pending: integer("pending").notNull().default(0),
   windowStartedAt: text("window_started_at").notNull(),
   lockedUntil: text("locked_until"),
 });
@@ -83,6 +88,17 @@ export const loginAttempts = sqliteTable("login_attempts", {
  * own is worse than leaving an old genuine one in the platform-reported column.
  */
 export const SECURITY_EVENT_SOURCES = ["chainproof", "ingest"] as const;
+
+/** Failed logins per client IP in clock-aligned windows: the per-IP budget (src/auth/ip-budget.ts). */
+export const loginIpWindows = sqliteTable(
+  "login_ip_windows",
+  {
+    ipAddress: text("ip_address").notNull(),
+    windowStartedAt: text("window_started_at").notNull(),
+    failures: integer("failures").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ipAddress, t.windowStartedAt] }), index("login_ip_windows_window_idx").on(t.windowStartedAt)],
+);
 
 export const securityEvents = sqliteTable(
   "security_events",

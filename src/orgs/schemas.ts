@@ -32,6 +32,9 @@ export const toOrganization = (org: Organization): z.infer<typeof OrganizationSc
   created_at: org.createdAt,
 });
 
+/** Every password a user chooses: at least 10 characters. */
+export const passwordField = z.string().min(10).max(256);
+
 export const CreateUserBody = ijson(
   z.object({
     username: z
@@ -39,7 +42,7 @@ export const CreateUserBody = ijson(
       .min(3)
       .max(64)
       .regex(/^[A-Za-z0-9._@-]+$/, "letters, digits and . _ @ - only"),
-    password: z.string().min(10).max(256),
+    password: passwordField,
     role: z.enum(["member", "org_admin"]),
   }).strict(),
 ).openapi("CreateUser");

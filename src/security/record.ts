@@ -4,10 +4,11 @@ import type { AppEnv } from "../auth/caller";
 import type { Database } from "../db/client";
 import type { SECURITY_EVENT_SOURCES } from "../db/schema";
 import type { Env } from "../env";
+import { sha256Hex } from "../crypto/encoding";
 import { isoNow } from "../time";
 import { raisesAlert } from "./alerts";
 import { deliverAlert } from "./delivery";
-import { insertSecurityEvent } from "./store";
+import { insertSecurityEvent, upsertCountedEvent } from "./store";
 
 /** Where an event is recorded from: its database, its env, and, inside a request or cron run, waitUntil. */
 export type SecurityScope = { db: Database; env: Env; waitUntil?: (promise: Promise<unknown>) => void };
@@ -77,4 +78,34 @@ async function store(scope: SecurityScope, input: SecurityEventInput, source: (t
   );
   if (alert && alertStatus === "pending") scope.waitUntil?.(deliverAlert(scope.env, alert.id));
   return event;
+}
+
+/** A UUID (version 8, RFC 9562) that is the same for the same key: how a counted event is found again. */
+async function idFor(key: string) {
+  const hex = await sha256Hex(key);
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * For what may repeat without bound (failed logins on unknown usernames, refused logins from an
+ * IP): one event per `key`, whose `metadata[counter]` counts the occurrences. Such events never
+ * alert, so their risk stays below the alert threshold.
+ */
+export async function recordCountedSecurityEvent(scope: SecurityScope, key: string, counter: string, input: SecurityEventInput) {
+  if (raisesAlert(input.riskScore)) throw new Error("a counted security event cannot raise an alert");
+  return upsertCountedEvent(scope.db, {
+    id: await idFor(`${input.eventType}|${key}`),
+    organizationId: input.organizationId,
+    userId: input.userId ?? null,
+    eventType: input.eventType,
+    severity: input.severity ?? "info",
+    riskScore: input.riskScore,
+    description: input.description,
+    ipAddress: input.ipAddress ?? null,
+    userAgent: input.userAgent?.slice(0, 512) ?? null,
+    metadata: input.metadata ?? {},
+    timestamp: input.timestamp ?? isoNow(),
+    alerted: false,
+  }, counter);
 }

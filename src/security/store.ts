@@ -36,6 +36,25 @@ export async function insertSecurityEvent(db: Database, event: NewSecurityEvent,
   return { event: stored!, alertStatus: raised!.deliveryStatus };
 }
 
+/**
+ * One event per id however often it happens: the first occurrence inserts it, each later one adds
+ * 1 to `metadata[counter]` and moves `metadata.last_at`, in the same statement.
+ */
+export async function upsertCountedEvent(db: Database, event: NewSecurityEvent, counter: string) {
+  const path = `$.${counter}`;
+  const [row] = await db
+    .insert(securityEvents)
+    .values({ ...event, metadata: { ...event.metadata, [counter]: 1, last_at: event.timestamp } })
+    .onConflictDoUpdate({
+      target: securityEvents.id,
+      set: {
+        metadata: sql`json_set(${securityEvents.metadata}, ${path}, coalesce(json_extract(${securityEvents.metadata}, ${path}), 0) + 1, '$.last_at', ${event.timestamp})`,
+      },
+    })
+    .returning();
+  return row!;
+}
+
 /** `organizationId` undefined means every organization (super_admin); `risk` is an inclusive range. */
 export type EventFilter = {
   organizationId?: string;

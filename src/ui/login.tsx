@@ -59,7 +59,7 @@ ui.post("/login", async (c) => {
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     if (err.headers["Retry-After"]) c.header("Retry-After", err.headers["Retry-After"]);
-    return c.html(<LoginForm error={err.message} />, 401);
+    return c.html(<LoginForm error={err.message} />, err.status === 429 ? 429 : 401);
   }
 });
 
