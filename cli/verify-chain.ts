@@ -4,18 +4,12 @@ import { createInterface } from "node:readline";
 import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain-verify";
 import { importCoverageBreak, importStatementOf } from "../src/audit/legacy-import";
 import { type Checkpoint, statementOf } from "../src/audit/checkpoints";
-import type { AuditRecord } from "../src/audit/record";
+import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/record";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import { type PublicJwk, readJson, readJwks, requireFile, UsageError } from "./io";
 import { Progress } from "./progress";
 
-/** The 20 members of a record as the API returns it, and as exports and archives carry it (one per line). */
-const MEMBERS = [
-  "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status",
-  "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at",
-  "key_id", "prev_hash", "row_hmac",
-] as const;
-const MEMBER_SET: ReadonlySet<string> = new Set(MEMBERS);
+const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const stringOrNull = (v: unknown) => v === null || typeof v === "string";
@@ -29,7 +23,7 @@ function parseRecord(line: string): AuditRecord | string {
     return "not valid JSON";
   }
   if (!isObject(value)) return "not a JSON object";
-  const missing = MEMBERS.filter((m) => !(m in value));
+  const missing = RECORD_MEMBERS.filter((m) => !(m in value));
   if (missing.length > 0) return `missing ${missing.join(", ")}`;
   const extra = Object.keys(value).filter((k) => !MEMBER_SET.has(k));
   if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;

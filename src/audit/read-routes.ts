@@ -13,7 +13,7 @@ import { RESOURCE_TYPES } from "./enums";
 import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
 import { recordFromRow, type StoredRow } from "./record";
 import { activityCounts, anyRecord, pageOfRecords, recordById } from "./read-store";
-import { AuditRecordSchema } from "./schemas";
+import { AuditRecordSchema } from "./record";
 
 const reads = newRouter();
 const tags = ["Audit log"];

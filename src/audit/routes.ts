@@ -13,7 +13,7 @@ import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, Imp
 import { type AuditRecord, toStoredRow } from "./record";
 import { importStatement } from "./legacy-import";
 import { insertRowEffects } from "./store";
-import { AuditRecordSchema } from "./schemas";
+import { AuditRecordSchema } from "./record";
 
 const logs = newRouter();
 const tags = ["Audit log"];

@@ -1,32 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
-
-const jsonObject = z.record(z.string(), z.unknown());
-
-export const AuditRecordSchema = z
-  .object({
-    id: z.string(),
-    organization_id: z.string(),
-    seq: z.number().int().nullable(),
-    site_id: z.string().nullable(),
-    actor_id: z.string(),
-    action: z.enum(AUDIT_ACTIONS),
-    resource_type: z.enum(RESOURCE_TYPES),
-    resource_id: z.string().nullable(),
-    status: z.enum(["success", "failure"]),
-    ip_address: z.string().nullable(),
-    user_agent: z.string().nullable(),
-    changes: jsonObject.nullable(),
-    previous_state: jsonObject.nullable(),
-    new_state: jsonObject.nullable(),
-    metadata: jsonObject,
-    timestamp: z.string(),
-    recorded_at: z.string(),
-    key_id: z.string().nullable(),
-    prev_hash: z.string().nullable(),
-    row_hmac: z.string().nullable(),
-  })
-  .openapi("AuditLogRecord");
 
 export const CheckpointSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs, checkpoints, idempotencyKeys } from "../db/schema";
-import type { StoredRow } from "./record";
+import { RECORD_MEMBERS, type StoredRow, storedTuple } from "./record";
 
 export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
 
@@ -37,23 +37,10 @@ export const countUnchained = async (db: Database, orgId: string) =>
       .where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq)))
   )[0]!.n;
 
-const COLUMNS = [
-  "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status",
-  "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at",
-  "key_id", "prev_hash", "row_hmac",
-] as const;
-
 const INSERT_ROWS_SQL =
-  `INSERT INTO audit_logs (${COLUMNS.join(", ")}) SELECT ` +
-  COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
+  `INSERT INTO audit_logs (${RECORD_MEMBERS.join(", ")}) SELECT ` +
+  RECORD_MEMBERS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
   " FROM json_each(?)";
-
-function rowTuple(r: StoredRow) {
-  return [
-    r.id, r.organizationId, r.seq, r.siteId, r.actorId, r.action, r.resourceType, r.resourceId, r.status, r.ipAddress,
-    r.userAgent, r.changes, r.previousState, r.newState, r.metadata, r.timestamp, r.recordedAt, r.keyId, r.prevHash, r.rowHmac,
-  ];
-}
 
 // D1 allows 100 bound parameters per statement, so rows travel as one JSON array each statement;
 // a chunk stays well under the 2 MB a bound value may hold.
@@ -65,7 +52,7 @@ function rowChunks(rows: StoredRow[]): string[] {
   let chunk: string[] = [];
   let size = 0;
   for (const row of rows) {
-    const text = JSON.stringify(rowTuple(row));
+    const text = JSON.stringify(storedTuple(row));
     if (size + text.length > CHUNK_BYTES && chunk.length > 0) {
       chunks.push(`[${chunk.join(",")}]`);
       chunk = [];
