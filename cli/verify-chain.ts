@@ -1,10 +1,10 @@
 import { createHmac } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain-verify";
-import { importCoverageBreak, importStatementOf } from "../src/audit/legacy-import";
-import { type Checkpoint, statementOf } from "../src/audit/checkpoints";
-import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/record";
+import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain/walker";
+import { importCoverageBreak, importStatementOf } from "../src/audit/chain/legacy-import";
+import { type Checkpoint, statementOf } from "../src/audit/integrity/checkpoints";
+import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/chain/record";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import { type PublicJwk, readJson, readJwks, requireFile, UsageError } from "./io";
 import { Progress } from "./progress";

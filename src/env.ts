@@ -1,5 +1,5 @@
-import type { ExportRunner } from "./audit/export-runner";
-import type { OrgChain } from "./audit/org-chain";
+import type { ExportRunner } from "./audit/export/runner";
+import type { OrgChain } from "./audit/chain/org-chain";
 
 /** Bindings, vars and secrets of the Worker — the one place they are declared. */
 export interface Env {

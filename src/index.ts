@@ -2,8 +2,8 @@ import { buildApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./ops/scheduled";
 
-export { ExportRunner } from "./audit/export-runner";
-export { OrgChain } from "./audit/org-chain";
+export { ExportRunner } from "./audit/export/runner";
+export { OrgChain } from "./audit/chain/org-chain";
 
 const app = buildApp();
 

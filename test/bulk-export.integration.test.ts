@@ -1,12 +1,12 @@
 import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
-import { insertExport } from "../src/audit/export-store";
+import { insertExport } from "../src/audit/export/store";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ChainWalker } from "../src/audit/chain-verify";
-import { linkSignature } from "../src/audit/download-links";
-import { PART_SIZE } from "../src/audit/export-job";
-import { keyringHasher } from "../src/audit/seal-check";
+import { ChainWalker } from "../src/audit/chain/walker";
+import { linkSignature } from "../src/audit/export/download-links";
+import { PART_SIZE } from "../src/audit/export/job";
+import { keyringHasher } from "../src/audit/integrity/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { canonicalRow, sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/record";
-import { insertRowStatements } from "../src/audit/store";
+import { canonicalRow, sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/chain/record";
+import { insertRowStatements } from "../src/audit/chain/store";
 import { sha256Hex } from "../src/crypto/encoding";
 import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/record";
-import { insertRowStatements } from "../src/audit/store";
-import { validateOrganization } from "../src/audit/validate";
+import { sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/chain/record";
+import { insertRowStatements } from "../src/audit/chain/store";
+import { validateOrganization } from "../src/audit/integrity/validate";
 import { fromBase64Url } from "../src/crypto/encoding";
 import { jwkThumbprint } from "../src/crypto/ed25519";
 import { canonicalJson } from "../src/crypto/jcs";

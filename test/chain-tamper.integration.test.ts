@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId } from "../src/crypto/keys";
-import { recordFromRow, sealedMessage } from "../src/audit/record";
+import { recordFromRow, sealedMessage } from "../src/audit/chain/record";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, validate } from "./helpers";
 import { auditLogs, securityEvents } from "../src/db/schema";
 import { and, eq } from "drizzle-orm";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ChainLink, ChainWalker, keyRotationOf } from "../src/audit/chain-verify";
+import { type ChainLink, ChainWalker, keyRotationOf } from "../src/audit/chain/walker";
 
 const ORG = "org-1";
 const link = (seq: number, keyId: string, rotation: ChainLink["rotation"] = null): ChainLink => ({

@@ -1,10 +1,10 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
-import { ChainWalker } from "../src/audit/chain-verify";
-import { statementOf } from "../src/audit/checkpoints";
-import { signedDownloadPath } from "../src/audit/download-links";
-import { isoTimestamp } from "../src/audit/input";
-import { type AuditRecord, canonicalRow } from "../src/audit/record";
+import { ChainWalker } from "../src/audit/chain/walker";
+import { statementOf } from "../src/audit/integrity/checkpoints";
+import { signedDownloadPath } from "../src/audit/export/download-links";
+import { isoTimestamp } from "../src/audit/chain/input";
+import { type AuditRecord, canonicalRow } from "../src/audit/chain/record";
 import { signReport } from "../src/compliance/report";
 import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../src/crypto/ed25519";
 import { toHex, utf8 } from "../src/crypto/encoding";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jsonDepthExceeds, MAX_JSON_DEPTH, rawNestingOverflow } from "../src/json-input";
+import { jsonDepthExceeds, MAX_JSON_DEPTH, rawNestingOverflow } from "../src/http/json-input";
 
 const nested = (depth: number, leaf = "{}") => `${'{"a":'.repeat(depth - 1)}${leaf}${"}".repeat(depth - 1)}`;
 

@@ -8,7 +8,7 @@ import {
   recordFromRow,
   SEALED_MEMBERS,
   toStoredRow,
-} from "../src/audit/record";
+} from "../src/audit/chain/record";
 import { auditLogs } from "../src/db/schema";
 
 const record = (overrides: Partial<AuditRecord> = {}): AuditRecord => ({

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL } from "../src/audit/validate-orgs";
+import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL } from "../src/audit/integrity/validate-orgs";
 import { toBase64Url, utf8 } from "../src/crypto/encoding";
 import { insertOrganization } from "../src/orgs/store";
 import { isoNow } from "../src/time";

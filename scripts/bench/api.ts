@@ -1,6 +1,6 @@
 // The few API calls the benchmark makes outside autocannon.
 import { randomUUID } from "node:crypto";
-import type { AuditRecord } from "../../src/audit/record";
+import type { AuditRecord } from "../../src/audit/chain/record";
 import type { Credentials } from "./server";
 
 export type Org = { id: string; token: string };

@@ -6,7 +6,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type AuditRecord, sealedMessage } from "../../src/audit/record";
+import { type AuditRecord, sealedMessage } from "../../src/audit/chain/record";
 import { utf8 } from "../../src/crypto/encoding";
 import { canonicalJson } from "../../src/crypto/jcs";
 import { auditKeyId } from "../../src/crypto/keys";

@@ -4,8 +4,8 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { and, count, eq, type SQL } from "drizzle-orm";
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
-import { logConditions, newestFirst } from "../../src/audit/filters";
-import type { AuditRecord } from "../../src/audit/record";
+import { logConditions, newestFirst } from "../../src/audit/read/filters";
+import type { AuditRecord } from "../../src/audit/chain/record";
 import { auditLogs } from "../../src/db/schema";
 import { appendBatch, type Org } from "./api";
 import { prng, type QueryArgs, type QueryKind, type ReadDataset } from "./dataset";

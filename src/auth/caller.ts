@@ -4,7 +4,7 @@ import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { database, type Database } from "../db/client";
 import type { Role } from "../db/schema";
 import type { Env } from "../env";
-import { AppError, forbidden, unauthorized } from "../errors";
+import { AppError, forbidden, unauthorized } from "../http/errors";
 import { securityScope } from "../security/record";
 import { isoNow } from "../time";
 import { type ClientInfo, loginWithPassword } from "./login";

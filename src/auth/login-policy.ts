@@ -1,6 +1,6 @@
 import { hkdfSha256 } from "../crypto/hkdf";
 import { hmacSha256, importHmacKey } from "../crypto/hmac";
-import { AppError } from "../errors";
+import { AppError } from "../http/errors";
 
 /** PRODUCT.md §1: 10 failures for a username within 15 minutes lock it for 15 minutes. */
 export const LOCKOUT_FAILURES = 10;

@@ -1,4 +1,4 @@
-import { unauthorized } from "../errors";
+import { unauthorized } from "../http/errors";
 import { recordCountedSecurityEvent, recordSecurityEvent, type SecurityScope } from "../security/record";
 import { isoNow } from "../time";
 import { findLoginAttempts, recordLoginFailure, releaseLoginSlot, reserveLoginSlot } from "./attempts-store";

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { commitAudited } from "../audit/append";
-import { AppError, conflict, forbidden } from "../errors";
-import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { commitAudited } from "../audit/chain/append";
+import { AppError, conflict, forbidden } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { passwordField } from "../orgs/schemas";
-import { limitBody } from "../request-guards";
+import { limitBody } from "../http/request-guards";
 import { securityScope } from "../security/record";
 import { clientInfo, requireRole } from "./caller";
 import { loginWithPassword } from "./login";

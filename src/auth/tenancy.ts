@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Role } from "../db/schema";
-import { forbidden, invalid, notFound } from "../errors";
+import { forbidden, invalid, notFound } from "../http/errors";
 import { findOrganization } from "../orgs/store";
 import { recordSecurityEvent, securityScope } from "../security/record";
 import { type AppEnv, clientInfo } from "./caller";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { isoTimestamp } from "../audit/input";
-import { ijson } from "../json-input";
+import { isoTimestamp } from "../audit/chain/input";
+import { ijson } from "../http/json-input";
 import { OrgIdParam } from "../orgs/schemas";
 import type { Service, ServiceBackup } from "./store";
 import { findZone, MULTI_REGION, REGIONS, residencyOf } from "./zones";

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { changedFields, commitAudited } from "../audit/append";
+import { changedFields, commitAudited } from "../audit/chain/append";
 import { scopeOrganization } from "../auth/tenancy";
 import type { Role } from "../db/schema";
-import { notFound } from "../errors";
-import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { notFound } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { OrgIdParam } from "../orgs/schemas";
-import { limitBody } from "../request-guards";
+import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
 import { BackupBody, BackupSchema, ServiceBody, ServiceIdParam, ServiceSchema, toBackup, toService } from "./schemas";
 import * as store from "./store";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticated, errorResponses, json, newRouter } from "../openapi";
+import { authenticated, errorResponses, json, newRouter } from "../http/openapi";
 import { ZoneSchema } from "./schemas";
 import { ZONES } from "./zones";
 

@@ -1,4 +1,4 @@
-import { resumeStalledExports } from "../audit/export-runner";
+import { resumeStalledExports } from "../audit/export/runner";
 import { pruneLoginThrottles } from "../auth/attempts-store";
 import { ipWindowStart, LOCKOUT_WINDOW_MS } from "../auth/login-policy";
 import { database } from "../db/client";

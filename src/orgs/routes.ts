@@ -4,10 +4,10 @@ import { hashPassword } from "../auth/password";
 import { newApiToken, secretDigest } from "../auth/secrets";
 import { scopeOrganization } from "../auth/tenancy";
 import { findUserByUsername } from "../auth/store";
-import { changedFields, commitAudited } from "../audit/append";
-import { conflict, forbidden, notFound } from "../errors";
-import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
-import { limitBody } from "../request-guards";
+import { changedFields, commitAudited } from "../audit/chain/append";
+import { conflict, forbidden, notFound } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
+import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
 import {
   CreatedTokenSchema,

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { TIERS } from "../db/schema";
-import { ijson, shallow } from "../json-input";
+import { ijson, shallow } from "../http/json-input";
 import type { ApiToken, Organization, User } from "./store";
 import { orgTier } from "./tier";
 

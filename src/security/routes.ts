@@ -2,10 +2,10 @@ import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, requireRole } from "../auth/caller";
 import { readScope, writeScope } from "../auth/tenancy";
-import { invalid } from "../errors";
-import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
-import { spendBudget } from "../rate-limits";
-import { limitBody } from "../request-guards";
+import { invalid } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
+import { spendBudget } from "../http/rate-limits";
+import { limitBody } from "../http/request-guards";
 import { BAND_RANGES, HIGH_RISK_SCORE } from "./bands";
 import { recordReportedEvent, securityScope } from "./record";
 import {

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
-import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../audit/filters";
-import { isoTimestamp } from "../audit/input";
+import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../audit/read/filters";
+import { isoTimestamp } from "../audit/chain/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
-import { invalid } from "../errors";
-import { freeFormObject, ijson } from "../json-input";
+import { invalid } from "../http/errors";
+import { freeFormObject, ijson } from "../http/json-input";
 import { SEVERITY_BANDS } from "./bands";
 import type { AlertRow, DeliveryRow, SecurityEventRow } from "./store";
 import { MAX_WEBHOOK_URL_LENGTH } from "./webhook-url";

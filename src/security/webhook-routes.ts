@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { scopeOrganization } from "../auth/tenancy";
-import { commitAudited } from "../audit/append";
-import { invalid, notFound } from "../errors";
-import { authenticated, errorResponses, json, jsonBody, newRouter } from "../openapi";
+import { commitAudited } from "../audit/chain/append";
+import { invalid, notFound } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { OrgIdParam } from "../orgs/schemas";
-import { limitBody } from "../request-guards";
+import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
 import { CreatedWebhookSchema, WebhookInput, WebhookSchema } from "./schemas";
 import { deleteWebhook, findWebhook, upsertWebhook } from "./store";

@@ -5,7 +5,7 @@ import { clientInfo } from "../auth/caller";
 import { loginWithPassword } from "../auth/login";
 import { endSession, readSession, startSession } from "../auth/session";
 import { timingSafeEqualStrings } from "../crypto/constant-time";
-import { AppError } from "../errors";
+import { AppError } from "../http/errors";
 import { securityScope } from "../security/record";
 
 const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (

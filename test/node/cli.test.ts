@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { statementOf } from "../../src/audit/checkpoints";
-import { type AuditRecord, canonicalRow } from "../../src/audit/record";
+import { statementOf } from "../../src/audit/integrity/checkpoints";
+import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { newSigner, run, type Signer, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();

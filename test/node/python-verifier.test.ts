@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditRecord, canonicalRow } from "../../src/audit/record";
+import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { assembleReport, signReport } from "../../src/compliance/report";
 import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
 

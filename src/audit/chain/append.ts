@@ -1,0 +1,88 @@
+import type { Context } from "hono";
+import type { AppEnv, Caller } from "../../auth/caller";
+import { BOOKMARK_HEADER, clientInfo } from "../../auth/caller";
+import type { Env } from "../../env";
+import { AppError, conflict } from "../../http/errors";
+import { isoNow } from "../../time";
+import { OWN_RECORD_SOURCE } from "./walker";
+import type { AuditAction, ResourceType } from "../enums";
+import type { AppendOutcome, AppendRequest, SqlEffect } from "./org-chain";
+import type { PendingRecord } from "./record";
+
+export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId));
+
+/** Appends through the organization's Durable Object, the only writer of its chain. */
+export async function appendToChain(env: Env, request: AppendRequest): Promise<Extract<AppendOutcome, { ok: true }>> {
+  let outcome: AppendOutcome;
+  try {
+    outcome = await chainOf(env, request.organizationId).append(request);
+  } catch {
+    // The object was reset mid-call: the records may or may not have landed, never twice.
+    throw new AppError(503, "append_interrupted", "The append was interrupted; retry it with the same Idempotency-Key", undefined, {
+      "Retry-After": "1",
+    });
+  }
+  if (outcome.ok) return outcome;
+  if (outcome.code === "idempotency_mismatch") {
+    throw new AppError(422, "idempotency_key_reused", outcome.message, [{ field: "Idempotency-Key", message: outcome.message }]);
+  }
+  if (outcome.code === "conflict") throw conflict(outcome.message);
+  if (outcome.code === "interrupted") throw new AppError(503, "append_interrupted", outcome.message, undefined, { "Retry-After": "1" });
+  throw new AppError(503, "append_failed", outcome.message);
+}
+
+/** Answers a write with its D1 bookmark (reads that send it back see the write) and marks replays. */
+export function announceWrite(c: Context<AppEnv>, outcome: { replayed: boolean; bookmark: string | null }) {
+  if (outcome.bookmark) c.header(BOOKMARK_HEADER, outcome.bookmark);
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+}
+
+type SelfAudit = {
+  action: AuditAction;
+  resourceType: ResourceType;
+  resourceId: string | null;
+  previousState?: Record<string, unknown> | null;
+  newState?: Record<string, unknown> | null;
+  changes?: Record<string, { old: unknown; new: unknown }> | null;
+  metadata?: Record<string, unknown>;
+};
+
+export function selfAuditRecord(caller: Caller, orgId: string, client: ReturnType<typeof clientInfo>, audit: SelfAudit): PendingRecord {
+  return {
+    id: crypto.randomUUID(),
+    organization_id: orgId,
+    site_id: null,
+    actor_id: caller.actorId,
+    action: audit.action,
+    resource_type: audit.resourceType,
+    resource_id: audit.resourceId,
+    status: "success",
+    ip_address: client.ipAddress,
+    user_agent: client.userAgent?.slice(0, 512) ?? null,
+    changes: audit.changes ?? null,
+    previous_state: audit.previousState ?? null,
+    new_state: audit.newState ?? null,
+    metadata: { source: OWN_RECORD_SOURCE, via: caller.via, role: caller.role, ...audit.metadata },
+    timestamp: isoNow(),
+  };
+}
+
+/**
+ * chainproof's own privileged actions: the change (`effects`) and its audit record commit in one
+ * D1 batch, so neither exists without the other.
+ */
+export async function commitAudited(c: Context<AppEnv>, orgId: string, audit: SelfAudit, effects: SqlEffect[] = []) {
+  const record = selfAuditRecord(c.get("caller"), orgId, clientInfo(c), audit);
+  const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects });
+  announceWrite(c, outcome);
+  return outcome.records[0]!;
+}
+
+/** `{field: {old, new}}` for every top-level field whose value differs: the `changes` of a self-audit record. */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const changes: Record<string, { old: unknown; new: unknown }> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes[key] = { old: before[key] ?? null, new: after[key] ?? null };
+  }
+  return changes;
+}

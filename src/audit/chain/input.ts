@@ -1,0 +1,120 @@
+import { z } from "@hono/zod-openapi";
+import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
+import { type FieldError, invalid } from "../../http/errors";
+import { freeFormObject, shallow } from "../../http/json-input";
+import { OWN_RECORD_SOURCE } from "./walker";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import type { PendingRecord } from "./record";
+
+export const MAX_RECORD_BYTES = 64 * 1024;
+export const MAX_BATCH = 1000;
+
+const SERVER_ASSIGNED = "is assigned by the server and must not be sent";
+const serverAssigned = z
+  .never({ error: SERVER_ASSIGNED })
+  .optional()
+  .openapi({ type: "null", not: {}, description: "Assigned by the server; a request that sends it is rejected with 422" });
+
+/** Any ISO 8601 date-time with an offset; stored as UTC with exactly three fractional digits. */
+export const isoTimestamp = z.iso
+  .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z" })
+  .transform((value, ctx) => {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms) || ms < 0 || ms > Date.parse("9999-12-31T23:59:59.999Z")) {
+      ctx.addIssue({ code: "custom", message: "must lie between 1970 and 9999" });
+      return z.NEVER;
+    }
+    return new Date(ms).toISOString();
+  });
+
+export const AuditRecordInput = z
+  .object({
+    organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
+    site_id: z.uuid().nullable().optional(),
+    actor_id: z.uuid(),
+    action: z.enum(AUDIT_ACTIONS),
+    resource_type: z.enum(RESOURCE_TYPES),
+    resource_id: z.uuid().nullable().optional(),
+    status: z.enum(["success", "failure"]),
+    ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" }).nullable().optional(),
+    user_agent: z.string().max(512).nullable().optional(),
+    changes: shallow(z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() }).strict())).nullable().optional(),
+    previous_state: freeFormObject.nullable().optional(),
+    new_state: freeFormObject.nullable().optional(),
+    metadata: freeFormObject.optional(),
+    timestamp: isoTimestamp.optional(),
+    id: serverAssigned,
+    seq: serverAssigned,
+    prev_hash: serverAssigned,
+    row_hmac: serverAssigned,
+    recorded_at: serverAssigned,
+    key_id: serverAssigned,
+  })
+  .strict()
+  .openapi("AuditRecordInput");
+
+export type AuditRecordInput = z.infer<typeof AuditRecordInput>;
+
+/** A record from an older system without a chain: it keeps its id and time, and gets no seal. */
+export const LegacyRecordInput = AuditRecordInput.omit({ organization_id: true, id: true, timestamp: true })
+  .extend({ id: z.uuid(), timestamp: isoTimestamp })
+  .strict()
+  .openapi("LegacyRecordInput");
+
+export const ImportInput = z
+  .object({ organization_id: z.uuid(), records: z.array(LegacyRecordInput).min(1).max(MAX_BATCH) })
+  .strict()
+  .openapi("LegacyImport");
+
+export const BatchInput = z.object({ records: z.array(AuditRecordInput).min(1).max(MAX_BATCH) }).strict().openapi("AuditBatchInput");
+
+/**
+ * The checks a schema cannot express: the 64 KiB limit, I-JSON (RFC 7493) so every language
+ * canonicalizes the row alike, and the organization the record may be written to.
+ */
+export function recordProblems(raw: unknown, namedOrgId: string | undefined, allowedOrgId: string, prefix = ""): FieldError[] {
+  const problems: FieldError[] = [];
+  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
+  if (new TextEncoder().encode(JSON.stringify(raw)).byteLength > MAX_RECORD_BYTES) {
+    problems.push({ field: prefix || "body", message: `record exceeds ${MAX_RECORD_BYTES} bytes of JSON` });
+  }
+  for (const path of ijsonViolations(raw)) {
+    problems.push({ field: field(path), message: IJSON_VIOLATION });
+  }
+  const metadata = (raw as { metadata?: unknown } | null)?.metadata;
+  if (typeof metadata === "object" && metadata !== null && (metadata as Record<string, unknown>).source === OWN_RECORD_SOURCE) {
+    // The mark by which validation knows chainproof's own key_rotate and import records.
+    problems.push({ field: field("metadata.source"), message: `"${OWN_RECORD_SOURCE}" is reserved for records chainproof writes itself` });
+  }
+  if (namedOrgId !== undefined && namedOrgId !== allowedOrgId) {
+    problems.push({ field: field("organization_id"), message: "is not an organization you may write to" });
+  }
+  return problems;
+}
+
+/** The fields a caller may set on a record, whichever way it arrives. */
+type ClientFields = Omit<AuditRecordInput, "organization_id" | "id" | "seq" | "prev_hash" | "row_hmac" | "recorded_at" | "key_id">;
+
+export function toPendingRecord(input: ClientFields, organizationId: string, now: string): PendingRecord {
+  return {
+    id: crypto.randomUUID(),
+    organization_id: organizationId,
+    site_id: input.site_id ?? null,
+    actor_id: input.actor_id,
+    action: input.action,
+    resource_type: input.resource_type,
+    resource_id: input.resource_id ?? null,
+    status: input.status,
+    ip_address: input.ip_address ?? null,
+    user_agent: input.user_agent ?? null,
+    changes: (input.changes as PendingRecord["changes"]) ?? null,
+    previous_state: input.previous_state ?? null,
+    new_state: input.new_state ?? null,
+    metadata: input.metadata ?? {},
+    timestamp: input.timestamp ?? now,
+  };
+}
+
+export function assertNoProblems(problems: FieldError[]) {
+  if (problems.length > 0) throw invalid(problems);
+}

@@ -1,0 +1,319 @@
+import { DurableObject } from "cloudflare:workers";
+import { loadAuditKeyring } from "../../crypto/keys";
+import { hmacSha256Hex } from "../../crypto/hmac";
+import { database } from "../../db/client";
+import type { Env } from "../../env";
+import { AppError } from "../../http/errors";
+import { isoNow } from "../../time";
+import { OWN_RECORD_SOURCE } from "./walker";
+import { issueCheckpoint } from "../integrity/checkpoints";
+import { type AuditRecord, canonicalStoredRow, type PendingRecord, recordFromRow, type StoredRow, toStoredRow } from "./record";
+import {
+  type ChainHead,
+  deleteExpiredIdempotencyKeysStatement,
+  findIdempotencyKey,
+  insertIdempotencyKeyStatement,
+  insertRowStatements,
+  readHead,
+  rowsInSeqRange,
+} from "./store";
+
+/** A statement that must commit atomically with the records (e.g. the user row a record audits). */
+export type SqlEffect = { sql: string; params: unknown[] };
+
+export type AppendRequest = {
+  organizationId: string;
+  records: PendingRecord[];
+  idempotency?: { key: string; requestHash: string };
+  effects?: SqlEffect[];
+};
+
+export type AppendOutcome =
+  | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null }
+  | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted"; message: string };
+
+type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
+type Sealed = { rows: StoredRow[]; perRequest: AuditRecord[][]; head: ChainHead };
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const CHECKPOINT_INTERVAL_MS = 60 * 1000;
+// Bounds one D1 batch; whatever queues beyond it goes in the next.
+const MAX_ROWS_PER_COMMIT = 5000;
+/** The actor of records chainproof writes on its own account (key rotation). */
+export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * The only writer of one organization's chain. D1 calls do not serialize a Durable Object, so
+ * appends go through an explicit queue: one flush loop seals everything queued from the in-memory
+ * head, writes it in one D1 batch, then answers every caller (group commit).
+ */
+export class OrgChain extends DurableObject<Env> {
+  #db = database(this.env.DB);
+  #orgId: string | null = null;
+  #head: ChainHead | null = null;
+  #headLoaded: Promise<void> | null = null;
+  #queue: Pending[] = [];
+  #flushing = false;
+  #inFlight = new Map<string, { requestHash: string; outcome: Promise<AppendOutcome> }>();
+  #alarmScheduled = false;
+
+  async append(request: AppendRequest): Promise<AppendOutcome> {
+    await this.#ready(request.organizationId);
+    const idempotency = request.idempotency;
+    if (!idempotency) return this.#enqueue(request);
+
+    const running = this.#inFlight.get(idempotency.key);
+    if (running) {
+      if (running.requestHash !== idempotency.requestHash) return mismatch();
+      const first = await running.outcome;
+      return first.ok ? { ...first, replayed: true } : first;
+    }
+    const outcome = this.#appendOnce(request, idempotency);
+    this.#inFlight.set(idempotency.key, { requestHash: idempotency.requestHash, outcome });
+    try {
+      return await outcome;
+    } finally {
+      this.#inFlight.delete(idempotency.key);
+    }
+  }
+
+  /** Signs a checkpoint of the current head now (null for an empty chain). */
+  async checkpointNow(organizationId: string) {
+    await this.#ready(organizationId);
+    if (!this.#head) return null;
+    return this.#checkpoint(this.#head);
+  }
+
+  override async alarm() {
+    this.#alarmScheduled = false;
+    const orgId = this.#orgId ?? (await this.ctx.storage.get<string>("organization_id"));
+    if (!orgId) return;
+    await this.#ready(orgId);
+    const lastSeq = await this.ctx.storage.get<number>("checkpoint_seq");
+    if (!this.#head || this.#head.seq === lastSeq) return;
+    try {
+      await this.#checkpoint(this.#head);
+    } catch (err) {
+      // Without a signing key there is nothing to retry; anything else is retried by the runtime.
+      if (err instanceof AppError && err.code === "not_configured") return console.warn(err.message);
+      throw err;
+    }
+  }
+
+  async #checkpoint(head: ChainHead) {
+    const checkpoint = await issueCheckpoint(this.env, this.#db, {
+      organizationId: this.#orgId!,
+      seq: head.seq,
+      rowHmac: head.rowHmac,
+      kind: "head",
+    });
+    await this.ctx.storage.put("checkpoint_seq", head.seq);
+    return checkpoint;
+  }
+
+  async #ready(organizationId: string) {
+    if (this.#orgId === null) {
+      this.#orgId = organizationId;
+      await this.ctx.storage.put("organization_id", organizationId);
+    } else if (this.#orgId !== organizationId) {
+      throw new Error("This chain object belongs to another organization");
+    }
+    this.#headLoaded ??= this.#loadHead();
+    await this.#headLoaded;
+  }
+
+  #loadHead() {
+    return readHead(this.#db, this.#orgId!).then(
+      (head) => {
+        this.#head = head;
+      },
+      (err: unknown) => {
+        this.#headLoaded = null;
+        throw err;
+      },
+    );
+  }
+
+  async #appendOnce(request: AppendRequest, idempotency: { key: string; requestHash: string }): Promise<AppendOutcome> {
+    const previous = await findIdempotencyKey(this.#db, request.organizationId, idempotency.key, isoNow());
+    if (!previous) return this.#enqueue(request);
+    if (previous.requestHash !== idempotency.requestHash) return mismatch();
+    const rows = await rowsInSeqRange(this.#db, request.organizationId, previous.seqFrom, previous.seqTo, previous.seqTo - previous.seqFrom + 1);
+    return { ok: true, records: rows.map(recordFromRow), replayed: true, bookmark: null };
+  }
+
+  #enqueue(request: AppendRequest) {
+    return new Promise<AppendOutcome>((resolve) => {
+      this.#queue.push({ request, resolve });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush() {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        let rows = 0;
+        let take = 0;
+        while (take < this.#queue.length && (take === 0 || rows + this.#queue[take]!.request.records.length <= MAX_ROWS_PER_COMMIT)) {
+          rows += this.#queue[take]!.request.records.length;
+          take++;
+        }
+        await this.#commit(this.#queue.splice(0, take));
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #commit(group: Pending[], retried = false): Promise<void> {
+    let sealed: Sealed | undefined;
+    const session = this.env.DB.withSession("first-primary");
+    try {
+      await this.#headLoaded;
+      sealed = await this.#seal(group);
+      await session.batch(this.#statements(group, sealed));
+    } catch (err) {
+      // After any failure the head is re-read from D1 before anything else is sealed.
+      this.#headLoaded = this.#loadHead();
+      const landed = await this.#headLoaded.then(
+        () => sealed !== undefined && this.#head?.seq === sealed.head.seq && this.#head.rowHmac === sealed.head.rowHmac,
+        () => undefined,
+      );
+      if (landed === undefined) {
+        // D1 cannot say whether the batch committed: never seal it again, let the callers retry
+        // with their Idempotency-Key once the head can be read.
+        for (const pending of group) pending.resolve(interrupted());
+        return;
+      }
+      if (!landed) {
+        if (group.length > 1) {
+          // One caller's bad effect must not fail the others: retry each alone.
+          for (const pending of group) await this.#commit([pending]);
+        } else if (!retried) {
+          // The head may have been stale (a row written behind our back); seal once more after it.
+          await this.#commit(group, true);
+        } else {
+          group[0]!.resolve(failure(err));
+        }
+        return;
+      }
+    }
+    this.#head = sealed!.head;
+    const bookmark = session.getBookmark();
+    group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark }));
+    // Everyone is answered; a failure to schedule the checkpoint must not stall the queue behind.
+    await this.#scheduleCheckpoint().catch(() => {
+      this.#alarmScheduled = false;
+      console.warn("could not schedule the head checkpoint; the next commit tries again");
+    });
+  }
+
+  async #seal(group: Pending[]): Promise<Sealed> {
+    const keyring = await loadAuditKeyring(this.env);
+    const recordedAt = isoNow();
+    let head = this.#head;
+    const rows: StoredRow[] = [];
+    const seal = async (pending: PendingRecord) => {
+      const record: AuditRecord = {
+        ...pending,
+        seq: (head?.seq ?? 0) + 1,
+        recorded_at: recordedAt,
+        key_id: keyring.current.id,
+        prev_hash: head?.rowHmac ?? null,
+        row_hmac: null,
+      };
+      // JSON columns are canonicalized once: the same text is sealed and stored.
+      const stored = toStoredRow(record);
+      record.row_hmac = stored.rowHmac = await hmacSha256Hex(keyring.current.key, (record.prev_hash ?? "") + canonicalStoredRow(stored));
+      head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
+      rows.push(stored);
+      return record;
+    };
+    if (head && head.keyId !== keyring.current.id) await seal(this.#keyRotation(head.keyId, keyring.current.id, recordedAt));
+    const perRequest: AuditRecord[][] = [];
+    for (const pending of group) {
+      const sealedRows: AuditRecord[] = [];
+      for (const record of pending.request.records) sealedRows.push(await seal(record));
+      perRequest.push(sealedRows);
+    }
+    return { rows, perRequest, head: head! };
+  }
+
+  #keyRotation(previousKeyId: string | null, newKeyId: string, at: string): PendingRecord {
+    return {
+      id: crypto.randomUUID(),
+      organization_id: this.#orgId!,
+      site_id: null,
+      actor_id: SYSTEM_ACTOR_ID,
+      action: "key_rotate",
+      resource_type: "setting",
+      resource_id: null,
+      status: "success",
+      ip_address: null,
+      user_agent: null,
+      changes: { key_id: { old: previousKeyId, new: newKeyId } },
+      previous_state: null,
+      new_state: null,
+      metadata: { source: OWN_RECORD_SOURCE, previous_key_id: previousKeyId, new_key_id: newKeyId },
+      timestamp: at,
+    };
+  }
+
+  #statements(group: Pending[], sealed: Sealed): D1PreparedStatement[] {
+    const d1 = this.env.DB;
+    const now = Date.now();
+    const statements = insertRowStatements(d1, sealed.rows);
+    group.forEach((pending, i) => {
+      const rows = sealed.perRequest[i]!;
+      for (const effect of pending.request.effects ?? []) statements.push(d1.prepare(effect.sql).bind(...effect.params));
+      const idempotency = pending.request.idempotency;
+      if (idempotency && rows.length > 0) {
+        statements.push(
+          insertIdempotencyKeyStatement(d1, {
+            organizationId: this.#orgId!,
+            key: idempotency.key,
+            requestHash: idempotency.requestHash,
+            seqFrom: rows[0]!.seq!,
+            seqTo: rows.at(-1)!.seq!,
+            createdAt: isoNow(now),
+            expiresAt: isoNow(now + IDEMPOTENCY_TTL_MS),
+          }),
+        );
+      }
+    });
+    // Expired keys are swept when new ones are written, so key-less traffic pays nothing for them.
+    if (group.some((pending) => pending.request.idempotency)) {
+      statements.push(deleteExpiredIdempotencyKeysStatement(d1, this.#orgId!, isoNow(now)));
+    }
+    return statements;
+  }
+
+  async #scheduleCheckpoint() {
+    if (this.#alarmScheduled) return;
+    this.#alarmScheduled = true;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_INTERVAL_MS);
+  }
+}
+
+const interrupted = (): AppendOutcome => ({
+  ok: false,
+  code: "interrupted",
+  message: "The append was interrupted and may or may not have been stored; retry it with the same Idempotency-Key",
+});
+
+const mismatch = (): AppendOutcome => ({
+  ok: false,
+  code: "idempotency_mismatch",
+  message: "This Idempotency-Key was used with a different request",
+});
+
+function failure(err: unknown): AppendOutcome {
+  const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
+  // A clash on (organization_id, seq) is the chain's own guard (a stale head), not the caller's conflict.
+  if (text.includes("UNIQUE constraint failed") && !text.includes("audit_logs.seq")) {
+    return { ok: false, code: "conflict", message: "The change conflicts with existing data" };
+  }
+  console.error(`chain append failed: ${err instanceof Error ? err.name : "error"}`);
+  return { ok: false, code: "write_failed", message: "The records could not be written; nothing was appended" };
+}

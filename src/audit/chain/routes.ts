@@ -1,0 +1,148 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { type AppEnv, requireRole } from "../../auth/caller";
+import { sha256Hex } from "../../crypto/encoding";
+import { canonicalJson } from "../../crypto/jcs";
+import { invalid } from "../../http/errors";
+import { scopeOrganization, writeScope } from "../../auth/tenancy";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../../http/openapi";
+import { limitBody } from "../../http/request-guards";
+import { isoNow } from "../../time";
+import { announceWrite, appendToChain, commitAudited } from "./append";
+import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./input";
+import { type AuditRecord, toStoredRow } from "./record";
+import { importStatement } from "./legacy-import";
+import { insertRowEffects } from "./store";
+import { AuditRecordSchema } from "./record";
+
+const logs = newRouter();
+const tags = ["Audit log"];
+const APPENDERS = ["ingest", "org_admin", "super_admin"] as const;
+
+const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional()
+    .openapi({ description: "A retry with the same key answers the first result and appends nothing twice (24 h)" }),
+});
+async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: unknown) {
+  if (!key) return undefined;
+  return { key, requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(raw)}`) };
+}
+
+function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
+  const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input.organization_id, orgId, prefix(i)));
+  if (problems.length > 0) throw invalid(problems);
+  const now = isoNow();
+  return inputs.map((input) => toPendingRecord(input, orgId, now));
+}
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/logs",
+    tags,
+    security: authenticated,
+    summary: "Append one record to the organization's chain",
+    middleware: [requireRole(...APPENDERS), limitBody(2 * MAX_RECORD_BYTES)] as const,
+    request: { headers: IdempotencyHeaders, body: jsonBody(AuditRecordInput) },
+    responses: { 201: json(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 422) },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const raw: unknown = await c.req.json();
+    const orgId = await writeScope(c, input.organization_id);
+    const records = checked([raw], [input], orgId, () => "");
+    const outcome = await appendToChain(c.env, {
+      organizationId: orgId,
+      records,
+      idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
+    });
+    announceWrite(c, outcome);
+    return c.json(outcome.records[0]!, 201);
+  },
+);
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/logs/batch",
+    tags,
+    security: authenticated,
+    summary: "Append up to 1,000 records, all or nothing, in order",
+    middleware: [requireRole(...APPENDERS), limitBody(8 * 1024 * 1024)] as const,
+    request: { headers: IdempotencyHeaders, body: jsonBody(BatchInput) },
+    responses: {
+      201: json(z.object({ records: z.array(AuditRecordSchema) }).openapi("AuditBatch"), "The sealed records, in order"),
+      ...errorResponses(401, 403, 413, 422),
+    },
+  }),
+  async (c) => {
+    const { records: inputs } = c.req.valid("json");
+    const raw = (await c.req.json()) as { records: unknown[] };
+    const orgId = await writeScope(c, inputs[0]!.organization_id);
+    if (c.get("caller").role === "super_admin") {
+      const others = inputs.flatMap((r, i) => (r.organization_id === orgId ? [] : [i]));
+      if (others.length > 0) {
+        throw invalid(others.map((i) => ({ field: `records.${i}.organization_id`, message: "every record must name the same organization" })));
+      }
+    }
+    const records = checked(raw.records, inputs, orgId, (i) => `records.${i}`);
+    const outcome = await appendToChain(c.env, {
+      organizationId: orgId,
+      records,
+      idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
+    });
+    announceWrite(c, outcome);
+    return c.json({ records: outcome.records }, 201);
+  },
+);
+
+logs.openapi(
+  createRoute({
+    method: "post",
+    path: "/import",
+    tags,
+    security: authenticated,
+    summary: "Import up to 1,000 legacy records without a chain (super_admin); the import itself is chained",
+    middleware: [requireRole("super_admin"), limitBody(8 * 1024 * 1024)] as const,
+    request: { body: jsonBody(ImportInput) },
+    responses: {
+      201: json(z.object({ records: z.array(AuditRecordSchema), import_record: AuditRecordSchema }).openapi("LegacyImportResult"), "Imported"),
+      ...errorResponses(401, 403, 404, 409, 413, 422),
+    },
+  }),
+  async (c) => {
+    const { organization_id: orgId, records: inputs } = c.req.valid("json");
+    const raw = (await c.req.json()) as { records: unknown[] };
+    await scopeOrganization(c, orgId, ["super_admin"]);
+    const problems = inputs.flatMap((_, i) => recordProblems(raw.records[i], undefined, orgId, `records.${i}`));
+    const ids = inputs.map((r) => r.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) problems.push({ field: `records.${i}.id`, message: "appears twice in this import" });
+    });
+    if (problems.length > 0) throw invalid(problems);
+    const now = isoNow();
+    const legacy: AuditRecord[] = inputs.map((input) => ({
+      ...toPendingRecord(input, orgId, now),
+      id: input.id,
+      seq: null,
+      recorded_at: now,
+      key_id: null,
+      prev_hash: null,
+      row_hmac: null,
+    }));
+    const record = await commitAudited(
+      c,
+      orgId,
+      { action: "import", resourceType: "audit_log", resourceId: null, metadata: await importStatement(legacy) },
+      insertRowEffects(legacy.map(toStoredRow)),
+    );
+    return c.json({ records: legacy, import_record: record }, 201);
+  },
+);
+
+export default logs;

@@ -1,0 +1,136 @@
+import { and, asc, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { auditLogs, checkpoints, idempotencyKeys } from "../../db/schema";
+import { RECORD_MEMBERS, type StoredRow, storedTuple } from "./record";
+
+export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
+
+export async function readHead(db: Database, orgId: string): Promise<ChainHead | null> {
+  const [row] = await db
+    .select({ seq: auditLogs.seq, rowHmac: auditLogs.rowHmac, keyId: auditLogs.keyId })
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), isNotNull(auditLogs.seq)))
+    .orderBy(desc(auditLogs.seq))
+    .limit(1);
+  return row ? { seq: row.seq!, rowHmac: row.rowHmac!, keyId: row.keyId } : null;
+}
+
+export const rowAtSeq = async (db: Database, orgId: string, seq: number) =>
+  (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.seq, seq))).limit(1))[0];
+
+export const rowById = async (db: Database, orgId: string, id: string) =>
+  (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.id, id))).limit(1))[0];
+
+export const rowsInSeqRange = (db: Database, orgId: string, from: number, to: number, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), gte(auditLogs.seq, from), lte(auditLogs.seq, to)))
+    .orderBy(asc(auditLogs.seq))
+    .limit(limit);
+
+export const countUnchained = async (db: Database, orgId: string) =>
+  (
+    await db
+      .select({ n: sql<number>`count(*)` })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq)))
+  )[0]!.n;
+
+const INSERT_ROWS_SQL =
+  `INSERT INTO audit_logs (${RECORD_MEMBERS.join(", ")}) SELECT ` +
+  RECORD_MEMBERS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ") +
+  " FROM json_each(?)";
+
+// D1 allows 100 bound parameters per statement, so rows travel as one JSON array each statement;
+// a chunk stays well under the 2 MB a bound value may hold.
+const CHUNK_BYTES = 512 * 1024;
+
+/** Rows as JSON arrays, one array per INSERT, each under CHUNK_BYTES. */
+function rowChunks(rows: StoredRow[]): string[] {
+  const chunks: string[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const row of rows) {
+    const text = JSON.stringify(storedTuple(row));
+    if (size + text.length > CHUNK_BYTES && chunk.length > 0) {
+      chunks.push(`[${chunk.join(",")}]`);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(text);
+    size += text.length;
+  }
+  if (chunk.length > 0) chunks.push(`[${chunk.join(",")}]`);
+  return chunks;
+}
+
+/** INSERT statements for rows, many rows per statement. */
+export const insertRowStatements = (d1: D1Database, rows: StoredRow[]): D1PreparedStatement[] =>
+  rowChunks(rows).map((json) => d1.prepare(INSERT_ROWS_SQL).bind(json));
+
+/** The same INSERTs as effects that commit in the chain object's batch (legacy imports). */
+export const insertRowEffects = (rows: StoredRow[]) => rowChunks(rows).map((json) => ({ sql: INSERT_ROWS_SQL, params: [json] }));
+
+export const findIdempotencyKey = async (db: Database, orgId: string, key: string, now: string) =>
+  (
+    await db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.organizationId, orgId), eq(idempotencyKeys.key, key), sql`${idempotencyKeys.expiresAt} > ${now}`))
+      .limit(1)
+  )[0];
+
+export const insertIdempotencyKeyStatement = (d1: D1Database, row: typeof idempotencyKeys.$inferInsert) =>
+  d1
+    .prepare(
+      "INSERT INTO idempotency_keys (organization_id, key, request_hash, seq_from, seq_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, seq_from = excluded.seq_from, " +
+        "seq_to = excluded.seq_to, created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )
+    .bind(row.organizationId, row.key, row.requestHash, row.seqFrom, row.seqTo, row.createdAt, row.expiresAt);
+
+export const deleteExpiredIdempotencyKeysStatement = (d1: D1Database, orgId: string, now: string) =>
+  d1.prepare("DELETE FROM idempotency_keys WHERE organization_id = ? AND expires_at <= ?").bind(orgId, now);
+
+export type CheckpointRow = typeof checkpoints.$inferSelect;
+
+/** A row whose seq no chain can hold (below 1, beyond 2^53−1, or not a number at all: SQLite sorts text above every number). */
+export const firstRowOutsideSeqRange = async (db: Database, orgId: string) =>
+  (
+    await db
+      .select({ id: auditLogs.id, seq: auditLogs.seq })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), sql`(${auditLogs.seq} < 1 OR ${auditLogs.seq} > ${Number.MAX_SAFE_INTEGER})`))
+      .orderBy(asc(auditLogs.seq))
+      .limit(1)
+  )[0];
+
+/** The chained `import` records of an organization, whichever wrote them; the caller tells chainproof's own apart. */
+export const chainedImportRecords = (db: Database, orgId: string) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.action, "import"), isNotNull(auditLogs.seq)))
+    .orderBy(asc(auditLogs.seq));
+
+/** The organization's rows with these ids (one bound JSON array, whatever the count). */
+export const rowsWithIds = (db: Database, orgId: string, ids: readonly string[]) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), sql`${auditLogs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`));
+
+/** Ids of unchained rows after `afterId`, by id: a page at a time, so memory stays flat. */
+export const unchainedIdsAfter = async (db: Database, orgId: string, afterId: string, limit: number) =>
+  (
+    await db
+      .select({ id: auditLogs.id })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq), sql`${auditLogs.id} > ${afterId}`))
+      .orderBy(asc(auditLogs.id))
+      .limit(limit)
+  ).map((r) => r.id);
+
+export const countRows = async (db: Database, orgId: string) =>
+  (await db.select({ n: sql<number>`count(*)` }).from(auditLogs).where(eq(auditLogs.organizationId, orgId)))[0]!.n;

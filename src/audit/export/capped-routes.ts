@@ -1,0 +1,160 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { type AppEnv, requireRole } from "../../auth/caller";
+import { readScope } from "../../auth/tenancy";
+import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
+import { invalid } from "../../http/errors";
+import { authenticated, errorResponses, jsonBody, newRouter } from "../../http/openapi";
+import { spendBudget } from "../../http/rate-limits";
+import { limitBody } from "../../http/request-guards";
+import { isoNow } from "../../time";
+import { commitAudited } from "../chain/append";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { csvHeader, csvRows } from "./format";
+import { endDate, type LogFilters, logConditions, startDate } from "../read/filters";
+import { recordFromRow } from "../chain/record";
+import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage, rowsWithinBudget } from "../read/store";
+
+export const EXPORT_LIMIT = 10_000;
+const PAGE_ROWS = 1_000;
+const FIRST_PAGE_ROWS = 100;
+const PAGE_BYTES = 4 * 1024 * 1024;
+
+export const ExportFilters = z.object({
+  start_date: startDate.optional(),
+  end_date: endDate.optional(),
+  actions: z.array(z.enum(AUDIT_ACTIONS)).optional(),
+  resource_types: z.array(z.enum(RESOURCE_TYPES)).optional(),
+});
+const KNOWN_FIELDS = ["start_date", "end_date", "actions", "resource_types", "format"];
+
+// Unknown body fields are ignored, as the established API does, and reported in X-Ignored-Fields;
+// a name with a lone surrogate cannot be reported (nor percent-encoded), so it is refused.
+const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).default("json") })
+  .loose()
+  .superRefine((body, ctx) => {
+    for (const name of Object.keys(body)) {
+      if (ijsonViolations(name).length > 0) ctx.addIssue({ code: "custom", message: IJSON_VIOLATION, path: [name] });
+    }
+  })
+  .openapi("ExportRequest");
+
+export const exportFilters = (body: z.infer<typeof ExportFilters>, organizationId: string | undefined, until: string): LogFilters => ({
+  organizationId,
+  startDate: body.start_date,
+  endDate: body.end_date,
+  actions: body.actions,
+  resourceTypes: body.resource_types,
+  recordedUntil: until,
+});
+
+/** The filters as the audit record keeps them: only the known ones, never what was ignored. */
+export const recordedFilters = (body: z.infer<typeof ExportFilters>) =>
+  Object.fromEntries(
+    Object.entries({ start_date: body.start_date, end_date: body.end_date, actions: body.actions, resource_types: body.resource_types }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+
+const exports = newRouter();
+
+exports.openapi(
+  createRoute({
+    method: "post",
+    path: "/export",
+    tags: ["Export"],
+    security: authenticated,
+    summary: "Export up to 10,000 records, newest first, as JSON or CSV (streamed)",
+    middleware: [requireRole("org_admin", "super_admin"), limitBody(16 * 1024)] as const,
+    request: { query: z.object({ organization_id: z.uuid().optional() }).strict(), body: jsonBody(CappedExportBody) },
+    responses: {
+      200: {
+        description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",
+        content: { "application/json": { schema: z.object({}).loose() }, "text/csv": { schema: z.string() } },
+      },
+      ...errorResponses(401, 403, 404, 413, 422, 429),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    if (body.start_date && body.end_date && body.start_date > body.end_date) {
+      throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
+    }
+    const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
+    const orgId = await readScope(c, c.req.valid("query").organization_id);
+    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
+    const where = logConditions(exportFilters(body, orgId, isoNow()));
+    const db = c.get("db");
+    const total = await countRecords(db, where);
+    const returned = Math.min(total, EXPORT_LIMIT);
+    const audited = orgId ? [orgId] : await distinctOrganizations(db, where);
+    for (const org of audited) {
+      await commitAudited(c, org, {
+        action: "export",
+        resourceType: "audit_log",
+        resourceId: null,
+        metadata: { format: body.format, filters: recordedFilters(body), total, returned, capped: true },
+      });
+    }
+
+    const headers: Record<string, string> = {
+      "X-Result-Truncated": String(total > EXPORT_LIMIT),
+      "X-Result-Total": String(total),
+      "X-Result-Limit": String(EXPORT_LIMIT),
+    };
+    // Field names are client text: percent-encoded, they are always a valid header value.
+    if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.map((name) => encodeURIComponent(name)).join(", ");
+    const pages = pagesOf(c, where, returned);
+    if (body.format === "csv") {
+      const name = `chainproof-audit-${isoNow().slice(0, 10)}.csv`;
+      return c.body(textStream([csvHeader()], pages, (rows) => csvRows(rows), []), 200, {
+        ...headers,
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="${name}"`,
+      });
+    }
+    const head = `{"truncated":${total > EXPORT_LIMIT},"total":${total},"limit":${EXPORT_LIMIT},"returned":${returned},"items":[`;
+    let first = true;
+    const jsonRows = (rows: Parameters<typeof csvRows>[0]) =>
+      rows.map((row) => `${first ? ((first = false), "") : ","}${JSON.stringify(recordFromRow(row))}`).join("");
+    return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json" });
+  },
+);
+
+/** The newest `limit` rows, one D1 page at a time (keyset, so each page is an index seek). */
+async function* pagesOf(c: Context<AppEnv>, where: Parameters<typeof newestFirstPage>[1], limit: number) {
+  let left = limit;
+  let after: NewestFirstCursor | null = null;
+  let previous: Awaited<ReturnType<typeof newestFirstPage>> | null = null;
+  while (left > 0) {
+    const size = rowsWithinBudget(previous, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS);
+    const rows = await newestFirstPage(c.get("db"), where, after, Math.min(size, left));
+    previous = rows;
+    if (rows.length === 0) return;
+    yield rows;
+    left -= rows.length;
+    const last = rows.at(-1)!;
+    after = { timestamp: last.timestamp, seq: last.seq, id: last.id };
+  }
+}
+
+/** Streams head, then each page as it is read (memory holds one page), then tail. */
+function textStream<T>(head: string[], pages: AsyncGenerator<T>, render: (page: T) => string, tail: string[]) {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const text of head) controller.enqueue(encoder.encode(text));
+    },
+    async pull(controller) {
+      const next = await pages.next();
+      if (next.done) {
+        for (const text of tail) controller.enqueue(encoder.encode(text));
+        controller.close();
+      } else {
+        controller.enqueue(encoder.encode(render(next.value)));
+      }
+    },
+  });
+}
+
+export default exports;

@@ -1,0 +1,22 @@
+import { stringify } from "csv-stringify/sync";
+import { RECORD_MEMBERS, recordFromRow, type StoredRow } from "../chain/record";
+
+// RFC 4180: records end with CRLF.
+const CSV_OPTIONS = { escape_formulas: true, record_delimiter: "windows" } as const;
+
+export const csvHeader = () => stringify([RECORD_MEMBERS as unknown as string[]], CSV_OPTIONS);
+
+/** RFC 4180 rows; JSON columns as JSON text; cells a spreadsheet would run as formulas are neutralized. */
+export function csvRows(rows: StoredRow[]): string {
+  const records = rows.map((row) => {
+    const r = recordFromRow(row);
+    return RECORD_MEMBERS.map((column) => {
+      const value = r[column];
+      return value !== null && typeof value === "object" ? JSON.stringify(value) : value;
+    });
+  });
+  return stringify(records, { ...CSV_OPTIONS, cast: { number: (n) => String(n) } });
+}
+
+/** One record per line: the chain fields included, so the offline verifier can walk it. */
+export const jsonLines = (rows: StoredRow[]) => rows.map((row) => `${JSON.stringify(recordFromRow(row))}\n`).join("");

@@ -1,0 +1,186 @@
+import { and, desc, eq, gte, lte } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { checkpoints } from "../../db/schema";
+import { canonicalJson } from "../../crypto/jcs";
+import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../../crypto/ed25519";
+import type { Env } from "../../env";
+import { AppError } from "../../http/errors";
+import { isoNow } from "../../time";
+import { type CheckpointRow, rowAtSeq } from "../chain/store";
+
+export type Checkpoint = {
+  id: string;
+  organization_id: string;
+  seq: number;
+  row_hmac: string;
+  issued_at: string;
+  kind: "head" | "prune";
+  kid: string;
+  statement: string;
+  signature: string;
+};
+
+type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
+let signer: { source: string; value: Signer } | undefined;
+
+let keyProblemLogged = false;
+
+/** Without the key nothing protects the tail of a chain, and reports go unattested: said loudly, once per isolate. */
+function logKeyProblemOnce(problem: string) {
+  if (keyProblemLogged) return;
+  keyProblemLogged = true;
+  console.error(`CHECKPOINT_SIGNING_KEY ${problem}: no signed checkpoints or report attestations, so chain tails are not protected`);
+}
+
+export async function checkpointSigner(env: Env): Promise<Signer> {
+  const source = env.CHECKPOINT_SIGNING_KEY;
+  if (!source) {
+    logKeyProblemOnce("is not set");
+    throw new AppError(503, "not_configured", "Checkpoint signing is not configured (CHECKPOINT_SIGNING_KEY)");
+  }
+  if (signer?.source !== source) {
+    try {
+      signer = { source, value: await ed25519Signer(parsePrivateJwk(source)) };
+    } catch (err) {
+      logKeyProblemOnce("is not a usable Ed25519 private JWK");
+      throw err;
+    }
+  }
+  return signer.value;
+}
+
+/** The signer when CHECKPOINT_SIGNING_KEY is set and usable, else null: the tail is then unprotected. */
+export async function availableCheckpointSigner(env: Env): Promise<Signer | null> {
+  try {
+    return await checkpointSigner(env);
+  } catch {
+    return null;
+  }
+}
+
+type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };
+
+/** The JWKS: the current checkpoint key first, then retired ones so old checkpoints keep verifying. */
+export async function publicKeys(env: Env): Promise<PublicJwk[]> {
+  const retired = env.CHECKPOINT_RETIRED_PUBLIC_KEYS ? (JSON.parse(env.CHECKPOINT_RETIRED_PUBLIC_KEYS) as PublicJwk[]) : [];
+  const active = await availableCheckpointSigner(env);
+  const current = active ? [active.publicJwk] : [];
+  return [...current, ...retired.filter((k) => !current.some((c) => c.kid === k.kid))];
+}
+
+export const statementOf = (c: Pick<Checkpoint, "organization_id" | "seq" | "row_hmac" | "issued_at" | "kind">) =>
+  canonicalJson({
+    type: "chainproof.checkpoint.v1",
+    organization_id: c.organization_id,
+    seq: c.seq,
+    row_hmac: c.row_hmac,
+    issued_at: c.issued_at,
+    kind: c.kind,
+  });
+
+/** A checkpoint counts only if its statement is the one its fields imply and a JWKS key signed it. */
+export async function checkpointIsAuthentic(env: Env, c: Checkpoint): Promise<boolean> {
+  if (statementOf(c) !== c.statement) return false;
+  const key = (await publicKeys(env)).find((k) => k.kid === c.kid);
+  return key !== undefined && verifyEd25519(key, c.statement, c.signature);
+}
+
+export const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
+  id: row.id,
+  organization_id: row.organizationId,
+  seq: row.seq,
+  row_hmac: row.rowHmac,
+  issued_at: row.issuedAt,
+  kind: row.kind,
+  kid: row.kid,
+  statement: row.statement,
+  signature: row.signature,
+});
+
+const witnessKey = (orgId: string, name: string | number) => `checkpoints/${orgId}/${name}.json`;
+
+/** Signs the organization's head at `seq`, stores it in D1 and its witness copy in R2. */
+export async function issueCheckpoint(
+  env: Env,
+  db: Database,
+  head: { organizationId: string; seq: number; rowHmac: string; kind: Checkpoint["kind"] },
+): Promise<Checkpoint> {
+  const s = await checkpointSigner(env);
+  const fields = { organization_id: head.organizationId, seq: head.seq, row_hmac: head.rowHmac, issued_at: isoNow(), kind: head.kind };
+  const statement = statementOf(fields);
+  const checkpoint: Checkpoint = { id: crypto.randomUUID(), ...fields, kid: s.kid, statement, signature: await s.sign(statement) };
+  // R2 first: a checkpoint must never exist in D1 without its external witness.
+  const body = JSON.stringify(checkpoint);
+  await env.ARCHIVE.put(witnessKey(head.organizationId, head.seq), body, { httpMetadata: { contentType: "application/json" } });
+  if (await extendsWitness(env, db, head)) {
+    await env.ARCHIVE.put(witnessKey(head.organizationId, "head"), body, { httpMetadata: { contentType: "application/json" } });
+  }
+  await db.insert(checkpoints).values({
+    id: checkpoint.id,
+    organizationId: checkpoint.organization_id,
+    seq: checkpoint.seq,
+    rowHmac: checkpoint.row_hmac,
+    issuedAt: checkpoint.issued_at,
+    kind: checkpoint.kind,
+    kid: checkpoint.kid,
+    statement,
+    signature: checkpoint.signature,
+  });
+  return checkpoint;
+}
+
+/**
+ * The witness head only moves forward along the same chain: if the row it signed is gone or
+ * different, the chain was rewritten and the witness is kept as the evidence.
+ */
+async function extendsWitness(env: Env, db: Database, head: { organizationId: string; seq: number }) {
+  const previous = await readWitnessHead(env, head.organizationId);
+  if (!previous) return true;
+  if (previous.seq > head.seq) return false;
+  const row = await rowAtSeq(db, head.organizationId, previous.seq);
+  if (row?.rowHmac === previous.row_hmac) return true;
+  console.error(`organization ${head.organizationId}: the row at witnessed seq ${previous.seq} changed; the witness head is kept`);
+  return false;
+}
+
+async function readWitnessHead(env: Env, orgId: string): Promise<Checkpoint | null> {
+  const object = await env.ARCHIVE.get(witnessKey(orgId, "head"));
+  return object ? ((await object.json()) as Checkpoint) : null;
+}
+
+export async function listCheckpoints(db: Database, orgId: string, limit: number) {
+  const rows = await db
+    .select()
+    .from(checkpoints)
+    .where(eq(checkpoints.organizationId, orgId))
+    .orderBy(desc(checkpoints.seq), desc(checkpoints.issuedAt))
+    .limit(limit);
+  return rows.map(toCheckpoint);
+}
+
+export async function checkpointsInRange(db: Database, orgId: string, from: number, to: number) {
+  const rows = await db
+    .select()
+    .from(checkpoints)
+    .where(and(eq(checkpoints.organizationId, orgId), gte(checkpoints.seq, from), lte(checkpoints.seq, to)));
+  return rows.map(toCheckpoint);
+}
+
+/**
+ * The heads a walk must agree with: D1's newest checkpoint and the R2 witness head, each if
+ * authentic. Someone who rewrites D1 cannot make the witness disappear, and the witness only
+ * moves along the chain it signed, so a rewritten or regrown tail disagrees with one of them.
+ */
+export async function signedHeads(env: Env, db: Database, orgId: string): Promise<Checkpoint[]> {
+  const [row] = await db.select().from(checkpoints).where(eq(checkpoints.organizationId, orgId)).orderBy(desc(checkpoints.seq)).limit(1);
+  const heads: Checkpoint[] = [];
+  for (const c of [row ? toCheckpoint(row) : null, await readWitnessHead(env, orgId)]) {
+    if (c && c.organization_id === orgId && (await checkpointIsAuthentic(env, c))) heads.push(c);
+  }
+  return heads;
+}
+
+export const furthest = (heads: Checkpoint[]) => heads.reduce<Checkpoint | null>((a, c) => (a && a.seq >= c.seq ? a : c), null);
+
+/** The furthest of the signed heads. */
+export const newestCheckpoint = async (env: Env, db: Database, orgId: string) => furthest(await signedHeads(env, db, orgId));

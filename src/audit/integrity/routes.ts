@@ -1,0 +1,170 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireRole } from "../../auth/caller";
+import { scopeOrganization } from "../../auth/tenancy";
+import { loadAuditKeyring } from "../../crypto/keys";
+import { conflict, invalid } from "../../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../../http/openapi";
+import { spendBudget } from "../../http/rate-limits";
+import { limitBody } from "../../http/request-guards";
+import { recordSecurityEvent, securityScope } from "../../security/record";
+import { chainOf, commitAudited } from "../chain/append";
+import { listCheckpoints } from "./checkpoints";
+import { CheckpointSchema, ValidationSchema } from "./schemas";
+import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
+import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL, validateOrganizations } from "./validate-orgs";
+
+const integrity = newRouter();
+const tags = ["Chain integrity"];
+
+const ValidateQuery = z
+  .object({
+    organization_id: z.uuid().optional(),
+    start_id: z.uuid().optional(),
+    end_id: z.uuid().optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_VALIDATE_LIMIT)
+      .default(DEFAULT_VALIDATE_LIMIT)
+      .openapi({ description: "Rows to check in this call; without organization_id, across all organizations together" }),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .openapi({ description: "Without organization_id: the previous answer's next_cursor, to continue the walk where it stopped" }),
+  })
+  .strict();
+
+integrity.openapi(
+  createRoute({
+    method: "get",
+    path: "/validate",
+    tags,
+    security: authenticated,
+    summary: "Walk the chain by seq and report the first broken link (super_admin)",
+    description:
+      `Without organization_id: the organizations in id order, \`limit\` rows in total and at most ${MAX_ORGS_PER_CALL} ` +
+      "organizations per call; pass `next_cursor` back as `cursor` to continue (null when done).",
+    middleware: [requireRole("super_admin")] as const,
+    request: { query: ValidateQuery },
+    responses: { 200: json(ValidationSchema, "The walk's result"), ...errorResponses(401, 403, 404, 422, 429) },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const db = c.get("db");
+    if (!query.organization_id && (query.start_id || query.end_id)) {
+      throw invalid([{ field: query.start_id ? "start_id" : "end_id", message: "needs organization_id" }]);
+    }
+    if (query.organization_id && query.cursor !== undefined) {
+      throw invalid([{ field: "cursor", message: "only without organization_id; within one organization use start_id" }]);
+    }
+    const keyring = await loadAuditKeyring(c.env);
+    if (query.organization_id) {
+      const org = await scopeOrganization(c, query.organization_id, ["super_admin"]);
+      await spendBudget(c.env, "VALIDATE_BUDGET", org.id);
+      const result = await validateOrganization(c.env, db, keyring, org.id, { startId: query.start_id, endId: query.end_id, limit: query.limit });
+      await recordOutcome(c, result, query);
+      return c.json({ ...result }, 200);
+    }
+    const from = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !from) {
+      throw invalid([{ field: "cursor", message: "not a cursor this API handed out; pass next_cursor back unchanged" }]);
+    }
+    await spendBudget(c.env, "VALIDATE_BUDGET", undefined);
+    const { results, next } = await validateOrganizations(c.env, db, keyring, from, query.limit, (result) => recordOutcome(c, result, query));
+    const firstBroken = results.find((r) => !r.valid);
+    return c.json(
+      {
+        valid: firstBroken === undefined,
+        broken_at: firstBroken?.broken_at ?? null,
+        broken_reason: firstBroken?.broken_reason ?? null,
+        checked: results.reduce((n, r) => n + r.checked, 0),
+        unchained: results.reduce((n, r) => n + r.unchained, 0),
+        organization_id: firstBroken?.organization_id ?? null,
+        next_start_id: null,
+        next_cursor: next && encodeCursor(next),
+        tail_protected: Boolean(c.env.CHECKPOINT_SIGNING_KEY),
+        organizations: results,
+      },
+      200,
+    );
+  },
+);
+
+/** The walk is audited after it ran; a break also raises a chain_integrity_failure event. */
+async function recordOutcome(c: Parameters<typeof commitAudited>[0], result: ValidationResult, query: z.infer<typeof ValidateQuery>) {
+  const summary = {
+    valid: result.valid,
+    checked: result.checked,
+    broken_at: result.broken_at,
+    broken_seq: result.broken_seq,
+    broken_reason: result.broken_reason,
+    start_id: query.start_id ?? null,
+    end_id: query.end_id ?? null,
+  };
+  await commitAudited(c, result.organization_id, {
+    action: "chain_validate",
+    resourceType: "audit_log",
+    resourceId: null,
+    metadata: summary,
+  });
+  if (!result.valid) {
+    await recordSecurityEvent(securityScope(c), {
+      organizationId: result.organization_id,
+      eventType: "chain_integrity_failure",
+      riskScore: 100,
+      severity: "critical",
+      description: `Audit chain broken at seq ${result.broken_seq}: ${result.broken_reason}`,
+      metadata: summary,
+    });
+  }
+}
+
+integrity.openapi(
+  createRoute({
+    method: "get",
+    path: "/checkpoints",
+    tags,
+    security: authenticated,
+    summary: "Signed checkpoints of an organization's head, newest first",
+    request: {
+      query: z
+        .object({ organization_id: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+        .strict(),
+    },
+    responses: {
+      200: json(z.object({ items: z.array(CheckpointSchema) }).openapi("CheckpointList"), "The checkpoints"),
+      ...errorResponses(401, 403, 404, 422),
+    },
+  }),
+  async (c) => {
+    const caller = c.get("caller");
+    const { organization_id: named, limit } = c.req.valid("query");
+    const orgId = named ?? caller.organizationId;
+    if (!orgId) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+    const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
+    return c.json({ items: await listCheckpoints(c.get("db"), org.id, limit) }, 200);
+  },
+);
+
+integrity.openapi(
+  createRoute({
+    method: "post",
+    path: "/checkpoints",
+    tags,
+    security: authenticated,
+    summary: "Sign a checkpoint of the organization's head now (super_admin)",
+    middleware: [requireRole("super_admin"), limitBody(1024)] as const,
+    request: { body: jsonBody(z.object({ organization_id: z.uuid() }).strict().openapi("CheckpointRequest")) },
+    responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 422) },
+  }),
+  async (c) => {
+    const org = await scopeOrganization(c, c.req.valid("json").organization_id, ["super_admin"]);
+    const checkpoint = await chainOf(c.env, org.id).checkpointNow(org.id);
+    if (!checkpoint) throw conflict("The organization's chain is empty; there is no head to sign");
+    return c.json(checkpoint, 201);
+  },
+);
+
+export default integrity;

@@ -1,0 +1,172 @@
+import type { AuditKeyring } from "../../crypto/keys";
+import type { Database } from "../../db/client";
+import type { Env } from "../../env";
+import { notFound } from "../../http/errors";
+import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
+import { rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
+import { type ChainBreak, type ChainLink, ChainWalker, keyRotationOf, type WalkStart } from "../chain/walker";
+import type { StoredRow } from "../chain/record";
+import { rowsWithinBudget } from "../read/store";
+import { keyringHasher, sealChecks } from "./seal-check";
+import { countRows, countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "../chain/store";
+
+export const DEFAULT_VALIDATE_LIMIT = 10_000;
+export const MAX_VALIDATE_LIMIT = 100_000;
+// A page is sized to about PAGE_BYTES (up to PAGE_ROWS rows), so memory stays flat whatever the row size.
+const PAGE_ROWS = 5_000;
+const FIRST_PAGE_ROWS = 200;
+const PAGE_BYTES = 8 * 1024 * 1024;
+
+export type ValidationResult = {
+  organization_id: string;
+  valid: boolean;
+  broken_at: string | null;
+  broken_seq: number | null;
+  broken_reason: string | null;
+  checked: number;
+  unchained: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  next_start_id: string | null;
+  checkpoint_seq: number | null;
+  /** Whether signed checkpoints guard the tail: without CHECKPOINT_SIGNING_KEY a cut tail goes unnoticed. */
+  tail_protected: boolean;
+  /** Rows the organization holds, on a walk from genesis to the head: walked + unchained (+ pruned). */
+  rows_held: number | null;
+  complete: boolean;
+};
+
+function parsedMetadata(row: StoredRow): unknown {
+  try {
+    return JSON.parse(row.metadata);
+  } catch {
+    // Its seal check fails; the walk reports that.
+    return null;
+  }
+}
+
+const linkOf = (row: StoredRow): ChainLink => ({
+  id: row.id,
+  organization_id: row.organizationId,
+  seq: row.seq,
+  key_id: row.keyId,
+  prev_hash: row.prevHash,
+  row_hmac: row.rowHmac,
+  // Only key_rotate records can open a key epoch; other rows' metadata is never parsed here.
+  rotation: row.action === "key_rotate" ? keyRotationOf(row.action, parsedMetadata(row)) : null,
+});
+
+async function startOf(db: Database, orgId: string, startId: string | undefined): Promise<WalkStart> {
+  if (!startId) return { organizationId: orgId, seq: 1, prevHash: null };
+  const row = await rowById(db, orgId, startId);
+  if (!row || row.seq === null) throw notFound("Audit record");
+  if (row.seq === 1) return { organizationId: orgId, seq: 1, prevHash: null };
+  // The link into the first row checked is the previous row's seal (and its key, the epoch in
+  // force); a missing one shows as a gap.
+  const previous = await rowAtSeq(db, orgId, row.seq - 1);
+  return previous
+    ? { organizationId: orgId, seq: row.seq, prevHash: previous.rowHmac, epochKeyId: previous.keyId }
+    : { organizationId: orgId, seq: row.seq - 1, prevHash: null };
+}
+
+/**
+ * Walks an organization's chain by seq, a page at a time, from `startId` (or genesis) for at most
+ * `limit` rows or through `endId`, against its keys and its signed checkpoints.
+ */
+export async function validateOrganization(
+  env: Env,
+  db: Database,
+  keyring: AuditKeyring,
+  orgId: string,
+  options: { startId?: string; endId?: string; limit: number },
+): Promise<ValidationResult> {
+  const start = await startOf(db, orgId, options.startId);
+  let endSeq = Number.MAX_SAFE_INTEGER;
+  if (options.endId) {
+    const end = await rowById(db, orgId, options.endId);
+    if (!end || end.seq === null) throw notFound("Audit record");
+    endSeq = end.seq;
+  }
+  // The signed heads (D1's newest, the R2 witness): the walk must pass through them unchanged.
+  const heads = await signedHeads(env, db, orgId);
+  const newest = furthest(heads);
+  const walker = new ChainWalker(start, keyringHasher(keyring));
+  let firstSeq: number | null = null;
+  let nextStartId: string | null = null;
+  let reachedEnd = false;
+
+  // The next page is read while this one is hashed: D1 and the CPU work side by side.
+  const readPage = (from: number, rows: number) => rowsInSeqRange(db, orgId, from, endSeq, Math.max(1, rows));
+  let next = readPage(start.seq, Math.min(FIRST_PAGE_ROWS, options.limit + 1));
+  try {
+    while (!walker.broken) {
+      const page = await next;
+      if (page.length === 0) {
+        reachedEnd = true;
+        break;
+      }
+      const from = page.at(-1)!.seq! + 1;
+      const left = options.limit - walker.checked - page.length + 1;
+      if (from <= endSeq) next = readPage(from, Math.min(left, rowsWithinBudget(page, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS)));
+      const [pageCheckpoints, seals] = await Promise.all([
+        authenticCheckpoints(env, db, orgId, page[0]!.seq!, page.at(-1)!.seq!, heads),
+        sealChecks(keyring, page),
+      ]);
+      for (const [i, row] of page.entries()) {
+        if (walker.checked === options.limit) {
+          nextStartId = row.id;
+          break;
+        }
+        firstSeq ??= row.seq;
+        if (walker.pushSealed(linkOf(row), seals[i]!, pageCheckpoints.get(row.seq!))) break;
+      }
+      if (nextStartId || walker.broken) break;
+      if (from > endSeq) {
+        reachedEnd = endSeq === Number.MAX_SAFE_INTEGER;
+        break;
+      }
+    }
+  } finally {
+    // A page read ahead but not needed must not surface as an unhandled rejection.
+    next.catch(() => undefined);
+  }
+
+  const reachedHead = reachedEnd && !options.endId;
+  if (reachedHead) walker.finish(newest);
+  const fromGenesis = !options.startId;
+  const wholeChain = fromGenesis && reachedHead;
+  const unchained = await countUnchained(db, orgId);
+  let rowsHeld: number | null = null;
+  let broken: ChainBreak | null = walker.broken ?? (await rowOutsideSeqRange(db, orgId));
+  if (!broken && fromGenesis) broken = await uncoveredUnchainedRow(db, keyring, orgId);
+  if (wholeChain) {
+    rowsHeld = await countRows(db, orgId);
+    if (!broken && rowsHeld !== walker.checked + unchained) broken = { id: null, seq: null, reason: "row count mismatch" };
+  }
+  return {
+    organization_id: orgId,
+    valid: broken === null,
+    broken_at: broken?.id ?? null,
+    broken_seq: broken?.seq ?? null,
+    broken_reason: broken?.reason ?? null,
+    checked: walker.checked,
+    unchained,
+    first_seq: firstSeq,
+    last_seq: walker.checked > 0 ? walker.lastSeq : null,
+    next_start_id: broken ? null : nextStartId,
+    checkpoint_seq: newest?.seq ?? null,
+    tail_protected: Boolean(env.CHECKPOINT_SIGNING_KEY),
+    rows_held: rowsHeld,
+    complete: broken === null && nextStartId === null,
+  };
+}
+
+async function authenticCheckpoints(env: Env, db: Database, orgId: string, from: number, to: number, heads: Checkpoint[]) {
+  const bySeq = new Map<number, string[]>();
+  const add = (c: Checkpoint) => bySeq.set(c.seq, [...(bySeq.get(c.seq) ?? []), c.row_hmac]);
+  for (const c of await checkpointsInRange(db, orgId, from, to)) {
+    if (await checkpointIsAuthentic(env, c)) add(c);
+  }
+  for (const head of heads) if (head.seq >= from && head.seq <= to) add(head);
+  return bySeq;
+}

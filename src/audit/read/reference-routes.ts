@@ -1,0 +1,30 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
+import { AUDIT_ACTIONS, RESOURCE_TYPES, SECURITY_EVENT_TYPES } from "../enums";
+
+/** The fixed enumerations, for every authenticated caller (ingest tokens included). */
+const reference = newRouter();
+
+const lists = [
+  ["/actions", "AuditAction values", AUDIT_ACTIONS],
+  ["/resource-types", "ResourceType values", RESOURCE_TYPES],
+  ["/security-event-types", "SecurityEventType values", SECURITY_EVENT_TYPES],
+] as const;
+
+const EnumList = z.object({ items: z.array(z.string()) }).openapi("EnumList");
+
+for (const [path, summary, values] of lists) {
+  reference.openapi(
+    createRoute({
+      method: "get",
+      path,
+      tags: ["Reference"],
+      security: authenticated,
+      summary,
+      responses: { 200: json(EnumList, summary), ...errorResponses(401) },
+    }),
+    (c) => c.json({ items: [...values] }, 200),
+  );
+}
+
+export default reference;

@@ -1,0 +1,203 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { and, eq, type SQL } from "drizzle-orm";
+import { type AppEnv, requireRole } from "../../auth/caller";
+import { readScope } from "../../auth/tenancy";
+import { auditLogs } from "../../db/schema";
+import { findOrgUser } from "../../orgs/store";
+import { forbidden, invalid, notFound } from "../../http/errors";
+import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
+import { spendBudget } from "../../http/rate-limits";
+import { isoNow } from "../../time";
+import { RESOURCE_TYPES } from "../enums";
+import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
+import { recordFromRow, type StoredRow } from "../chain/record";
+import { activityCounts, anyRecord, pageOfRecords, recordById } from "./store";
+import { AuditRecordSchema } from "../chain/record";
+
+const reads = newRouter();
+const tags = ["Audit log"];
+const ADMINS = ["org_admin", "super_admin"] as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const PageSchema = z
+  .object({
+    items: z.array(AuditRecordSchema),
+    total: z.number().int(),
+    page: z.number().int(),
+    per_page: z.number().int(),
+    pages: z.number().int(),
+  })
+  .openapi("AuditLogPage");
+
+const PagingQuery = z
+  .object({ ...pagingParams, organization_id: z.uuid().optional() })
+  .strict()
+  .refine(...pageDepth);
+
+async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
+  const { rows, total } = await pageOfRecords(c.get("db"), where, page, perPage);
+  const pages = Math.ceil(total / perPage);
+  if (page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
+  return { items: rows.map(recordFromRow), total, page, per_page: perPage, pages };
+}
+
+reads.openapi(
+  createRoute({
+    method: "get",
+    path: "/logs",
+    tags,
+    security: authenticated,
+    summary: "Query the audit log, newest first",
+    middleware: [requireRole(...ADMINS)] as const,
+    request: { query: LogQuery },
+    responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const where = logConditions({
+      organizationId: await readScope(c, q.organization_id),
+      startDate: q.start_date,
+      endDate: q.end_date,
+      actions: q.action,
+      resourceTypes: q.resource_type,
+      resourceId: q.resource_id,
+      actorId: q.actor_id,
+      status: q.status,
+      search: q.search,
+      siteId: q.site_id,
+    });
+    return c.json(await paged(c, where, q.page, q.per_page), 200);
+  },
+);
+
+/** A member reads only records it acted in; a record of another tenant does not exist for the caller. */
+function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
+  const caller = c.get("caller");
+  if (!row || (caller.role !== "super_admin" && row.organizationId !== caller.organizationId)) throw notFound("Audit record");
+  if (caller.role === "member" && row.actorId !== caller.actorId) throw forbidden("Members may read only their own history");
+  return row;
+}
+
+reads.openapi(
+  createRoute({
+    method: "get",
+    path: "/logs/{id}",
+    tags,
+    security: authenticated,
+    summary: "One record",
+    middleware: [requireRole("member", ...ADMINS)] as const,
+    request: { params: z.object({ id: z.uuid() }) },
+    responses: { 200: json(AuditRecordSchema, "The record"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const row = visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
+    return c.json(recordFromRow(row), 200);
+  },
+);
+
+reads.openapi(
+  createRoute({
+    method: "get",
+    path: "/logs/resource/{resource_type}/{resource_id}",
+    tags,
+    security: authenticated,
+    summary: "Every record about one resource; 404 if the caller's organization has none",
+    middleware: [requireRole(...ADMINS)] as const,
+    request: {
+      params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: z.uuid() }),
+      query: PagingQuery,
+    },
+    responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const { resource_type, resource_id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const where = and(
+      logConditions({ organizationId: await readScope(c, q.organization_id), resourceId: resource_id }),
+      eq(auditLogs.resourceType, resource_type),
+    );
+    if (!(await anyRecord(c.get("db"), where))) throw notFound("Resource");
+    return c.json(await paged(c, where, q.page, q.per_page), 200);
+  },
+);
+
+reads.openapi(
+  createRoute({
+    method: "get",
+    path: "/logs/user/{user_id}",
+    tags,
+    security: authenticated,
+    summary: "The history of one actor; a member may read only its own",
+    middleware: [requireRole("member", ...ADMINS)] as const,
+    request: { params: z.object({ user_id: z.uuid() }), query: PagingQuery },
+    responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const caller = c.get("caller");
+    const userId = c.req.valid("param").user_id;
+    const q = c.req.valid("query");
+    const orgId = caller.role === "member" ? caller.organizationId! : await readScope(c, q.organization_id);
+    const where = logConditions({ organizationId: orgId, actorId: userId });
+    const own = caller.role === "member" && userId === caller.actorId;
+    // An actor of the organization is a chainproof user of it or someone its records name.
+    const exists = own || (orgId !== undefined && (await findOrgUser(c.get("db"), orgId, userId))) || (await anyRecord(c.get("db"), where));
+    if (!exists) throw notFound("User");
+    if (caller.role === "member" && userId !== caller.actorId) throw forbidden("Members may read only their own history");
+    return c.json(await paged(c, where, q.page, q.per_page), 200);
+  },
+);
+
+const ActivitySchema = z
+  .object({
+    start_date: z.string(),
+    end_date: z.string(),
+    total: z.number().int(),
+    by_action: z.record(z.string(), z.number().int()),
+    by_resource_type: z.record(z.string(), z.number().int()),
+    by_status: z.record(z.string(), z.number().int()),
+    top_actors: z.array(z.object({ actor_id: z.string(), count: z.number().int() })),
+    per_day: z.array(z.object({ date: z.string(), count: z.number().int() })),
+  })
+  .openapi("ActivitySummary");
+
+reads.openapi(
+  createRoute({
+    method: "get",
+    path: "/summary/activity",
+    tags,
+    security: authenticated,
+    summary: "Counts by action, resource type and status, top actors and a per-day histogram (default: last 30 days)",
+    middleware: [requireRole(...ADMINS)] as const,
+    request: {
+      query: z.object({ start_date: startDate.optional(), end_date: endDate.optional(), organization_id: z.uuid().optional() }).strict(),
+    },
+    responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const end = q.end_date ?? isoNow();
+    const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
+    if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
+    const organizationId = await readScope(c, q.organization_id);
+    await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
+    const where = logConditions({ organizationId, startDate: start, endDate: end });
+    const counts = await activityCounts(c.get("db"), where);
+    const tally = (rows: { key: string | null; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key ?? "", r.n]));
+    return c.json(
+      {
+        start_date: start,
+        end_date: end,
+        total: counts.total,
+        by_action: tally(counts.byAction),
+        by_resource_type: tally(counts.byResourceType),
+        by_status: tally(counts.byStatus),
+        top_actors: counts.topActors.map((r) => ({ actor_id: r.key, count: r.n })),
+        per_day: counts.perDay.map((r) => ({ date: r.key, count: r.n })),
+      },
+      200,
+    );
+  },
+);
+
+export default reads;

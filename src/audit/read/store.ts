@@ -1,0 +1,97 @@
+import { and, asc, count, desc, eq, gt, lt, or, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { auditLogs } from "../../db/schema";
+import type { StoredRow } from "../chain/record";
+import { newestFirst } from "./filters";
+
+export async function pageOfRecords(db: Database, where: SQL | undefined, page: number, perPage: number) {
+  const [rows, [total]] = await db.batch([
+    db.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(perPage).offset((page - 1) * perPage),
+    db.select({ n: count() }).from(auditLogs).where(where),
+  ]);
+  return { rows, total: total!.n };
+}
+
+export const countRecords = async (db: Database, where: SQL | undefined) =>
+  (await db.select({ n: count() }).from(auditLogs).where(where))[0]!.n;
+
+export const anyRecord = async (db: Database, where: SQL | undefined) =>
+  (await db.select({ id: auditLogs.id }).from(auditLogs).where(where).limit(1)).length > 0;
+
+export const recordById = async (db: Database, id: string) =>
+  (await db.select().from(auditLogs).where(eq(auditLogs.id, id)).limit(1))[0];
+
+/** Keyset position in newest-first order: after (timestamp, seq, id) = cursor. */
+export type NewestFirstCursor = { timestamp: string; seq: number | null; id: string };
+
+export function olderThan(c: NewestFirstCursor): SQL {
+  const seq = c.seq ?? -1;
+  return or(
+    lt(auditLogs.timestamp, c.timestamp),
+    and(eq(auditLogs.timestamp, c.timestamp), lt(sql`coalesce(${auditLogs.seq}, -1)`, seq)),
+    and(eq(auditLogs.timestamp, c.timestamp), eq(sql`coalesce(${auditLogs.seq}, -1)`, seq), lt(auditLogs.id, c.id)),
+  )!;
+}
+
+export const newestFirstPage = (db: Database, where: SQL | undefined, after: NewestFirstCursor | null, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(where, after ? olderThan(after) : undefined))
+    .orderBy(...newestFirst)
+    .limit(limit);
+
+/** Chain order (seq ascending), for exports an auditor verifies as a chain. */
+export const seqOrderPage = (db: Database, where: SQL | undefined, afterSeq: number, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(where, gt(auditLogs.seq, afterSeq)))
+    .orderBy(asc(auditLogs.seq))
+    .limit(limit);
+
+/** Legacy rows (no seq) after `afterId`, by id: they follow the chain in an export. */
+export const legacyPage = (db: Database, where: SQL | undefined, afterId: string, limit: number) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(and(where, gt(auditLogs.id, afterId)))
+    .orderBy(asc(auditLogs.id))
+    .limit(limit);
+
+const TOP_ACTORS = 10;
+
+export async function activityCounts(db: Database, where: SQL | undefined) {
+  const day = sql<string>`substr(${auditLogs.timestamp}, 1, 10)`;
+  const [byAction, byResourceType, byStatus, topActors, perDay, [total]] = await db.batch([
+    db.select({ key: auditLogs.action, n: count() }).from(auditLogs).where(where).groupBy(auditLogs.action).orderBy(desc(count()), asc(auditLogs.action)),
+    db
+      .select({ key: auditLogs.resourceType, n: count() })
+      .from(auditLogs)
+      .where(where)
+      .groupBy(auditLogs.resourceType)
+      .orderBy(desc(count()), asc(auditLogs.resourceType)),
+    db.select({ key: auditLogs.status, n: count() }).from(auditLogs).where(where).groupBy(auditLogs.status).orderBy(asc(auditLogs.status)),
+    db.select({ key: auditLogs.actorId, n: count() }).from(auditLogs).where(where).groupBy(auditLogs.actorId).orderBy(desc(count()), asc(auditLogs.actorId)).limit(TOP_ACTORS),
+    db.select({ key: day, n: count() }).from(auditLogs).where(where).groupBy(day).orderBy(asc(day)),
+    db.select({ n: count() }).from(auditLogs).where(where),
+  ]);
+  return { byAction, byResourceType, byStatus, topActors, perDay, total: total!.n };
+}
+
+export const distinctOrganizations = async (db: Database, where: SQL | undefined) =>
+  (await db.selectDistinct({ id: auditLogs.organizationId }).from(auditLogs).where(where)).map((r) => r.id);
+
+/** Roughly what a row weighs in memory as read: the fixed columns plus its free-text and JSON ones. */
+const rowBytes = (r: StoredRow) =>
+  400 + (r.userAgent?.length ?? 0) + (r.changes?.length ?? 0) + (r.previousState?.length ?? 0) + (r.newState?.length ?? 0) + r.metadata.length;
+
+/**
+ * How many rows the next page may hold to stay near `budgetBytes`, judged by the page before it
+ * (records run from a few hundred bytes to 64 KiB, so a fixed row count is not a memory bound).
+ */
+export function rowsWithinBudget(previous: StoredRow[] | null, budgetBytes: number, maxRows: number, firstRows: number) {
+  if (!previous || previous.length === 0) return firstRows;
+  const average = previous.reduce((n, r) => n + rowBytes(r), 0) / previous.length;
+  return Math.max(1, Math.min(maxRows, Math.floor(budgetBytes / average)));
+}

@@ -1,0 +1,56 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../auth/caller";
+import { AppError, invalid } from "./errors";
+import { rawNestingOverflow, TOO_DEEP } from "./json-input";
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/** A request that carries a body must say it is JSON; anything else is refused before parsing. */
+export const requireJsonBody = () =>
+  createMiddleware<AppEnv>(async function requireJsonBody(c, next) {
+    const hasBody = c.req.header("Content-Length") !== "0" && c.req.raw.body !== null;
+    if (BODY_METHODS.has(c.req.method) && hasBody) {
+      const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (type !== "application/json") {
+        throw new AppError(415, "unsupported_media_type", "Send the body as application/json");
+      }
+    }
+    return next();
+  });
+
+/**
+ * Refuses bodies over `maxBytes` with 413, counting streamed bytes too, and bodies nested too deeply
+ * to parse safely with 422, both before anything is parsed.
+ */
+export const limitBody = (maxBytes: number) => {
+  const tooLarge = () => new AppError(413, "payload_too_large", `Request body exceeds ${maxBytes} bytes`);
+  const sizeLimit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
+  const checkText = async (c: Context<AppEnv>) => {
+    // Hono keeps the text, so the route's own parse (and any inner guard) reads it from here.
+    const text = await c.req.text();
+    if (utf8Length(text) > maxBytes) throw tooLarge();
+    const overflow = rawNestingOverflow(text);
+    if (overflow !== undefined) throw invalid([{ field: overflow, message: TOO_DEEP }]);
+  };
+  return createMiddleware<AppEnv>(async function limitBody(c, next) {
+    if (!BODY_METHODS.has(c.req.method) || c.req.raw.body === null) return next();
+    // A router-wide guard already read the stream: this route's own (smaller) limit checks the text.
+    if (c.req.raw.bodyUsed) {
+      await checkText(c);
+      return next();
+    }
+    return sizeLimit(c, async () => {
+      await checkText(c);
+      await next();
+    });
+  });
+};
+
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
