@@ -2,7 +2,7 @@ import { recordCountedSecurityEvent, type SecurityScope } from "../security/reco
 import { isoNow } from "../time";
 import { refundIpFailure, reserveIpFailure } from "./attempts-store";
 import { IP_FAILURE_LIMIT, IP_WINDOW_MS, ipWindowStart, retryAfterSeconds, tooManyAttempts } from "./login-policy";
-import type { ClientInfo } from "./login";
+import type { ClientInfo } from "../http/context";
 
 export type IpReservation = { refund: () => Promise<void> };
 

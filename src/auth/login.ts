@@ -1,4 +1,5 @@
 import { unauthorized } from "../http/errors";
+import type { ClientInfo } from "../http/context";
 import { recordCountedSecurityEvent, recordSecurityEvent, type SecurityScope } from "../security/record";
 import { isoNow } from "../time";
 import { findLoginAttempts, recordLoginFailure, releaseLoginSlot, reserveLoginSlot } from "./attempts-store";
@@ -15,7 +16,6 @@ import {
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./password";
 import { findUserByUsername } from "./store";
 
-export type ClientInfo = { ipAddress: string | null; userAgent: string | null };
 type User = NonNullable<Awaited<ReturnType<typeof findUserByUsername>>>;
 
 /**

@@ -5,7 +5,8 @@ import { authenticated, errorResponses, json, jsonBody, newRouter } from "../htt
 import { passwordField } from "../orgs/schemas";
 import { limitBody } from "../http/request-guards";
 import { securityScope } from "../security/record";
-import { clientInfo, requireRole } from "./caller";
+import { clientInfo } from "../http/context";
+import { requireRole } from "./caller";
 import { loginWithPassword } from "./login";
 import { hashPassword } from "./password";
 import { deleteSessionsExcept, updatePasswordHash } from "./store";

@@ -3,7 +3,7 @@ import type { Role } from "../db/schema";
 import { forbidden, invalid, notFound } from "../http/errors";
 import { findOrganization } from "../orgs/store";
 import { recordSecurityEvent, securityScope } from "../security/record";
-import { type AppEnv, clientInfo } from "./caller";
+import { type AppEnv, clientInfo } from "../http/context";
 
 /**
  * Resolves an organization named in a request for the caller. Tenancy is checked before the role,

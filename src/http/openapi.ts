@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../auth/caller";
+import type { AppEnv } from "./context";
 import { ErrorSchema, fieldErrors, invalid } from "./errors";
 
 /** A domain router whose validation failures all become the one 422 shape naming each field. */

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../auth/caller";
+import type { AppEnv } from "./context";
 import { AppError, invalid } from "./errors";
 import { rawNestingOverflow, TOO_DEEP } from "./json-input";
 

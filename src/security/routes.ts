@@ -1,6 +1,7 @@
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type AppEnv, requireRole } from "../auth/caller";
+import { requireRole } from "../auth/caller";
+import { type AppEnv } from "../http/context";
 import { readScope, writeScope } from "../auth/tenancy";
 import { invalid } from "../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { FC, PropsWithChildren } from "hono/jsx";
-import type { AppEnv } from "../auth/caller";
-import { clientInfo } from "../auth/caller";
+import type { AppEnv } from "../http/context";
+import { clientInfo } from "../http/context";
 import { loginWithPassword } from "../auth/login";
 import { endSession, readSession, startSession } from "../auth/session";
 import { timingSafeEqualStrings } from "../crypto/constant-time";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import type { AppEnv, Caller } from "../../auth/caller";
-import { BOOKMARK_HEADER, clientInfo } from "../../auth/caller";
+import type { AppEnv, Caller } from "../../http/context";
+import { BOOKMARK_HEADER, clientInfo } from "../../http/context";
 import type { Env } from "../../env";
 import { AppError, conflict } from "../../http/errors";
 import { isoNow } from "../../time";

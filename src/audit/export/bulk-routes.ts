@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type AppEnv, requireRole } from "../../auth/caller";
+import { requireRole } from "../../auth/caller";
+import { type AppEnv } from "../../http/context";
 import { scopeOrganization } from "../../auth/tenancy";
 import { AppError, invalid, notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../../http/openapi";

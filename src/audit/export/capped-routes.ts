@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type AppEnv, requireRole } from "../../auth/caller";
+import { requireRole } from "../../auth/caller";
+import { type AppEnv } from "../../http/context";
 import { readScope } from "../../auth/tenancy";
 import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
 import { invalid } from "../../http/errors";

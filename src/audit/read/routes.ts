@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq, type SQL } from "drizzle-orm";
-import { type AppEnv, requireRole } from "../../auth/caller";
+import { requireRole } from "../../auth/caller";
+import { type AppEnv } from "../../http/context";
 import { readScope } from "../../auth/tenancy";
 import { auditLogs } from "../../db/schema";
 import { findOrgUser } from "../../orgs/store";
