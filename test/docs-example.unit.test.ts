@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ChainWalker } from "../src/audit/chain/walker";
 import { statementOf } from "../src/audit/integrity/checkpoints";
 import { signedDownloadPath } from "../src/audit/export/download-links";
-import { isoTimestamp } from "../src/audit/chain/input";
+import { isoTimestamp } from "../src/http/query";
 import { type AuditRecord, canonicalRow } from "../src/audit/chain/record";
 import { signReport } from "../src/compliance/report";
 import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../src/crypto/ed25519";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_PAGE_DEPTH } from "../src/audit/read/filters";
+import { MAX_PAGE_DEPTH } from "../src/http/query";
 import { api, createTenant } from "./helpers";
 
 // More rows than the deepest page reaches, so the page past the depth limit exists: the refusal

@@ -19,7 +19,4 @@ export const tooManyExports = () =>
   new AppError(
     429,
     "too_many_exports",
-    `At most ${MAX_CONCURRENT_EXPORTS} exports may be pending or running per organization; retry when one has completed`,
-    undefined,
-    { "Retry-After": String(RETRY_AFTER_SECONDS) },
-  );
+    `At most ${MAX_CONCURRENT_EXPORTS} exports may be pending or running per organization; retry when one has completed`, { headers: { "Retry-After": String(RETRY_AFTER_SECONDS) } });

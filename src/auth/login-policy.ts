@@ -43,14 +43,14 @@ export async function unknownUsernameSubject(secretKey: string, username: string
 }
 
 export function accountLocked(retryAfter: number) {
-  return new AppError(401, "account_locked", "Too many failed logins; try again later", undefined, {
+  return new AppError(401, "account_locked", "Too many failed logins; try again later", { headers: {
     "Retry-After": String(retryAfter),
     "WWW-Authenticate": 'Basic realm="chainproof"',
-  });
+  } });
 }
 
 export function tooManyAttempts(retryAfter: number) {
-  return new AppError(429, "too_many_attempts", "Too many failed logins from this address; try again later", undefined, {
+  return new AppError(429, "too_many_attempts", "Too many failed logins from this address; try again later", { headers: {
     "Retry-After": String(retryAfter),
-  });
+  } });
 }

@@ -5,9 +5,6 @@ import { apiTokens, sessions, users } from "../db/schema";
 export const findUserByUsername = async (db: Database, username: string) =>
   (await db.select().from(users).where(eq(users.username, username)).limit(1))[0];
 
-export const findUserById = async (db: Database, id: string) =>
-  (await db.select().from(users).where(eq(users.id, id)).limit(1))[0];
-
 export const findLiveTokenByHash = async (db: Database, tokenHash: string) =>
   (
     await db

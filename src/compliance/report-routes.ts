@@ -136,7 +136,7 @@ verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 
     parts = readSignedReport(await c.req.text());
   } catch (err) {
     if (!(err instanceof MalformedReport)) throw err;
-    throw new AppError(422, "malformed_report", `Not a signed compliance report: ${err.message}`, [{ field: "body", message: err.message }]);
+    throw new AppError(422, "malformed_report", `Not a signed compliance report: ${err.message}`, { details: [{ field: "body", message: err.message }] });
   }
   const org = await scopeOrganization(c, parts.organizationId, REPORT_READERS);
   const policy = { publicKeys: await publicKeys(c.env), required: (await availableCheckpointSigner(c.env)) !== null };

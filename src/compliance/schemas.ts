@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isoTimestamp } from "../audit/chain/input";
+import { isoTimestamp } from "../http/query";
 import { ijson } from "../http/json-input";
 import { OrgIdParam } from "../orgs/schemas";
 import type { Service, ServiceBackup } from "./store";

@@ -8,27 +8,33 @@ export type FieldError = { field: string; message: string };
  * `internal` is for the log only and never leaves the Worker.
  */
 export class AppError extends Error {
+  readonly details?: unknown;
+  readonly headers: Record<string, string>;
+  /** For the log only; never leaves the Worker. */
+  readonly internal?: string;
+
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
-    readonly headers: Record<string, string> = {},
-    readonly internal?: string,
+    options: { details?: unknown; headers?: Record<string, string>; internal?: string } = {},
   ) {
     super(message);
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+    this.internal = options.internal;
   }
 }
 
 export const unauthorized = (message = "Authentication required") =>
-  new AppError(401, "unauthorized", message, undefined, {
+  new AppError(401, "unauthorized", message, { headers: {
     "WWW-Authenticate": 'Basic realm="chainproof", Bearer realm="chainproof"',
-  });
+  } });
 export const forbidden = (message = "Your role does not allow this") => new AppError(403, "forbidden", message);
 export const notFound = (what = "Resource") => new AppError(404, "not_found", `${what} not found`);
 export const conflict = (message: string) => new AppError(409, "conflict", message);
 export const invalid = (errors: FieldError[]) =>
-  new AppError(422, "validation_error", `Invalid ${errors.map((e) => e.field).join(", ")}`, errors);
+  new AppError(422, "validation_error", `Invalid ${errors.map((e) => e.field).join(", ")}`, { details: errors });
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };

@@ -22,8 +22,8 @@ const PLATFORM_KEY = "platform";
 export async function spendBudget(env: Env, budget: Budget, organizationId: string | undefined) {
   const { success } = await env[budget].limit({ key: organizationId ?? PLATFORM_KEY });
   if (!success) {
-    throw new AppError(429, "rate_limited", `Too many ${BUDGETS[budget]} for this organization; retry in ${PERIOD_SECONDS} seconds`, undefined, {
+    throw new AppError(429, "rate_limited", `Too many ${BUDGETS[budget]} for this organization; retry in ${PERIOD_SECONDS} seconds`, { headers: {
       "Retry-After": String(PERIOD_SECONDS),
-    });
+    } });
   }
 }

@@ -1,9 +1,9 @@
+import { assertRangeInOrder } from "../http/query";
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../auth/caller";
 import { type AppEnv } from "../http/context";
 import { readScope, writeScope } from "../auth/tenancy";
-import { invalid } from "../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { spendBudget } from "../http/rate-limits";
 import { limitBody } from "../http/request-guards";
@@ -112,7 +112,7 @@ security.openapi(
     const q = c.req.valid("query");
     const organizationId = await readScope(c, q.organization_id);
     const { start, end } = summaryWindow(q.start_date, q.end_date, Date.now());
-    if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
+    assertRangeInOrder(start, end);
     await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
     const counts = await summarizeSecurityEvents(c.get("db"), { organizationId, from: start, to: end }, HIGH_RISK_SCORE, HIGH_RISK_LIMIT);
     return c.json({ organization_id: organizationId ?? null, start_date: start, end_date: end, ...securitySummary(counts) }, 200);

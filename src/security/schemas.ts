@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
-import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../audit/read/filters";
-import { isoTimestamp } from "../audit/chain/input";
+import { endDate, isoTimestamp, MAX_SEARCH, pageDepth, pagingParams, rangeInOrder, startDate } from "../http/query";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../http/errors";
 import { freeFormObject, ijson } from "../http/json-input";
@@ -73,8 +72,6 @@ const dateRange = {
   end_date: endDate.optional().openapi({ description: "ISO 8601 date or date-time; inclusive (a bare date: the whole day)" }),
 };
 
-const startBeforeEnd = (q: { start_date?: string; end_date?: string }) => !q.start_date || !q.end_date || q.start_date <= q.end_date;
-const startBeforeEndIssue = { message: "must not be after end_date", path: ["start_date"] };
 
 export const SecurityEventQuery = z
   .object({
@@ -89,12 +86,12 @@ export const SecurityEventQuery = z
   })
   .strict()
   .refine(...pageDepth)
-  .refine(startBeforeEnd, startBeforeEndIssue);
+  .refine(...rangeInOrder);
 
 export const SummaryQuery = z
   .object({ organization_id: organizationId, ...dateRange })
   .strict()
-  .refine(startBeforeEnd, startBeforeEndIssue);
+  .refine(...rangeInOrder);
 
 export const AlertQuery = z.object({ organization_id: organizationId, ...pagingParams }).strict().refine(...pageDepth);
 

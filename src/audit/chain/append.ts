@@ -18,16 +18,16 @@ export async function appendToChain(env: Env, request: AppendRequest): Promise<E
     outcome = await chainOf(env, request.organizationId).append(request);
   } catch {
     // The object was reset mid-call: the records may or may not have landed, never twice.
-    throw new AppError(503, "append_interrupted", "The append was interrupted; retry it with the same Idempotency-Key", undefined, {
+    throw new AppError(503, "append_interrupted", "The append was interrupted; retry it with the same Idempotency-Key", { headers: {
       "Retry-After": "1",
-    });
+    } });
   }
   if (outcome.ok) return outcome;
   if (outcome.code === "idempotency_mismatch") {
-    throw new AppError(422, "idempotency_key_reused", outcome.message, [{ field: "Idempotency-Key", message: outcome.message }]);
+    throw new AppError(422, "idempotency_key_reused", outcome.message, { details: [{ field: "Idempotency-Key", message: outcome.message }] });
   }
   if (outcome.code === "conflict") throw conflict(outcome.message);
-  if (outcome.code === "interrupted") throw new AppError(503, "append_interrupted", outcome.message, undefined, { "Retry-After": "1" });
+  if (outcome.code === "interrupted") throw new AppError(503, "append_interrupted", outcome.message, { headers: { "Retry-After": "1" } });
   throw new AppError(503, "append_failed", outcome.message);
 }
 

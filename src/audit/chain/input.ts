@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
-import { type FieldError, invalid } from "../../http/errors";
+import type { FieldError } from "../../http/errors";
 import { freeFormObject, shallow } from "../../http/json-input";
+import { isoTimestamp } from "../../http/query";
 import { OWN_RECORD_SOURCE } from "./walker";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
 import type { PendingRecord } from "./record";
@@ -14,18 +15,6 @@ const serverAssigned = z
   .never({ error: SERVER_ASSIGNED })
   .optional()
   .openapi({ type: "null", not: {}, description: "Assigned by the server; a request that sends it is rejected with 422" });
-
-/** Any ISO 8601 date-time with an offset; stored as UTC with exactly three fractional digits. */
-export const isoTimestamp = z.iso
-  .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z" })
-  .transform((value, ctx) => {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms) || ms < 0 || ms > Date.parse("9999-12-31T23:59:59.999Z")) {
-      ctx.addIssue({ code: "custom", message: "must lie between 1970 and 9999" });
-      return z.NEVER;
-    }
-    return new Date(ms).toISOString();
-  });
 
 export const AuditRecordInput = z
   .object({
@@ -113,8 +102,4 @@ export function toPendingRecord(input: ClientFields, organizationId: string, now
     metadata: input.metadata ?? {},
     timestamp: input.timestamp ?? now,
   };
-}
-
-export function assertNoProblems(problems: FieldError[]) {
-  if (problems.length > 0) throw invalid(problems);
 }

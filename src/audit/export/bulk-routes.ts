@@ -1,3 +1,4 @@
+import { assertRangeInOrder } from "../../http/query";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../../auth/caller";
@@ -90,9 +91,7 @@ bulk.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const caller = c.get("caller");
-    if (body.start_date && body.end_date && body.start_date > body.end_date) {
-      throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
-    }
+    assertRangeInOrder(body.start_date, body.end_date);
     if (caller.role === "super_admin" && !body.organization_id) {
       throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
     }

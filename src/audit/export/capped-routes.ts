@@ -4,7 +4,6 @@ import { requireRole } from "../../auth/caller";
 import { type AppEnv } from "../../http/context";
 import { readScope } from "../../auth/tenancy";
 import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
-import { invalid } from "../../http/errors";
 import { authenticated, errorResponses, jsonBody, newRouter } from "../../http/openapi";
 import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
@@ -12,7 +11,8 @@ import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
 import { csvHeader, csvRows } from "./format";
-import { endDate, type LogFilters, logConditions, startDate } from "../read/filters";
+import { endDate, startDate, assertRangeInOrder } from "../../http/query";
+import { type LogFilters, logConditions } from "../read/filters";
 import { recordFromRow } from "../chain/record";
 import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage, rowsWithinBudget } from "../read/store";
 
@@ -78,9 +78,7 @@ exports.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    if (body.start_date && body.end_date && body.start_date > body.end_date) {
-      throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
-    }
+    assertRangeInOrder(body.start_date, body.end_date);
     const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
     const orgId = await readScope(c, c.req.valid("query").organization_id);
     await spendBudget(c.env, "EXPORT_BUDGET", orgId);

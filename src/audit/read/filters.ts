@@ -2,43 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
 import { containsText } from "../../db/contains";
 import { auditLogs } from "../../db/schema";
+import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../../http/query";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
-
-export const MAX_PER_PAGE = 200;
-export const MAX_SEARCH = 128;
-/**
- * OFFSET paging makes D1 read and skip every row before the page, so page × per_page is capped:
- * one request cannot make D1 scan millions of rows. Deeper reads narrow the filters instead.
- */
-export const MAX_PAGE_DEPTH = 10_000;
-
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
-/** ISO 8601 date or date-time; a bare date means that whole UTC day (start or end of it). */
-const dateBound = (end: boolean) =>
-  z
-    .string()
-    .refine((v) => (DATE_ONLY.test(v) || z.iso.datetime({ offset: true }).safeParse(v).success) && !Number.isNaN(Date.parse(v)), {
-      message: "must be an ISO 8601 date or date-time with a time zone",
-    })
-    .transform((v) => (DATE_ONLY.test(v) ? `${v}T${end ? "23:59:59.999" : "00:00:00.000"}Z` : new Date(v).toISOString()));
-
-export const startDate = dateBound(false);
-export const endDate = dateBound(true);
-
-/** `page` and `per_page` of every OFFSET-paged list; the object using them refines with `pageDepth`. */
-export const pagingParams = {
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: `1-based; page × per_page must not exceed ${MAX_PAGE_DEPTH}` }),
-  per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
-};
-
-export const pageDepth: [(q: { page: number; per_page: number }) => boolean, { message: string; path: string[] }] = [
-  (q) => q.page * q.per_page <= MAX_PAGE_DEPTH,
-  {
-    message: `page × per_page must not exceed ${MAX_PAGE_DEPTH}; narrow the filters (e.g. start_date and end_date) to reach older records`,
-    path: ["page"],
-  },
-];
 
 /** A query parameter that may repeat (`?action=a&action=b`), always read as a list. */
 const repeatable = <T extends readonly [string, ...string[]]>(values: T) =>

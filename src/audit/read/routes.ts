@@ -11,7 +11,8 @@ import { authenticated, errorResponses, json, newRouter } from "../../http/opena
 import { spendBudget } from "../../http/rate-limits";
 import { isoNow } from "../../time";
 import { RESOURCE_TYPES } from "../enums";
-import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
+import { endDate, pageDepth, pagingParams, startDate, assertRangeInOrder } from "../../http/query";
+import { LogQuery, logConditions } from "./filters";
 import { recordFromRow, type StoredRow } from "../chain/record";
 import { activityCounts, anyRecord, pageOfRecords, recordById } from "./store";
 import { AuditRecordSchema } from "../chain/record";
@@ -179,7 +180,7 @@ reads.openapi(
     const q = c.req.valid("query");
     const end = q.end_date ?? isoNow();
     const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
-    if (start > end) throw invalid([{ field: "start_date", message: "must not be after end_date" }]);
+    assertRangeInOrder(start, end);
     const organizationId = await readScope(c, q.organization_id);
     await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
     const where = logConditions({ organizationId, startDate: start, endDate: end });

@@ -1,0 +1,65 @@
+import { z } from "@hono/zod-openapi";
+import { invalid } from "./errors";
+
+/** The query and body vocabulary every domain shares: dates, date ranges, paging, free-text search. */
+
+export const MAX_PER_PAGE = 200;
+export const MAX_SEARCH = 128;
+/**
+ * OFFSET paging makes D1 read and skip every row before the page, so page × per_page is capped:
+ * one request cannot make D1 scan millions of rows. Deeper reads narrow the filters instead.
+ */
+export const MAX_PAGE_DEPTH = 10_000;
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** ISO 8601 date or date-time; a bare date means that whole UTC day (start or end of it). */
+const dateBound = (end: boolean) =>
+  z
+    .string()
+    .refine((v) => (DATE_ONLY.test(v) || z.iso.datetime({ offset: true }).safeParse(v).success) && !Number.isNaN(Date.parse(v)), {
+      message: "must be an ISO 8601 date or date-time with a time zone",
+    })
+    .transform((v) => (DATE_ONLY.test(v) ? `${v}T${end ? "23:59:59.999" : "00:00:00.000"}Z` : new Date(v).toISOString()));
+
+export const startDate = dateBound(false);
+export const endDate = dateBound(true);
+
+/** `page` and `per_page` of every OFFSET-paged list; the object using them refines with `pageDepth`. */
+export const pagingParams = {
+  page: z.coerce.number().int().min(1).default(1).openapi({ description: `1-based; page × per_page must not exceed ${MAX_PAGE_DEPTH}` }),
+  per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
+};
+
+export const pageDepth: [(q: { page: number; per_page: number }) => boolean, { message: string; path: string[] }] = [
+  (q) => q.page * q.per_page <= MAX_PAGE_DEPTH,
+  {
+    message: `page × per_page must not exceed ${MAX_PAGE_DEPTH}; narrow the filters (e.g. start_date and end_date) to reach older records`,
+    path: ["page"],
+  },
+];
+
+/** Any ISO 8601 date-time with an offset; stored as UTC with exactly three fractional digits. */
+export const isoTimestamp = z.iso
+  .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z" })
+  .transform((value, ctx) => {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms) || ms < 0 || ms > Date.parse("9999-12-31T23:59:59.999Z")) {
+      ctx.addIssue({ code: "custom", message: "must lie between 1970 and 9999" });
+      return z.NEVER;
+    }
+    return new Date(ms).toISOString();
+  });
+
+const RANGE_BACKWARDS = "must not be after end_date";
+
+/** A request's date range must not run backwards: the one check, for schemas (`.refine(...rangeInOrder)`). */
+export const rangeInOrder: [(q: { start_date?: string; end_date?: string }) => boolean, { message: string; path: string[] }] = [
+  (q) => !q.start_date || !q.end_date || q.start_date <= q.end_date,
+  { message: RANGE_BACKWARDS, path: ["start_date"] },
+];
+
+/** The same check for a range whose ends were defaulted after parsing. */
+export function assertRangeInOrder(start: string | undefined, end: string | undefined) {
+  if (start && end && start > end) throw invalid([{ field: "start_date", message: RANGE_BACKWARDS }]);
+}
