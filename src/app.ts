@@ -3,30 +3,23 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import integrityRoutes from "./audit/integrity/routes";
+import { except } from "hono/combine";
+import auditRoutes from "./audit/routes";
 import jwksRoutes from "./audit/integrity/jwks-routes";
-import bulkExportRoutes from "./audit/export/bulk-routes";
-import exportRoutes from "./audit/export/capped-routes";
-import readRoutes from "./audit/read/routes";
-import referenceRoutes from "./audit/read/reference-routes";
-import auditRoutes from "./audit/chain/routes";
 import meRoutes from "./auth/routes";
 import { authenticate } from "./auth/caller";
+import complianceRoutes from "./compliance/routes";
+import { reportPages } from "./compliance/report-routes";
 import { type AppEnv, dbMiddleware } from "./http/context";
 import { AppError, errorBody } from "./http/errors";
-import { reportPages, reports, verification } from "./compliance/report-routes";
-import serviceRoutes from "./compliance/service-routes";
-import zoneRoutes from "./compliance/zone-routes";
+import { requireJsonBody } from "./http/request-guards";
 import orgRoutes from "./orgs/routes";
 import securityRoutes from "./security/routes";
-import webhookRoutes from "./security/webhook-routes";
-import { requireJsonBody } from "./http/request-guards";
 import ui from "./ui/login";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 // A signed download link is its own credential: it can be handed to an auditor.
-const SIGNED_DOWNLOAD = /^\/api\/v1\/audit\/exports\/[^/]+\/download$/;
-const isPublic = (path: string) => path === OPENAPI_PATH || SIGNED_DOWNLOAD.test(path);
+const PUBLIC_API_PATHS = [OPENAPI_PATH, "/api/v1/audit/exports/:id/download"];
 
 export function buildApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -36,24 +29,16 @@ export function buildApp() {
 
   app.use(secureHeaders());
   app.use(dbMiddleware());
-  app.use("/api/v1/*", async (c, next) => (isPublic(c.req.path) ? next() : authenticate()(c, next)));
+  app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate()));
   app.use("/api/v1/*", requireJsonBody());
 
   app.route("/api/v1/organizations", orgRoutes);
-  app.route("/api/v1/organizations", webhookRoutes);
-  app.route("/api/v1/organizations", serviceRoutes);
-  app.route("/api/v1/organizations", reports);
-  app.route("/organizations", reportPages);
-  app.route("/api/v1/compliance", verification);
-  app.route("/api/v1/zones", zoneRoutes);
   app.route("/api/v1/me", meRoutes);
   app.route("/api/v1/audit", auditRoutes);
-  app.route("/api/v1/audit", integrityRoutes);
-  app.route("/api/v1/audit", securityRoutes);
-  app.route("/api/v1/audit", readRoutes);
-  app.route("/api/v1/audit", referenceRoutes);
-  app.route("/api/v1/audit", exportRoutes);
-  app.route("/api/v1/audit", bulkExportRoutes);
+  app.route("/api/v1", securityRoutes);
+  app.route("/api/v1", complianceRoutes);
+  // The same report at its established address, outside /api/v1.
+  app.route("/organizations", reportPages);
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));

@@ -11,7 +11,7 @@ import { limitBody } from "../../http/request-guards";
 import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
-import { exportFilters, ExportFilters, recordedFilters } from "./capped-routes";
+import { exportFilters, ExportFilters, recordedFilters } from "./filters";
 import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "../export-slots";
 import { activeExportSlots, type ExportRow, findExport, insertExport, listExports } from "./store";
 

@@ -9,10 +9,10 @@ import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
 import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
 import { csvHeader, csvRows } from "./format";
-import { endDate, startDate, assertRangeInOrder } from "../../http/query";
-import { type LogFilters, logConditions } from "../read/filters";
+import { ExportFilters, exportFilters, recordedFilters } from "./filters";
+import { assertRangeInOrder } from "../../http/query";
+import { logConditions } from "../read/filters";
 import { recordFromRow } from "../chain/record";
 import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage, rowsWithinBudget } from "../read/store";
 
@@ -21,12 +21,6 @@ const PAGE_ROWS = 1_000;
 const FIRST_PAGE_ROWS = 100;
 const PAGE_BYTES = 4 * 1024 * 1024;
 
-export const ExportFilters = z.object({
-  start_date: startDate.optional(),
-  end_date: endDate.optional(),
-  actions: z.array(z.enum(AUDIT_ACTIONS)).optional(),
-  resource_types: z.array(z.enum(RESOURCE_TYPES)).optional(),
-});
 const KNOWN_FIELDS = ["start_date", "end_date", "actions", "resource_types", "format"];
 
 // Unknown body fields are ignored, as the established API does, and reported in X-Ignored-Fields;
@@ -39,23 +33,6 @@ const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).
     }
   })
   .openapi("ExportRequest");
-
-export const exportFilters = (body: z.infer<typeof ExportFilters>, organizationId: string | undefined, until: string): LogFilters => ({
-  organizationId,
-  startDate: body.start_date,
-  endDate: body.end_date,
-  actions: body.actions,
-  resourceTypes: body.resource_types,
-  recordedUntil: until,
-});
-
-/** The filters as the audit record keeps them: only the known ones, never what was ignored. */
-export const recordedFilters = (body: z.infer<typeof ExportFilters>) =>
-  Object.fromEntries(
-    Object.entries({ start_date: body.start_date, end_date: body.end_date, actions: body.actions, resource_types: body.resource_types }).filter(
-      ([, v]) => v !== undefined,
-    ),
-  );
 
 const exports = newRouter();
 

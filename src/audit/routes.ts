@@ -1,0 +1,18 @@
+import { newRouter } from "../http/openapi";
+import appendRoutes from "./chain/routes";
+import bulkExportRoutes from "./export/bulk-routes";
+import cappedExportRoutes from "./export/capped-routes";
+import integrityRoutes from "./integrity/routes";
+import readRoutes from "./read/routes";
+import referenceRoutes from "./read/reference-routes";
+
+/** The audit log's API, mounted at /api/v1/audit: appending, reading, exporting, integrity. */
+const audit = newRouter();
+audit.route("/", appendRoutes);
+audit.route("/", integrityRoutes);
+audit.route("/", readRoutes);
+audit.route("/", referenceRoutes);
+audit.route("/", cappedExportRoutes);
+audit.route("/", bulkExportRoutes);
+
+export default audit;
