@@ -1,13 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadAuditKeyring } from "../../crypto/keys";
-import { hmacSha256Hex } from "../../crypto/hmac";
 import { database } from "../../db/client";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
-import { OWN_RECORD_SOURCE } from "./walker";
 import { issueCheckpoint } from "../integrity/checkpoints";
-import { type AuditRecord, canonicalStoredRow, type PendingRecord, recordFromRow, type StoredRow, toStoredRow } from "./record";
+import { type AuditRecord, type PendingRecord, recordFromRow } from "./record";
+import { type Sealed, sealAfter } from "./seal";
 import {
   type ChainHead,
   deleteExpiredIdempotencyKeysStatement,
@@ -33,14 +32,11 @@ export type AppendOutcome =
   | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
-type Sealed = { rows: StoredRow[]; perRequest: AuditRecord[][]; head: ChainHead };
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const CHECKPOINT_INTERVAL_MS = 60 * 1000;
 // Bounds one D1 batch; whatever queues beyond it goes in the next.
 const MAX_ROWS_PER_COMMIT = 5000;
-/** The actor of records chainproof writes on its own account (key rotation). */
-export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
 
 /**
  * The only writer of one organization's chain. D1 calls do not serialize a Durable Object, so
@@ -171,7 +167,8 @@ export class OrgChain extends DurableObject<Env> {
     const session = this.env.DB.withSession("first-primary");
     try {
       await this.#headLoaded;
-      sealed = await this.#seal(group);
+      const keyring = await loadAuditKeyring(this.env);
+      sealed = await sealAfter(this.#head, keyring.current, this.#orgId!, isoNow(), group.map((p) => p.request.records));
       await session.batch(this.#statements(group, sealed));
     } catch (err) {
       // After any failure the head is re-read from D1 before anything else is sealed.
@@ -207,57 +204,6 @@ export class OrgChain extends DurableObject<Env> {
       this.#alarmScheduled = false;
       console.warn("could not schedule the head checkpoint; the next commit tries again");
     });
-  }
-
-  async #seal(group: Pending[]): Promise<Sealed> {
-    const keyring = await loadAuditKeyring(this.env);
-    const recordedAt = isoNow();
-    let head = this.#head;
-    const rows: StoredRow[] = [];
-    const seal = async (pending: PendingRecord) => {
-      const record: AuditRecord = {
-        ...pending,
-        seq: (head?.seq ?? 0) + 1,
-        recorded_at: recordedAt,
-        key_id: keyring.current.id,
-        prev_hash: head?.rowHmac ?? null,
-        row_hmac: null,
-      };
-      // JSON columns are canonicalized once: the same text is sealed and stored.
-      const stored = toStoredRow(record);
-      record.row_hmac = stored.rowHmac = await hmacSha256Hex(keyring.current.key, (record.prev_hash ?? "") + canonicalStoredRow(stored));
-      head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
-      rows.push(stored);
-      return record;
-    };
-    if (head && head.keyId !== keyring.current.id) await seal(this.#keyRotation(head.keyId, keyring.current.id, recordedAt));
-    const perRequest: AuditRecord[][] = [];
-    for (const pending of group) {
-      const sealedRows: AuditRecord[] = [];
-      for (const record of pending.request.records) sealedRows.push(await seal(record));
-      perRequest.push(sealedRows);
-    }
-    return { rows, perRequest, head: head! };
-  }
-
-  #keyRotation(previousKeyId: string | null, newKeyId: string, at: string): PendingRecord {
-    return {
-      id: crypto.randomUUID(),
-      organization_id: this.#orgId!,
-      site_id: null,
-      actor_id: SYSTEM_ACTOR_ID,
-      action: "key_rotate",
-      resource_type: "setting",
-      resource_id: null,
-      status: "success",
-      ip_address: null,
-      user_agent: null,
-      changes: { key_id: { old: previousKeyId, new: newKeyId } },
-      previous_state: null,
-      new_state: null,
-      metadata: { source: OWN_RECORD_SOURCE, previous_key_id: previousKeyId, new_key_id: newKeyId },
-      timestamp: at,
-    };
   }
 
   #statements(group: Pending[], sealed: Sealed): D1PreparedStatement[] {

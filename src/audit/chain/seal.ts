@@ -1,0 +1,69 @@
+import { hmacSha256Hex } from "../../crypto/hmac";
+import { type AuditRecord, canonicalStoredRow, type PendingRecord, type StoredRow, toStoredRow } from "./record";
+import type { ChainHead } from "./store";
+import { OWN_RECORD_SOURCE } from "./walker";
+
+/** The actor of records chainproof writes on its own account (key rotation). */
+export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
+
+/** What one commit writes: the stored rows, each request's sealed records, and the new head. */
+export type Sealed = { rows: StoredRow[]; perRequest: AuditRecord[][]; head: ChainHead };
+
+/**
+ * Seals requests' records in order after `head` with the current key (docs/protocol.md §1). When
+ * the key changed since the head was sealed, a key_rotate record comes first: it closes the old
+ * key's epoch (§3). Pure but for the HMAC; the Durable Object writes what it returns.
+ */
+export async function sealAfter(
+  head: ChainHead | null,
+  key: { id: string; key: CryptoKey },
+  organizationId: string,
+  recordedAt: string,
+  requests: PendingRecord[][],
+): Promise<Sealed> {
+  const rows: StoredRow[] = [];
+  const seal = async (pending: PendingRecord) => {
+    const record: AuditRecord = {
+      ...pending,
+      seq: (head?.seq ?? 0) + 1,
+      recorded_at: recordedAt,
+      key_id: key.id,
+      prev_hash: head?.rowHmac ?? null,
+      row_hmac: null,
+    };
+    // JSON columns are canonicalized once: the same text is sealed and stored.
+    const stored = toStoredRow(record);
+    record.row_hmac = stored.rowHmac = await hmacSha256Hex(key.key, (record.prev_hash ?? "") + canonicalStoredRow(stored));
+    head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
+    rows.push(stored);
+    return record;
+  };
+  if (head && head.keyId !== key.id) await seal(keyRotationRecord(organizationId, head.keyId, key.id, recordedAt));
+  const perRequest: AuditRecord[][] = [];
+  for (const records of requests) {
+    const sealedRows: AuditRecord[] = [];
+    for (const record of records) sealedRows.push(await seal(record));
+    perRequest.push(sealedRows);
+  }
+  return { rows, perRequest, head: head! };
+}
+
+function keyRotationRecord(organizationId: string, previousKeyId: string | null, newKeyId: string, at: string): PendingRecord {
+  return {
+    id: crypto.randomUUID(),
+    organization_id: organizationId,
+    site_id: null,
+    actor_id: SYSTEM_ACTOR_ID,
+    action: "key_rotate",
+    resource_type: "setting",
+    resource_id: null,
+    status: "success",
+    ip_address: null,
+    user_agent: null,
+    changes: { key_id: { old: previousKeyId, new: newKeyId } },
+    previous_state: null,
+    new_state: null,
+    metadata: { source: OWN_RECORD_SOURCE, previous_key_id: previousKeyId, new_key_id: newKeyId },
+    timestamp: at,
+  };
+}
