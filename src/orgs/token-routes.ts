@@ -1,0 +1,102 @@
+import { createRoute } from "@hono/zod-openapi";
+import { newApiToken, secretDigest } from "../auth/secrets";
+import { scopeOrganization } from "../auth/tenancy";
+import { commitAudited } from "../audit/chain/append";
+import { notFound } from "../http/errors";
+import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
+import { isoNow } from "../time";
+import {
+  CreatedTokenSchema,
+  CreateTokenBody,
+  listOf,
+  OrgIdParam,
+  TokenIdParam,
+  TokenSchema,
+  toToken } from "./schemas";
+import * as store from "./store";
+
+/** The tokens routes of /api/v1/organizations. */
+const orgs = newRouter();
+const security = authenticated;
+const tags = ["Tokens"];
+
+orgs.openapi(
+  createRoute({
+    method: "post",
+    path: "/{orgId}/tokens",
+    tags,
+    security,
+    summary: "Create an API token; the token is in this answer only",
+    request: { params: OrgIdParam, body: jsonBody(CreateTokenBody) },
+    responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 422) },
+  }),
+  async (c) => {
+    const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);
+    const body = c.req.valid("json");
+    const token = newApiToken();
+    const row = {
+      id: crypto.randomUUID(),
+      organizationId: org.id,
+      name: body.name,
+      role: body.role,
+      tokenHash: await secretDigest(token),
+      createdBy: c.get("caller").actorId,
+      createdAt: isoNow(),
+    };
+    await commitAudited(
+      c,
+      org.id,
+      { action: "token_create", resourceType: "api_token", resourceId: row.id, newState: { name: row.name, role: row.role } },
+      [store.insertToken(c.get("db"), row).toSQL()],
+    );
+    return c.json({ id: row.id, name: row.name, role: row.role, created_at: row.createdAt, token }, 201);
+  },
+);
+
+orgs.openapi(
+  createRoute({
+    method: "get",
+    path: "/{orgId}/tokens",
+    tags,
+    security,
+    summary: "API tokens of the organization (never the secrets)",
+    request: { params: OrgIdParam },
+    responses: { 200: json(listOf(TokenSchema, "TokenList"), "The tokens"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);
+    const rows = await store.listOrgTokens(c.get("db"), org.id);
+    return c.json({ items: rows.map(toToken) }, 200);
+  },
+);
+
+orgs.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{orgId}/tokens/{tokenId}",
+    tags,
+    security,
+    summary: "Revoke an API token; it stops working at once",
+    request: { params: TokenIdParam },
+    responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { orgId, tokenId } = c.req.valid("param");
+    const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
+    const db = c.get("db");
+    const token = await store.findOrgToken(db, org.id, tokenId);
+    if (!token) throw notFound("Token");
+    if (!token.revokedAt) {
+      await commitAudited(
+        c,
+        org.id,
+        { action: "token_revoke", resourceType: "api_token", resourceId: token.id, previousState: { name: token.name, role: token.role } },
+        [store.revokeToken(db, token.id, isoNow()).toSQL()],
+      );
+    }
+    return c.body(null, 204);
+  },
+);
+
+
+export default orgs;
