@@ -3,6 +3,7 @@ import { and, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
 import { containsText } from "../db/contains";
 import { auditLogs } from "../db/schema";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
+import { resourceId } from "./input";
 
 export const MAX_PER_PAGE = 200;
 export const MAX_SEARCH = 128;
@@ -53,7 +54,7 @@ export const LogQuery = z
     end_date: endDate.optional(),
     action: repeatable(AUDIT_ACTIONS).optional(),
     resource_type: repeatable(RESOURCE_TYPES).optional(),
-    resource_id: z.uuid().optional(),
+    resource_id: resourceId.optional(),
     actor_id: z.uuid().optional(),
     status: z.enum(["success", "failure"]).optional(),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Free text over metadata (SQL wildcards match literally)" }),

@@ -11,6 +11,7 @@ import { spendBudget } from "../rate-limits";
 import { isoNow } from "../time";
 import { RESOURCE_TYPES } from "./enums";
 import { endDate, LogQuery, logConditions, pageDepth, pagingParams, startDate } from "./filters";
+import { resourceId } from "./input";
 import { recordFromRow, type StoredRow } from "./record";
 import { activityCounts, anyRecord, pageOfRecords, recordById } from "./read-store";
 import { AuditRecordSchema } from "./schemas";
@@ -105,7 +106,7 @@ reads.openapi(
     summary: "Every record about one resource; 404 if the caller's organization has none",
     middleware: [requireRole(...ADMINS)] as const,
     request: {
-      params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: z.uuid() }),
+      params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: resourceId }),
       query: PagingQuery,
     },
     responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
