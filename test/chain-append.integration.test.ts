@@ -83,7 +83,7 @@ describe("bad input → 422 naming each field, nothing stored", () => {
   it.each([
     ["client-sent chain fields", { seq: 5, prev_hash: "00", row_hmac: "00", recorded_at: "2026-01-01T00:00:00Z", key_id: "k", id: crypto.randomUUID() }, ["id", "key_id", "prev_hash", "recorded_at", "row_hmac", "seq"]],
     ["unknown enum values", { action: "hack", resource_type: "spaceship", status: "maybe" }, ["action", "resource_type", "status"]],
-    ["bad ids and ip", { actor_id: "bob", resource_id: "x", site_id: 3, ip_address: "999.1.1.1" }, ["actor_id", "ip_address", "resource_id", "site_id"]],
+    ["bad ids and ip", { actor_id: "bob", resource_id: "svc/x", site_id: 3, ip_address: "999.1.1.1" }, ["actor_id", "ip_address", "resource_id", "site_id"]],
     ["bad timestamp", { timestamp: "yesterday" }, ["timestamp"]],
     ["user agent too long", { user_agent: "x".repeat(513) }, ["user_agent"]],
     ["unknown field", { colour: "red" }, ["colour"]],

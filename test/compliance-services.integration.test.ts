@@ -50,7 +50,7 @@ describe("services inventory", () => {
 
     const records = await serviceRecords(a.org.id, "svc_orders");
     expect(records.map((r) => r.action)).toEqual(["create", "update", "delete"]);
-    expect(records.every((r) => r.actor_id === a.admin.user.id && r.resource_id === null)).toBe(true);
+    expect(records.every((r) => r.actor_id === a.admin.user.id && r.resource_id === "svc_orders")).toBe(true);
     const update = records[1]!;
     expect(JSON.parse(update.changes)).toEqual({
       version: { old: "16.4", new: "17.0" },
@@ -74,7 +74,7 @@ describe("services inventory", () => {
     expect(records).toHaveLength(1 + results.filter((r) => r.status === 200).length);
   });
 
-  it("records completed backups (ingest may), normalized to UTC ms and audited as backup", async () => {
+  it("records completed backups (ingest may), normalized to UTC ms and audited as a backup of the service", async () => {
     expect((await putService(a.ingest.as, a.org.id, "svc_backed")).status).toBe(201);
     const res = await postBackup(a.ingest.as, a.org.id, "svc_backed", { completed_at: "2026-02-01T04:30:00+01:00", type: "incremental" });
     expect(res.status).toBe(201);
@@ -86,8 +86,9 @@ describe("services inventory", () => {
       encryption_enabled: true,
       encryption_algorithm: "AES-256-GCM",
     });
-    const record = (await chainRows(a.org.id)).find((r) => r.resource_id === res.json.id)!;
-    expect(record).toMatchObject({ action: "backup", resource_type: "backup", actor_id: a.ingest.row.id });
+    // Recorded about the service, so that the service's history includes its backups.
+    const record = (await chainRows(a.org.id)).find((r) => r.action === "backup" && JSON.parse(r.metadata).backup_id === res.json.id)!;
+    expect(record).toMatchObject({ resource_type: "service", resource_id: "svc_backed", actor_id: a.ingest.row.id });
     expect(JSON.parse(record.metadata).service_id).toBe("svc_backed");
     expect((await postBackup(a.ingest.as, a.org.id, "svc_missing")).status).toBe(404);
   });
@@ -161,7 +162,7 @@ describe("validation → 422 naming each field, nothing stored", () => {
     const badId = await putService(a.admin.as, a.org.id, "svc.bad!id");
     expect(badId.status).toBe(422);
     expect(badId.json.error.details[0].field).toBe("serviceId");
-    expect((await putService(a.admin.as, a.org.id, "x".repeat(65))).status).toBe(422);
+    expect((await putService(a.admin.as, a.org.id, "x".repeat(129))).status).toBe(422);
   });
 
   it("backups: a future completion, an algorithm without encryption, a long type", async () => {

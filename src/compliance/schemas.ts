@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isoTimestamp } from "../http/query";
 import { ijson } from "../http/json-input";
+import { resourceId } from "../audit/chain/input";
 import { OrgIdParam } from "../orgs/schemas";
 import type { Service, ServiceBackup } from "./store";
 import { findZone, MULTI_REGION, REGIONS, residencyOf } from "./zones";
@@ -8,10 +9,12 @@ import { findZone, MULTI_REGION, REGIONS, residencyOf } from "./zones";
 export const SERVICE_STATUSES = ["provisioning", "running", "stopped", "failed", "deleting"] as const;
 
 export const ServiceIdParam = OrgIdParam.extend({
-  serviceId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "1 to 64 letters, digits, _ or -, e.g. svc_orders")
-    .openapi({ param: { name: "serviceId", in: "path" }, example: "svc_orders" }),
+  // A resource id, because chainproof's own records of the service carry it as their resource_id.
+  serviceId: resourceId.openapi({
+    param: { name: "serviceId", in: "path" },
+    example: "svc_orders",
+    description: "The platform's own id of the service (1–128 of A–Z a–z 0–9 . _ : -); the resource_id of its audit records",
+  }),
 });
 
 const zoneCode = z

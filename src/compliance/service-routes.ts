@@ -66,7 +66,7 @@ services.openapi(
       await commitAudited(
         c,
         org.id,
-        { action: "create", resourceType: "service", resourceId: null, newState: stateOf(row), metadata: { service_id: serviceId } },
+        { action: "create", resourceType: "service", resourceId: serviceId, newState: stateOf(row), metadata: { service_id: serviceId } },
         [store.insertService(db, row).toSQL()],
       );
       return c.json(toService(row), 201);
@@ -80,7 +80,7 @@ services.openapi(
       {
         action: "update",
         resourceType: "service",
-        resourceId: null,
+        resourceId: serviceId,
         changes,
         previousState: stateOf(existing),
         newState: stateOf(updated),
@@ -149,7 +149,7 @@ services.openapi(
     await commitAudited(
       c,
       org.id,
-      { action: "delete", resourceType: "service", resourceId: null, previousState: stateOf(service), metadata: { service_id: serviceId } },
+      { action: "delete", resourceType: "service", resourceId: serviceId, previousState: stateOf(service), metadata: { service_id: serviceId } },
       [store.deleteServiceBackups(db, org.id, serviceId).toSQL(), store.deleteService(db, org.id, serviceId).toSQL()],
     );
     return c.body(null, 204);
@@ -189,10 +189,11 @@ services.openapi(
       org.id,
       {
         action: "backup",
-        resourceType: "backup",
-        resourceId: row.id,
+        // About the service, not the backup: a service's history (GET /api/v1/audit/logs/resource/service/{id}) includes its backups.
+        resourceType: "service",
+        resourceId: serviceId,
         newState: { completed_at: backup.completed_at, type: backup.type, encryption_enabled: backup.encryption_enabled, encryption_algorithm: backup.encryption_algorithm },
-        metadata: { service_id: serviceId },
+        metadata: { service_id: serviceId, backup_id: row.id },
       },
       [store.insertBackup(db, row).toSQL()],
     );

@@ -16,6 +16,16 @@ const serverAssigned = z
   .optional()
   .openapi({ type: "null", not: {}, description: "Assigned by the server; a request that sends it is rejected with 422" });
 
+/**
+ * The id of the resource a record is about: a UUID, or the calling platform's own id (docs/protocol.md
+ * §1). Appends, filters, lookups and service ids all take this one definition, so every id a
+ * record may carry can also be searched for. UUIDs match it as they are.
+ */
+export const resourceId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be a UUID or the platform's own id: 1 to 128 of A-Z a-z 0-9 . _ : - (e.g. svc_0a1b)")
+  .openapi({ description: "A UUID, or the platform's own id: 1–128 of A–Z a–z 0–9 . _ : -", example: "svc_0a1b" });
+
 export const AuditRecordInput = z
   .object({
     organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
@@ -23,7 +33,7 @@ export const AuditRecordInput = z
     actor_id: z.uuid(),
     action: z.enum(AUDIT_ACTIONS),
     resource_type: z.enum(RESOURCE_TYPES),
-    resource_id: z.uuid().nullable().optional(),
+    resource_id: resourceId.nullable().optional(),
     status: z.enum(["success", "failure"]),
     ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" }).nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),

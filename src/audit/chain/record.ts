@@ -20,7 +20,9 @@ export const AuditRecordSchema = z
     actor_id: z.string(),
     action: z.enum(AUDIT_ACTIONS),
     resource_type: z.enum(RESOURCE_TYPES),
-    resource_id: z.string().nullable(),
+    resource_id: z.string().nullable().openapi({
+      description: "A UUID or the platform's own id (1–128 of A–Z a–z 0–9 . _ : -); chainproof's own records of a service (its backups included) carry the service id",
+    }),
     status: z.enum(["success", "failure"]),
     ip_address: z.string().nullable(),
     user_agent: z.string().nullable(),

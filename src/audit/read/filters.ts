@@ -4,6 +4,7 @@ import { containsText } from "../../db/contains";
 import { auditLogs } from "../../db/schema";
 import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../../http/query";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { resourceId } from "../chain/input";
 
 /** A query parameter that may repeat (`?action=a&action=b`), always read as a list. */
 const repeatable = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -18,7 +19,7 @@ export const LogQuery = z
     end_date: endDate.optional(),
     action: repeatable(AUDIT_ACTIONS).optional(),
     resource_type: repeatable(RESOURCE_TYPES).optional(),
-    resource_id: z.uuid().optional(),
+    resource_id: resourceId.optional(),
     actor_id: z.uuid().optional(),
     status: z.enum(["success", "failure"]).optional(),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Free text over metadata (SQL wildcards match literally)" }),

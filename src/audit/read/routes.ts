@@ -16,6 +16,7 @@ import { LogQuery, logConditions } from "./filters";
 import { recordFromRow, type StoredRow } from "../chain/record";
 import { activityCounts, anyRecord, pageOfRecords, recordById } from "./store";
 import { AuditRecordSchema } from "../chain/record";
+import { resourceId } from "../chain/input";
 
 const reads = newRouter();
 const tags = ["Audit log"];
@@ -107,7 +108,7 @@ reads.openapi(
     summary: "Every record about one resource; 404 if the caller's organization has none",
     middleware: [requireRole(...ADMINS)] as const,
     request: {
-      params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: z.uuid() }),
+      params: z.object({ resource_type: z.enum(RESOURCE_TYPES), resource_id: resourceId }),
       query: PagingQuery,
     },
     responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
