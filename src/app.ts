@@ -19,6 +19,7 @@ import zoneRoutes from "./compliance/zone-routes";
 import orgRoutes from "./orgs/routes";
 import securityRoutes from "./security/routes";
 import webhookRoutes from "./security/webhook-routes";
+import { openApiDocument } from "./openapi";
 import { requireJsonBody } from "./request-guards";
 import ui from "./ui/login";
 
@@ -56,14 +57,7 @@ export function buildApp() {
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.doc31(OPENAPI_PATH, {
-    openapi: "3.1.0",
-    info: {
-      title: "chainproof",
-      version: "1.0.0",
-      description: "Tamper-evident audit logs and signed compliance reports.",
-    },
-  });
+  app.doc31(OPENAPI_PATH, openApiDocument);
   app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "chainproof API" }));
   app.route("/", ui);
 

@@ -38,6 +38,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createOrganization",
     tags,
     security,
     summary: "Create an organization (super_admin)",
@@ -62,6 +63,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listOrganizations",
     tags,
     security,
     summary: "Organizations the caller may administer (all of them for super_admin)",
@@ -83,6 +85,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}",
+    operationId: "getOrganization",
     tags,
     security,
     summary: "One organization",
@@ -99,6 +102,7 @@ orgs.openapi(
   createRoute({
     method: "patch",
     path: "/{orgId}",
+    operationId: "updateOrganization",
     tags,
     security,
     summary: "Rename an organization or change its settings; the tier is super_admin's",
@@ -136,6 +140,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/{orgId}/users",
+    operationId: "createUser",
     tags: ["Users"],
     security,
     summary: "Create a user in the organization",
@@ -169,6 +174,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/users",
+    operationId: "listUsers",
     tags: ["Users"],
     security,
     summary: "Users of the organization",
@@ -193,6 +199,7 @@ orgs.openapi(
   createRoute({
     method: "patch",
     path: "/{orgId}/users/{userId}",
+    operationId: "updateUser",
     tags: ["Users"],
     security,
     summary: "Change a user's role",
@@ -219,6 +226,7 @@ orgs.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/users/{userId}",
+    operationId: "deleteUser",
     tags: ["Users"],
     security,
     summary: "Delete a user (its sessions end with it)",
@@ -243,6 +251,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/{orgId}/tokens",
+    operationId: "createApiToken",
     tags: ["Tokens"],
     security,
     summary: "Create an API token; the token is in this answer only",
@@ -276,6 +285,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/tokens",
+    operationId: "listApiTokens",
     tags: ["Tokens"],
     security,
     summary: "API tokens of the organization (never the secrets)",
@@ -293,6 +303,7 @@ orgs.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/tokens/{tokenId}",
+    operationId: "revokeApiToken",
     tags: ["Tokens"],
     security,
     summary: "Revoke an API token; it stops working at once",

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
 import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../audit/filters";
-import { isoTimestamp } from "../audit/input";
+import { ipAddress, isoTimestamp } from "../audit/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../errors";
 import { freeFormObject, ijson } from "../json-input";
@@ -10,7 +10,6 @@ import type { AlertRow, DeliveryRow, SecurityEventRow } from "./store";
 import { MAX_WEBHOOK_URL_LENGTH } from "./webhook-url";
 
 const jsonObject = z.record(z.string(), z.unknown());
-const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" });
 
 export const SecurityEventInput = ijson(
   z.object({
