@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -38,6 +39,8 @@ export default defineConfig(async () => ({
       },
       {
         // What runs on Node: the offline CLI and the scripts.
+        // Only for loading the app's modules (test/node/openapi-lint.test.ts builds the OpenAPI document).
+        resolve: { alias: { "cloudflare:workers": fileURLToPath(new URL("./test/node/stubs/cloudflare-workers.ts", import.meta.url)) } },
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },
       },
     ],

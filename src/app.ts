@@ -15,6 +15,7 @@ import { AppError, errorBody } from "./http/errors";
 import { requireJsonBody } from "./http/request-guards";
 import orgRoutes from "./orgs/routes";
 import securityRoutes from "./security/routes";
+import { openApiDocument } from "./http/openapi";
 import ui from "./ui/login";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -42,14 +43,7 @@ export function buildApp() {
   app.route("/.well-known", jwksRoutes);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.doc31(OPENAPI_PATH, {
-    openapi: "3.1.0",
-    info: {
-      title: "chainproof",
-      version: "1.0.0",
-      description: "Tamper-evident audit logs and signed compliance reports.",
-    },
-  });
+  app.doc31(OPENAPI_PATH, openApiDocument);
   app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "chainproof API" }));
   app.route("/", ui);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app";
+import { openApiDocument } from "../src/http/openapi";
 import { api } from "./helpers";
 
 const UNDOCUMENTED = new Set(["/api/v1/openapi.json"]);
@@ -19,6 +20,12 @@ describe("OpenAPI document", () => {
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "")}`);
     expect(served.length).toBeGreaterThan(10);
     expect(served.filter((route) => !documented.has(route))).toEqual([]);
+  });
+
+  // test/node/openapi-lint.test.ts lints the document built this way on Node: it must be the served one.
+  it("serves exactly the document built from the app and its document config", async () => {
+    const res = await api("/api/v1/openapi.json");
+    expect(res.json).toEqual(JSON.parse(JSON.stringify(buildApp().getOpenAPI31Document(openApiDocument))));
   });
 
   it("answers /healthz without credentials", async () => {

@@ -28,6 +28,7 @@ me.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "getCurrentUser",
     tags: ["Auth"],
     security: authenticated,
     summary: "Who the credentials belong to",
@@ -65,6 +66,7 @@ me.openapi(
   createRoute({
     method: "post",
     path: "/password",
+    operationId: "changePassword",
     tags: ["Auth"],
     security: authenticated,
     summary: "Change your own password; your other sessions end",

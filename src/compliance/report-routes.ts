@@ -30,6 +30,7 @@ const verificationKeyOf = async (env: Env, orgId: string) => reportVerificationK
 const reportRoute = createRoute({
   method: "get",
   path: "/{orgId}/compliance-report",
+  operationId: "getComplianceReport",
   tags,
   security: authenticated,
   summary: "The signed compliance report, assembled now from live records (any member of the organization)",
@@ -91,6 +92,7 @@ reports.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/compliance-report/verification-key",
+    operationId: "getReportVerificationKey",
     tags,
     security: authenticated,
     summary: "The organization's report verification key (org_admin)",
@@ -107,7 +109,7 @@ reports.openapi(
 
 /** The same report outside /api/v1 (dashboard links and downloads), with the same credentials. */
 export const reportPages = newRouter();
-reportPages.openAPIRegistry.registerPath(reportRoute);
+reportPages.openAPIRegistry.registerPath({ ...reportRoute, operationId: "downloadComplianceReport" });
 reportPages.get("/:orgId/compliance-report", authenticate(), (c) => serveReport(c, c.req.param("orgId")));
 
 /** Under /api/v1/compliance: verification of a downloaded file. */
@@ -116,6 +118,7 @@ verification.openAPIRegistry.registerPath(
   createRoute({
     method: "post",
     path: "/verify",
+    operationId: "verifyComplianceReport",
     tags,
     security: authenticated,
     summary: "Verify a downloaded report file (members of its organization)",

@@ -28,6 +28,7 @@ services.openapi(
   createRoute({
     method: "put",
     path: "/{orgId}/services/{serviceId}",
+    operationId: "upsertService",
     tags,
     security,
     summary: "Create or replace a service of the organization (org_admin, ingest)",
@@ -96,6 +97,7 @@ services.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/services",
+    operationId: "listServices",
     tags,
     security,
     summary: "The organization's services, by id",
@@ -115,6 +117,7 @@ services.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/services/{serviceId}",
+    operationId: "getService",
     tags,
     security,
     summary: "One service",
@@ -134,6 +137,7 @@ services.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/services/{serviceId}",
+    operationId: "deleteService",
     tags,
     security,
     summary: "Delete a service and its recorded backups",
@@ -160,6 +164,7 @@ services.openapi(
   createRoute({
     method: "post",
     path: "/{orgId}/services/{serviceId}/backups",
+    operationId: "recordServiceBackup",
     tags,
     security,
     summary: "Record a completed backup of a service (org_admin, ingest)",

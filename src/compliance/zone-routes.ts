@@ -9,6 +9,7 @@ zones.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listZones",
     tags: ["Services inventory"],
     security: authenticated,
     summary: "The zone catalog: code, country, region and EU membership (reference data, every role)",

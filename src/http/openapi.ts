@@ -32,3 +32,23 @@ export const authenticated: Record<string, string[]>[] = [{ basicAuth: [] }, { b
 
 export const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 export const jsonBody = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+// package.json is private and names no license: the API and its code are not openly licensed. The
+// SPDX `identifier` is OpenAPI 3.1's; the generator's config type still describes 3.0's license object.
+const license = { name: "Proprietary", identifier: "LicenseRef-Proprietary" };
+
+/**
+ * The document-level part of the OpenAPI document (the routes add the rest); exported so that
+ * test/node/openapi-lint.test.ts lints the very document /api/v1/openapi.json serves.
+ */
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "chainproof",
+    version: "1.0.0",
+    description: "Tamper-evident audit logs and signed compliance reports.",
+    license,
+  },
+  // Relative: each deployment serves its API under its own origin.
+  servers: [{ url: "/", description: "This deployment" }],
+} satisfies Parameters<OpenAPIHono["getOpenAPI31Document"]>[0];

@@ -23,6 +23,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createOrganization",
     tags,
     security,
     summary: "Create an organization (super_admin)",
@@ -47,6 +48,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listOrganizations",
     tags,
     security,
     summary: "Organizations the caller may administer (all of them for super_admin)",
@@ -68,6 +70,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}",
+    operationId: "getOrganization",
     tags,
     security,
     summary: "One organization",
@@ -84,6 +87,7 @@ orgs.openapi(
   createRoute({
     method: "patch",
     path: "/{orgId}",
+    operationId: "updateOrganization",
     tags,
     security,
     summary: "Rename an organization or change its settings; the tier is super_admin's",

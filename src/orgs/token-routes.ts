@@ -24,6 +24,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/{orgId}/tokens",
+    operationId: "createApiToken",
     tags,
     security,
     summary: "Create an API token; the token is in this answer only",
@@ -57,6 +58,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/tokens",
+    operationId: "listApiTokens",
     tags,
     security,
     summary: "API tokens of the organization (never the secrets)",
@@ -74,6 +76,7 @@ orgs.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/tokens/{tokenId}",
+    operationId: "revokeApiToken",
     tags,
     security,
     summary: "Revoke an API token; it stops working at once",

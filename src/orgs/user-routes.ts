@@ -25,6 +25,7 @@ orgs.openapi(
   createRoute({
     method: "post",
     path: "/{orgId}/users",
+    operationId: "createUser",
     tags,
     security,
     summary: "Create a user in the organization",
@@ -58,6 +59,7 @@ orgs.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/users",
+    operationId: "listUsers",
     tags,
     security,
     summary: "Users of the organization",
@@ -82,6 +84,7 @@ orgs.openapi(
   createRoute({
     method: "patch",
     path: "/{orgId}/users/{userId}",
+    operationId: "updateUser",
     tags,
     security,
     summary: "Change a user's role",
@@ -108,6 +111,7 @@ orgs.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/users/{userId}",
+    operationId: "deleteUser",
     tags,
     security,
     summary: "Delete a user (its sessions end with it)",

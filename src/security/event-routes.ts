@@ -34,6 +34,7 @@ security.openapi(
   createRoute({
     method: "post",
     path: "/security-events",
+    operationId: "recordSecurityEvent",
     tags,
     security: authenticated,
     summary: "Record a security event (source `ingest`); risk_score >= 70 raises an alert; chainproof-only types are refused",
@@ -59,10 +60,11 @@ security.openapi(
   },
 );
 
-const listRoute = (path: string, summary: string) =>
+const listRoute = (path: string, summary: string, operationId: string) =>
   createRoute({
     method: "get",
     path,
+    operationId,
     tags,
     security: authenticated,
     summary,
@@ -90,10 +92,10 @@ const listEvents = async (c: Context<AppEnv>, q: z.output<typeof SecurityEventQu
   return pageOf(rows.map(toSecurityEvent), total, q);
 };
 
-security.openapi(listRoute("/security", "Security events; `severity` filters by risk band"), async (c) =>
+security.openapi(listRoute("/security", "Security events; `severity` filters by risk band", "listSecurityEvents"), async (c) =>
   c.json(await listEvents(c, c.req.valid("query")), 200),
 );
-security.openapi(listRoute("/security-events", "Security events (alias of GET /api/v1/audit/security)"), async (c) =>
+security.openapi(listRoute("/security-events", "Security events (alias of GET /api/v1/audit/security)", "listSecurityEventsAlias"), async (c) =>
   c.json(await listEvents(c, c.req.valid("query")), 200),
 );
 
@@ -101,6 +103,7 @@ security.openapi(
   createRoute({
     method: "get",
     path: "/summary/security",
+    operationId: "getSecuritySummary",
     tags,
     security: authenticated,
     summary: "Logins and lockouts by source, counts by source, event type and risk band, high-risk events (default: last 7 days)",
@@ -123,6 +126,7 @@ security.openapi(
   createRoute({
     method: "get",
     path: "/alerts",
+    operationId: "listSecurityAlerts",
     tags,
     security: authenticated,
     summary: "Alerts raised by security events (risk >= 70), with their webhook delivery state",

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
 import { endDate, isoTimestamp, MAX_SEARCH, pageDepth, pagingParams, rangeInOrder, startDate } from "../http/query";
+import { ipAddress } from "../audit/chain/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../http/errors";
 import { freeFormObject, ijson } from "../http/json-input";
@@ -9,7 +10,6 @@ import type { AlertRow, DeliveryRow, SecurityEventRow } from "./store";
 import { MAX_WEBHOOK_URL_LENGTH } from "./webhook-url";
 
 const jsonObject = z.record(z.string(), z.unknown());
-const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" });
 
 export const SecurityEventInput = ijson(
   z.object({

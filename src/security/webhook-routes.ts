@@ -19,6 +19,7 @@ hooks.openapi(
   createRoute({
     method: "put",
     path: "/{orgId}/webhook",
+    operationId: "configureWebhook",
     tags,
     security: authenticated,
     summary: "Configure the organization's alert webhook; answers a new signing secret, shown only here",
@@ -63,6 +64,7 @@ hooks.openapi(
   createRoute({
     method: "get",
     path: "/{orgId}/webhook",
+    operationId: "getWebhook",
     tags,
     security: authenticated,
     summary: "The organization's alert webhook (never its secret)",
@@ -81,6 +83,7 @@ hooks.openapi(
   createRoute({
     method: "delete",
     path: "/{orgId}/webhook",
+    operationId: "deleteWebhook",
     tags,
     security: authenticated,
     summary: "Remove the organization's alert webhook; pending alerts become not_configured",

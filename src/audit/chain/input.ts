@@ -10,6 +10,11 @@ import type { PendingRecord } from "./record";
 export const MAX_RECORD_BYTES = 64 * 1024;
 export const MAX_BATCH = 1000;
 
+// The generator writes both as format "ip", a duplicate pair in anyOf; JSON Schema names them apart.
+export const ipAddress = z.union([z.ipv4().openapi({ format: "ipv4" }), z.ipv6().openapi({ format: "ipv6" })], {
+  error: "must be a valid IPv4 or IPv6 address",
+});
+
 const SERVER_ASSIGNED = "is assigned by the server and must not be sent";
 const serverAssigned = z
   .never({ error: SERVER_ASSIGNED })
@@ -35,7 +40,7 @@ export const AuditRecordInput = z
     resource_type: z.enum(RESOURCE_TYPES),
     resource_id: resourceId.nullable().optional(),
     status: z.enum(["success", "failure"]),
-    ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be a valid IPv4 or IPv6 address" }).nullable().optional(),
+    ip_address: ipAddress.nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),
     changes: shallow(z.record(z.string(), z.object({ old: z.unknown(), new: z.unknown() }).strict())).nullable().optional(),
     previous_state: freeFormObject.nullable().optional(),

@@ -45,6 +45,7 @@ logs.openapi(
   createRoute({
     method: "post",
     path: "/logs",
+    operationId: "appendAuditLog",
     tags,
     security: authenticated,
     summary: "Append one record to the organization's chain",
@@ -71,6 +72,7 @@ logs.openapi(
   createRoute({
     method: "post",
     path: "/logs/batch",
+    operationId: "appendAuditLogBatch",
     tags,
     security: authenticated,
     summary: "Append up to 1,000 records, all or nothing, in order",
@@ -106,6 +108,7 @@ logs.openapi(
   createRoute({
     method: "post",
     path: "/import",
+    operationId: "importLegacyAuditLogs",
     tags,
     security: authenticated,
     summary: "Import up to 1,000 legacy records without a chain (super_admin); the import itself is chained",

@@ -77,6 +77,7 @@ bulk.openapi(
   createRoute({
     method: "post",
     path: "/exports",
+    operationId: "createExport",
     tags,
     security: authenticated,
     summary: "Start an uncapped export into R2 (JSONL with every chain field, or CSV); built in the background",
@@ -133,6 +134,7 @@ bulk.openapi(
   createRoute({
     method: "get",
     path: "/exports",
+    operationId: "listExports",
     tags,
     security: authenticated,
     summary: "An organization's exports, newest first",
@@ -154,6 +156,7 @@ bulk.openapi(
   createRoute({
     method: "get",
     path: "/exports/{id}",
+    operationId: "getExport",
     tags,
     security: authenticated,
     summary: "An export's status, counts, SHA-256 and (when complete) a signed download link",
@@ -174,6 +177,8 @@ bulk.openapi(
   createRoute({
     method: "get",
     path: "/exports/{id}/download",
+    operationId: "downloadExport",
+    security: [],
     tags,
     summary: "Download a finished export with its signed link (no Authorization header needed)",
     request: {

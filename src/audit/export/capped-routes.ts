@@ -40,6 +40,7 @@ exports.openapi(
   createRoute({
     method: "post",
     path: "/export",
+    operationId: "exportAuditLogs",
     tags: ["Export"],
     security: authenticated,
     summary: "Export up to 10,000 records, newest first, as JSON or CSV (streamed)",

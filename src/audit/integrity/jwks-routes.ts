@@ -8,6 +8,8 @@ jwks.openapi(
   createRoute({
     method: "get",
     path: "/jwks.json",
+    operationId: "getJwks",
+    security: [],
     tags: ["Chain integrity"],
     summary: "Public Ed25519 keys that verify checkpoints and report attestations",
     responses: {

@@ -40,6 +40,7 @@ integrity.openapi(
   createRoute({
     method: "get",
     path: "/validate",
+    operationId: "validateChain",
     tags,
     security: authenticated,
     summary: "Walk the chain by seq and report the first broken link (super_admin)",
@@ -125,6 +126,7 @@ integrity.openapi(
   createRoute({
     method: "get",
     path: "/checkpoints",
+    operationId: "listCheckpoints",
     tags,
     security: authenticated,
     summary: "Signed checkpoints of an organization's head, newest first",
@@ -152,6 +154,7 @@ integrity.openapi(
   createRoute({
     method: "post",
     path: "/checkpoints",
+    operationId: "createCheckpoint",
     tags,
     security: authenticated,
     summary: "Sign a checkpoint of the organization's head now (super_admin)",

@@ -6,18 +6,19 @@ import { AUDIT_ACTIONS, RESOURCE_TYPES, SECURITY_EVENT_TYPES } from "../enums";
 const reference = newRouter();
 
 const lists = [
-  ["/actions", "AuditAction values", AUDIT_ACTIONS],
-  ["/resource-types", "ResourceType values", RESOURCE_TYPES],
-  ["/security-event-types", "SecurityEventType values", SECURITY_EVENT_TYPES],
+  ["/actions", "AuditAction values", AUDIT_ACTIONS, "listAuditActions"],
+  ["/resource-types", "ResourceType values", RESOURCE_TYPES, "listResourceTypes"],
+  ["/security-event-types", "SecurityEventType values", SECURITY_EVENT_TYPES, "listSecurityEventTypes"],
 ] as const;
 
 const EnumList = z.object({ items: z.array(z.string()) }).openapi("EnumList");
 
-for (const [path, summary, values] of lists) {
+for (const [path, summary, values, operationId] of lists) {
   reference.openapi(
     createRoute({
       method: "get",
       path,
+      operationId,
       tags: ["Reference"],
       security: authenticated,
       summary,

@@ -49,6 +49,7 @@ reads.openapi(
   createRoute({
     method: "get",
     path: "/logs",
+    operationId: "listAuditLogs",
     tags,
     security: authenticated,
     summary: "Query the audit log, newest first",
@@ -86,6 +87,7 @@ reads.openapi(
   createRoute({
     method: "get",
     path: "/logs/{id}",
+    operationId: "getAuditLog",
     tags,
     security: authenticated,
     summary: "One record",
@@ -103,6 +105,7 @@ reads.openapi(
   createRoute({
     method: "get",
     path: "/logs/resource/{resource_type}/{resource_id}",
+    operationId: "listResourceAuditLogs",
     tags,
     security: authenticated,
     summary: "Every record about one resource; 404 if the caller's organization has none",
@@ -129,6 +132,7 @@ reads.openapi(
   createRoute({
     method: "get",
     path: "/logs/user/{user_id}",
+    operationId: "listUserAuditLogs",
     tags,
     security: authenticated,
     summary: "The history of one actor; a member may read only its own",
@@ -168,6 +172,7 @@ reads.openapi(
   createRoute({
     method: "get",
     path: "/summary/activity",
+    operationId: "getActivitySummary",
     tags,
     security: authenticated,
     summary: "Counts by action, resource type and status, top actors and a per-day histogram (default: last 30 days)",
