@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, basic, createTenant, createToken, createUser, type Credentials, db, getSuperAdmin, unique } from "./helpers";
+import { api, basic, createTenant, createToken, createUser, type Credentials, db, getSuperAdmin, type Tenant, unique } from "./helpers";
 import { revokeToken } from "../src/orgs/store";
 import { isoNow } from "../src/time";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 type Who = "super_admin" | "org_admin" | "member" | "ingest" | "admin_token" | "none" | "bad_password" | "revoked_token";
 const WHO: Who[] = ["super_admin", "org_admin", "member", "ingest", "admin_token", "none", "bad_password", "revoked_token"];
 

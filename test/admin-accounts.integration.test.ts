@@ -5,12 +5,11 @@ import { type AccountRow, findUserSql, resetPasswordSql, unlockSql } from "../sc
 import { hashPassword } from "../src/auth/password";
 import { loginAttempts, securityEvents, sessions } from "../src/db/schema";
 import { isoNow } from "../src/time";
-import { api, basic, createTenant, createUser, db, PASSWORD } from "./helpers";
+import { api, basic, createTenant, createUser, db, PASSWORD, type Tenant } from "./helpers";
 
 // scripts/admin.ts sends this SQL text through `wrangler d1 execute`; here it runs against the
 // test's real D1, and the effect is checked through the API.
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 beforeAll(async () => {
   t = await createTenant();

@@ -2,9 +2,8 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loginAttempts, securityEvents, users } from "../src/db/schema";
-import { api, basic, createTenant, db, PASSWORD } from "./helpers";
+import { api, basic, createTenant, db, PASSWORD, sha256Hex, type Tenant, utf8 } from "./helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 beforeAll(async () => {
   t = await createTenant();
@@ -38,8 +37,7 @@ describe("lockout", () => {
     expect(locked.json.error.code).toBe("account_locked");
 
     const failed = await eventsFor(user.username, "login_failed");
-    expect(failed).toHaveLength(10);
-    expect(failed.every((e) => e.organizationId === t.org.id && e.userId === user.id && e.riskScore === 20)).toBe(true);
+    expect(failed.map((e) => [e.organizationId, e.userId, e.riskScore])).toEqual(Array(10).fill([t.org.id, user.id, 20]));
     const lockedEvents = await eventsFor(user.username, "account_locked");
     expect(lockedEvents).toHaveLength(1);
     expect(lockedEvents[0]!.riskScore).toBe(70);
@@ -77,8 +75,7 @@ describe("API tokens", () => {
 
     const stored = await env.DB.prepare("SELECT * FROM api_tokens WHERE id = ?").bind(created.json.id).first<Record<string, unknown>>();
     expect(Object.values(stored!)).not.toContain(token);
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    expect(stored!.token_hash).toBe(digest);
+    expect(stored!.token_hash).toBe(await sha256Hex(utf8(token)));
 
     const listed = await api(`/api/v1/organizations/${t.org.id}/tokens`, { as: t.admin.as });
     const entry = listed.json.items.find((i: { id: string }) => i.id === created.json.id);

@@ -8,9 +8,8 @@ import { linkSignature } from "../src/audit/export/download-links";
 import { PART_SIZE } from "../src/audit/export/job";
 import { keyringHasher } from "../src/audit/integrity/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
-import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody } from "./helpers";
+import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sha256Hex, type Tenant } from "./helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 let other: Tenant;
 
@@ -33,9 +32,9 @@ async function runToEnd(id: string, as: any) {
   throw new Error("export did not finish");
 }
 
-async function sha256Hex(bytes: ArrayBuffer) {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** How many rows the organization's log holds now (chained and legacy), read from D1. */
+const logLength = async (orgId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM audit_logs WHERE organization_id = ?").bind(orgId).first<{ n: number }>())!.n;
 
 const download = (url: string) => fetchWorker(url);
 async function fetchWorker(url: string) {
@@ -56,16 +55,18 @@ describe("uncapped exports into R2", () => {
     await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const done = await runToEnd(id, other.admin.as);
-    expect(done.json.status).toBe("complete");
+    expect(done.json).toMatchObject({ status: "complete", row_count: 0 });
   });
 
   it("25,000 rows: completes in parts, downloads without credentials, sha256 matches, verifies as a chain", async () => {
+    // The export holds what the log held when it was asked for; its own audit record comes after.
+    expect(await logLength(t.org.id)).toBe(25_000);
     const started = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { format: "jsonl" } });
     expect(started.status).toBe(202);
     expect(started.json).toEqual({ id: expect.any(String), status: "pending" });
     const done = await runToEnd(started.json.id, t.admin.as);
     expect(done.json).toMatchObject({ status: "complete", format: "jsonl", organization_id: t.org.id, error: null });
-    expect(done.json.row_count).toBeGreaterThanOrEqual(25_000);
+    expect(done.json.row_count).toBe(25_000);
     // More parts than one alarm uploads: the work resumed from its saved cursor at least once.
     expect(done.json.bytes).toBeGreaterThan(5 * PART_SIZE);
     const stored = await env.DB.prepare("SELECT parts FROM exports WHERE id = ?").bind(started.json.id).first<{ parts: string }>();
@@ -86,19 +87,23 @@ describe("uncapped exports into R2", () => {
     for (const line of lines) expect(await walker.push(JSON.parse(line))).toBeNull();
     expect(walker.checked).toBe(lines.length);
     expect(JSON.parse(lines[0]!)).toMatchObject({ seq: 1, prev_hash: null });
+    expect(JSON.parse(lines.at(-1)!).seq).toBe(25_000);
     // Every chain field is there for the offline verifier.
     expect(Object.keys(JSON.parse(lines[1]!))).toEqual([
       "id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address",
       "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id", "prev_hash", "row_hmac",
     ]);
-    // The request itself is in the chain.
-    expect((await chainRows(t.org.id)).some((r) => r.action === "export" && r.resource_id === started.json.id)).toBe(true);
+    // The request itself is in the chain, right after the rows it exports.
+    const requests = (await chainRows(t.org.id)).filter((r) => r.action === "export");
+    expect(requests.map((r) => [r.seq, r.resource_id])).toEqual([[25_001, started.json.id]]);
   }, 180_000);
 
   it("CSV with filters; the link expires and cannot be altered", async () => {
     const started = await api("/api/v1/audit/exports", { method: "POST", as: other.admin.as, body: { format: "csv" } });
-    await appendBatch(other.ingest.as, [recordBody({ action: "delete" })]);
+    expect(started.status).toBe(202);
+    expect((await appendBatch(other.ingest.as, [recordBody({ action: "delete" })])).status).toBe(201);
     const filtered = await api("/api/v1/audit/exports", { method: "POST", as: other.admin.as, body: { format: "csv", actions: ["delete"] } });
+    expect(filtered.status).toBe(202);
     const done = await runToEnd(filtered.json.id, other.admin.as);
     expect(done.json).toMatchObject({ status: "complete", row_count: 1, filters: { actions: ["delete"] } });
     const text = await (await download(done.json.download_url)).text();
@@ -123,7 +128,7 @@ describe("uncapped exports into R2", () => {
 
   it("legacy (unchained) rows follow the chain, so an offline verifier can count them", async () => {
     const tenant = await createTenant();
-    await appendBatch(tenant.ingest.as, [recordBody(), recordBody()]);
+    expect((await appendBatch(tenant.ingest.as, [recordBody(), recordBody()])).status).toBe(201);
     const legacy = [crypto.randomUUID(), crypto.randomUUID()].sort();
     const sa = (await getSuperAdmin()).as;
     const imported = await api("/api/v1/audit/import", {
@@ -132,16 +137,20 @@ describe("uncapped exports into R2", () => {
       body: { organization_id: tenant.org.id, records: legacy.map((id) => ({ ...recordBody(), id, timestamp: "2018-01-01T00:00:00Z" })) },
     });
     expect(imported.status).toBe(201);
+    // Two appended, the import record, the two imported rows; the export's own record comes after.
+    expect(await logLength(tenant.org.id)).toBe(5);
     const started = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: {} });
+    expect(started.status).toBe(202);
     const done = await runToEnd(started.json.id, tenant.admin.as);
     const lines = (await (await download(done.json.download_url)).text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    expect(done.json.row_count).toBe(lines.length);
-    expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, ...(lines.length === 6 ? [4] : []), null, null]);
+    expect(done.json.row_count).toBe(5);
+    expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, null, null]);
     expect(lines.slice(-2).map((r) => r.id)).toEqual(legacy);
   });
 
   it("tenant isolation and roles", async () => {
     const mine = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { actions: ["login"] } });
+    expect(mine.status).toBe(202);
     expect((await api(`/api/v1/audit/exports/${mine.json.id}`, { as: other.admin.as })).status).toBe(404);
     const list = await api("/api/v1/audit/exports", { as: other.admin.as });
     expect(list.json.items.map((e: { id: string }) => e.id)).not.toContain(mine.json.id);
@@ -151,6 +160,10 @@ describe("uncapped exports into R2", () => {
     expect((await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { format: "xml" } })).status).toBe(422);
     const sa = (await getSuperAdmin()).as;
     expect((await api("/api/v1/audit/exports", { method: "POST", as: sa, body: {} })).status).toBe(422);
-    expect((await api(`/api/v1/audit/exports?organization_id=${t.org.id}`, { as: sa })).json.items.length).toBeGreaterThan(0);
+    const listed = await api(`/api/v1/audit/exports?organization_id=${t.org.id}`, { as: sa });
+    expect(listed.status).toBe(200);
+    // The 25,000-row export and this one, newest first.
+    expect(listed.json.items.map((e: { id: string }) => e.id)[0]).toBe(mine.json.id);
+    expect(listed.json.items).toHaveLength(2);
   });
 });

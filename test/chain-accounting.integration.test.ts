@@ -6,16 +6,7 @@ import { sha256Hex } from "../src/crypto/encoding";
 import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId } from "../src/crypto/keys";
-import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, validate } from "./helpers";
-
-const sql = (query: string, ...params: unknown[]) => env.DB.prepare(query).bind(...params).run();
-const utf8 = (s: string) => new TextEncoder().encode(s);
-
-async function chainOf(n: number) {
-  const tenant = await createTenant();
-  expect((await appendBatch(tenant.ingest.as, Array.from({ length: n }, (_, i) => recordBody({ metadata: { i } })))).status).toBe(201);
-  return { tenant, orgId: tenant.org.id, rows: await chainRows(tenant.org.id) };
-}
+import { api, appendRecord, chainOf, chainRows, getSuperAdmin, recordBody, sql, utf8, validate } from "./helpers";
 
 const legacy = () => ({ ...recordBody(), id: crypto.randomUUID(), timestamp: "2019-03-04T05:06:07Z" });
 

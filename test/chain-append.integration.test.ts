@@ -2,9 +2,8 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson } from "../src/crypto/jcs";
 import { auditKeyId } from "../src/crypto/keys";
-import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, validate } from "./helpers";
+import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, hmacHex, recordBody, type Tenant, utf8, validate } from "./helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 let other: Tenant;
 beforeAll(async () => {
@@ -15,16 +14,14 @@ beforeAll(async () => {
 async function expectedHmac(row: Record<string, unknown>, key: string) {
   const members = ["id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status", "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id"];
   const canonical = canonicalJson(Object.fromEntries(members.map((m) => [m, row[m] ?? null])));
-  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(String(row.prev_hash ?? "") + canonical));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hmacHex(key, String(row.prev_hash ?? "") + canonical);
 }
 
 describe("appending", () => {
   it("seals a record exactly as docs/protocol.md §1 says and links it to the previous one", async () => {
     const first = await appendRecord(t.ingest.as, recordBody({ timestamp: "2026-03-01T10:00:00+02:00" }));
     expect(first.status).toBe(201);
-    const keyId = await auditKeyId(new TextEncoder().encode("test-audit-key-current"));
+    const keyId = await auditKeyId(utf8("test-audit-key-current"));
     expect(first.json).toMatchObject({ organization_id: t.org.id, seq: 1, prev_hash: null, key_id: keyId, timestamp: "2026-03-01T08:00:00.000Z" });
     expect(first.json.recorded_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(first.json.row_hmac).toBe(await expectedHmac(first.json, "test-audit-key-current"));
@@ -149,16 +146,26 @@ describe("Idempotency-Key", () => {
     const key = crypto.randomUUID();
     const records = [recordBody(), recordBody()];
     const first = await appendBatch(t.ingest.as, records, { "Idempotency-Key": key });
+    expect(first.status).toBe(201);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(first.json.records).toHaveLength(2);
+    const before = await chainRows(t.org.id);
     const retry = await appendBatch(t.ingest.as, records, { "Idempotency-Key": key });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
     expect(retry.json).toEqual(first.json);
     const reused = await appendBatch(t.ingest.as, [recordBody()], { "Idempotency-Key": key });
     expect(reused.status).toBe(422);
     expect(reused.json.error.code).toBe("idempotency_key_reused");
+    const after = await chainRows(t.org.id);
+    expect(after).toHaveLength(before.length);
+    expect(after.slice(-2).map((r) => r.id)).toEqual(first.json.records.map((r: { id: string }) => r.id));
   });
 
   it("keys are per organization", async () => {
     const key = crypto.randomUUID();
     const a = await appendRecord(t.ingest.as, recordBody(), { "Idempotency-Key": key });
+    expect(a.status).toBe(201);
     const b = await appendRecord(other.ingest.as, recordBody(), { "Idempotency-Key": key });
     expect(b.status).toBe(201);
     expect(b.headers.get("Idempotent-Replayed")).toBeNull();
@@ -235,7 +242,7 @@ describe("self-audit", () => {
     await env.DB.prepare(
       "INSERT INTO audit_logs (id, organization_id, seq, actor_id, action, resource_type, status, metadata, timestamp, recorded_at, key_id, prev_hash, row_hmac) " +
         "VALUES (?, ?, 2, ?, 'read', 'site', 'success', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?, 'p', 'h')",
-    ).bind(crypto.randomUUID(), tenant.org.id, crypto.randomUUID(), await auditKeyId(new TextEncoder().encode("test-audit-key-current"))).run();
+    ).bind(crypto.randomUUID(), tenant.org.id, crypto.randomUUID(), await auditKeyId(utf8("test-audit-key-current"))).run();
     const next = await appendRecord(tenant.ingest.as, recordBody());
     expect(next.status).toBe(201);
     expect(next.json.seq).toBe(3);

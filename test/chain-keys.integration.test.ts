@@ -10,9 +10,7 @@ import { canonicalJson } from "../src/crypto/jcs";
 import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId, loadAuditKeyring } from "../src/crypto/keys";
-import { api, appendBatch, appendRecord, chainRows, createTenant, db, getSuperAdmin, recordBody, validate } from "./helpers";
-
-const utf8 = (s: string) => new TextEncoder().encode(s);
+import { api, appendBatch, appendRecord, chainRows, createTenant, db, getSuperAdmin, recordBody, utf8, validate } from "./helpers";
 
 /** Rows sealed the way an older deployment sealed them, with a key that is no longer current. */
 async function sealWithOldKey(orgId: string, n: number, keyBytes: Uint8Array = utf8("test-audit-key-retired")) {

@@ -4,20 +4,9 @@ import { describe, expect, it } from "vitest";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId } from "../src/crypto/keys";
 import { recordFromRow, sealedMessage } from "../src/audit/chain/record";
-import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, validate } from "./helpers";
+import { api, appendBatch, chainOf, chainRows, createTenant, db, getSuperAdmin, recordBody, sql, utf8, validate } from "./helpers";
 import { auditLogs, securityEvents } from "../src/db/schema";
 import { and, eq } from "drizzle-orm";
-
-/** An organization with a valid chain of `n` records, appended through the API. */
-async function chainOf(n: number) {
-  const tenant = await createTenant();
-  const res = await appendBatch(tenant.ingest.as, Array.from({ length: n }, (_, i) => recordBody({ metadata: { i }, previous_state: { v: i }, new_state: { v: i + 1 } })));
-  expect(res.status).toBe(201);
-  const rows = await chainRows(tenant.org.id);
-  return { tenant, orgId: tenant.org.id, rows };
-}
-
-const sql = (query: string, ...params: unknown[]) => env.DB.prepare(query).bind(...params).run();
 
 async function expectBreak(orgId: string, brokenAt: string | null, reason: string, brokenSeq?: number) {
   const res = await validate({ organization_id: orgId });
@@ -197,7 +186,7 @@ describe("structural tampering", () => {
     await sql("UPDATE audit_logs SET status = 'failure', row_hmac = ? WHERE id = ?", await hmacSha256Hex(attackerKey, sealedMessage(tampered)), row.id);
     await expectBreak(orgId, row.id, "row_hmac mismatch", 2);
 
-    const attackerKeyId = await auditKeyId(new TextEncoder().encode("attacker key"));
+    const attackerKeyId = await auditKeyId(utf8("attacker key"));
     const relabelled = { ...tampered, key_id: attackerKeyId };
     await sql("UPDATE audit_logs SET key_id = ?, row_hmac = ? WHERE id = ?", attackerKeyId, await hmacSha256Hex(attackerKey, sealedMessage(relabelled)), row.id);
     await expectBreak(orgId, row.id, "unknown key_id", 2);

@@ -1,4 +1,4 @@
-import { api, type Credentials } from "./helpers";
+import { api, type Credentials, hmacHex, utf8 } from "./helpers";
 
 /** A valid service body as a platform would send it; EU-only unless overridden. */
 export const serviceBody = (overrides: Record<string, unknown> = {}) => ({
@@ -30,9 +30,6 @@ export const getReport = (as: Credentials, orgId: string) => api(`/api/v1/organi
 export const getVerificationKey = (as: Credentials, orgId: string) =>
   api(`/api/v1/organizations/${orgId}/compliance-report/verification-key`, { as });
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
 /** The report bytes exactly as docs/protocol.md §7 tells a third party to find them in the raw body. */
 export function reportBytesOf(rawBody: string) {
   const start = rawBody.indexOf('"report":') + '"report":'.length;
@@ -47,9 +44,7 @@ export async function thirdPartyVerify(rawBody: string, verificationKey: string)
   const bytes = reportBytesOf(rawBody);
   const claimed = /,"signature":\{"algorithm":"HMAC-SHA256","value":"([0-9a-f]{64})"\}/.exec(rawBody)?.[1];
   if (!claimed) return false;
-  const key = await crypto.subtle.importKey("raw", utf8(verificationKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = utf8(hex(await crypto.subtle.sign("HMAC", key, utf8(bytes))));
-  return crypto.subtle.timingSafeEqual(mac, utf8(claimed));
+  return crypto.subtle.timingSafeEqual(utf8(await hmacHex(verificationKey, bytes)), utf8(claimed));
 }
 
 /** Replaces one character of the report bytes with another, keeping everything else byte-identical. */

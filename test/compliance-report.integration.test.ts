@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, appendBatch, chainRows, createTenant, type Credentials, getSuperAdmin, recordBody } from "./helpers";
+import { api, appendBatch, chainRows, createTenant, type Credentials, getSuperAdmin, recordBody, reportKeyFromSpec, sha256Hex, type Tenant, utf8 } from "./helpers";
 import {
   flipReportByte,
   getReport,
@@ -11,15 +11,13 @@ import {
   thirdPartyVerify,
 } from "./compliance-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let a: Tenant;
 let b: Tenant;
+/** Derived here as docs/protocol.md §7 says: a report the server signed with a wrong key must not pass. */
 let keyA: string;
 let keyB: string;
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
 const fromB64Url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-const sha256 = async (s: string) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(s)))].map((x) => x.toString(16).padStart(2, "0")).join("");
 
 beforeAll(async () => {
   [a, b] = await Promise.all([createTenant("PROFESSIONAL"), createTenant("STARTER")]);
@@ -29,8 +27,7 @@ beforeAll(async () => {
   await postBackup(a.ingest.as, a.org.id, "svc_a_eu", { completed_at: "2026-01-03T03:00:00.000Z", type: "incremental", encryption_algorithm: "ChaCha20-Poly1305" });
   await postBackup(a.ingest.as, a.org.id, "svc_a_eu", { completed_at: "2026-01-01T03:00:00.000Z", type: "snapshot" });
   await appendBatch(a.ingest.as, [recordBody(), recordBody()]);
-  keyA = (await getVerificationKey(a.admin.as, a.org.id)).json.key;
-  keyB = (await getVerificationKey(b.admin.as, b.org.id)).json.key;
+  [keyA, keyB] = await Promise.all([reportKeyFromSpec(a.org.id), reportKeyFromSpec(b.org.id)]);
 });
 
 describe("the signed report", () => {
@@ -153,7 +150,7 @@ describe("the signed report", () => {
         ["svc_eu", true],
         ["svc_other", false],
       ]);
-      expect(await thirdPartyVerify(raw.text, (await getVerificationKey(t.admin.as, t.org.id)).json.key)).toBe(true);
+      expect(await thirdPartyVerify(raw.text, await reportKeyFromSpec(t.org.id))).toBe(true);
     }
   });
 
@@ -161,7 +158,8 @@ describe("the signed report", () => {
     const t = await createTenant();
     await putService(t.admin.as, t.org.id, "svc_sneaky", serviceBody({ name: '","signature":{"algorithm":"HMAC-SHA256","value":"' }));
     const raw = await getReport(t.member.as, t.org.id);
-    expect(await thirdPartyVerify(raw.text, (await getVerificationKey(t.admin.as, t.org.id)).json.key)).toBe(true);
+    expect(raw.status).toBe(200);
+    expect(await thirdPartyVerify(raw.text, await reportKeyFromSpec(t.org.id))).toBe(true);
     expect(reportBytesOf(raw.text)).toBe(JSON.stringify(raw.json.report));
   });
 
@@ -171,7 +169,7 @@ describe("the signed report", () => {
     expect(record).toMatchObject({ resource_type: "report", actor_id: a.member.user.id, status: "success" });
     expect(JSON.parse(record.metadata)).toMatchObject({
       generated_at: res.json.report.generated_at,
-      report_sha256: await sha256(reportBytesOf(res.text)),
+      report_sha256: await sha256Hex(utf8(reportBytesOf(res.text))),
       service_count: 2,
     });
     expect(record.seq).toBeGreaterThan(res.json.report.audit_log.head_seq);
@@ -205,6 +203,7 @@ describe("who may get a report or its key", () => {
   it("the verification key is org_admin's: member 403, ingest 403, another organization 404", async () => {
     const sa = (await getSuperAdmin()).as;
     const res = await getVerificationKey(a.admin.as, a.org.id);
+    expect(res.status).toBe(200);
     expect(res.json).toEqual({ algorithm: "HMAC-SHA256", key: keyA });
     expect((await getVerificationKey(sa, a.org.id)).json.key).toBe(keyA);
     expect((await getVerificationKey(a.member.as, a.org.id)).status).toBe(403);

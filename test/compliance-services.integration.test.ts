@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, chainRows, createTenant, getSuperAdmin } from "./helpers";
+import { api, chainRows, createTenant, getSuperAdmin, type Tenant } from "./helpers";
 import { postBackup, putService, serviceBody } from "./compliance-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let a: Tenant;
 let b: Tenant;
 beforeAll(async () => {
@@ -50,7 +49,7 @@ describe("services inventory", () => {
 
     const records = await serviceRecords(a.org.id, "svc_orders");
     expect(records.map((r) => r.action)).toEqual(["create", "update", "delete"]);
-    expect(records.every((r) => r.actor_id === a.admin.user.id && r.resource_id === "svc_orders")).toBe(true);
+    expect(records.map((r) => [r.actor_id, r.resource_id])).toEqual(Array(3).fill([a.admin.user.id, "svc_orders"]));
     const update = records[1]!;
     expect(JSON.parse(update.changes)).toEqual({
       version: { old: "16.4", new: "17.0" },
@@ -65,7 +64,7 @@ describe("services inventory", () => {
       Array.from({ length: 5 }, (_, i) => putService(a.adminToken.as, a.org.id, "svc_race", serviceBody({ name: `race-${i}` }))),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    expect(results.every((r) => [200, 201, 409].includes(r.status))).toBe(true);
+    expect(results.filter((r) => ![200, 201, 409].includes(r.status))).toEqual([]);
     const records = await serviceRecords(a.org.id, "svc_race");
     expect(records.filter((r) => r.action === "create")).toHaveLength(1);
     // Every update that was audited is one that landed: the final name is the last audited one.

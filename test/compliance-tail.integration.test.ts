@@ -3,13 +3,12 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import type { Env } from "../src/env";
-import { api, appendBatch, createTenant, recordBody } from "./helpers";
+import { api, appendBatch, createTenant, recordBody, type Tenant } from "./helpers";
 import { getReport } from "./compliance-helpers";
 
 // The report says whether signed checkpoints protect the chain's tail, and a deployment without a
 // usable CHECKPOINT_SIGNING_KEY says so in its log instead of degrading silently.
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 
 /** The same Worker, run with other secrets: `api()` always uses the test configuration. */

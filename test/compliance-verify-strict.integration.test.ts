@@ -1,12 +1,10 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, appendBatch, createTenant, type Credentials, recordBody } from "./helpers";
+import { api, appendBatch, createTenant, type Credentials, hmacHex, recordBody, reportKeyFromSpec, type Tenant } from "./helpers";
 import { getReport, getVerificationKey, putService, reportBytesOf, serviceBody } from "./compliance-helpers";
 
 // docs/protocol.md §7: a file verifies only when its top level is exactly report, signature and optionally
 // attestation, in that order, each once, with nothing after them, and no object repeats a name.
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 /** The genuine downloaded file. */
 let file: string;
@@ -16,20 +14,6 @@ let attestationMember: string;
 /** Derived here from REPORT_SIGNING_KEY as docs/protocol.md §7 says, not fetched from the server. */
 let derivedKey: string;
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-async function verificationKeyFromSpec(orgId: string) {
-  const ikm = await crypto.subtle.importKey("raw", utf8(env.REPORT_SIGNING_KEY!), "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: utf8("chainproof-report"), info: utf8(orgId) }, ikm, 256);
-  return hex(bits);
-}
-
-/** What an org_admin holding the verification key can compute: the HMAC of any bytes it likes. */
-async function hmacWith(key: string, bytes: string) {
-  const k = await crypto.subtle.importKey("raw", utf8(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return hex(await crypto.subtle.sign("HMAC", k, utf8(bytes)));
-}
 const signatureOf = (value: string) => `"signature":{"algorithm":"HMAC-SHA256","value":"${value}"}`;
 
 const verify = (as: Credentials, rawBody: string) =>
@@ -54,7 +38,7 @@ beforeAll(async () => {
   reportBytes = reportBytesOf(file);
   signatureMember = /"signature":\{[^}]*\}/.exec(file)![0];
   attestationMember = /"attestation":\{[^}]*\}/.exec(file)![0];
-  derivedKey = await verificationKeyFromSpec(t.org.id);
+  derivedKey = await reportKeyFromSpec(t.org.id);
 });
 
 describe("POST /api/v1/compliance/verify reads the file strictly", () => {
@@ -81,7 +65,7 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
     const entryCount = `"entry_count":${report.audit_log.entry_count}`;
     const doubled = reportBytes.replace(entryCount, `"entry_count":0,${entryCount}`);
     expect(doubled).not.toBe(reportBytes);
-    const res = await verify(t.member.as, `{"report":${doubled},${signatureOf(await hmacWith(derivedKey, doubled))},${attestationMember}}`);
+    const res = await verify(t.member.as, `{"report":${doubled},${signatureOf(await hmacHex(derivedKey, doubled))},${attestationMember}}`);
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ ...verdict(false, true, false), reason: duplicateReason("entry_count", 10 + doubled.indexOf(entryCount)) });
   });
@@ -108,7 +92,7 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
   it("the signed span must be exactly the report member: a nested \"signature\" name cannot shorten it", async () => {
     const report = JSON.parse(reportBytes);
     const sneaky = JSON.stringify({ ...report, services: [{ ...report.services[0], signature: "approved" }] });
-    const res = await verify(t.member.as, `{"report":${sneaky},${signatureOf(await hmacWith(derivedKey, sneaky))}}`);
+    const res = await verify(t.member.as, `{"report":${sneaky},${signatureOf(await hmacHex(derivedKey, sneaky))}}`);
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
       ...verdict(false, false, null),
@@ -125,7 +109,7 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
 
   it("a report an org_admin made and signed with the verification key is invalid without a genuine attestation", async () => {
     const forged = JSON.stringify({ ...JSON.parse(reportBytes), all_services_eu_residency: true, service_count: 7 });
-    const signature = signatureOf(await hmacWith(derivedKey, forged));
+    const signature = signatureOf(await hmacHex(derivedKey, forged));
     const unattested = await verify(t.admin.as, `{"report":${forged},${signature}}`);
     expect(unattested.json).toEqual({ ...verdict(false, true, null), reason: NO_ATTESTATION });
 

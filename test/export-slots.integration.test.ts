@@ -3,9 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_CONCURRENT_EXPORTS } from "../src/audit/export-slots";
 import { insertExport } from "../src/audit/export/store";
 import { isoNow } from "../src/time";
-import { api, chainRows, createTenant, db } from "./helpers";
-
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
+import { api, chainRows, createTenant, db, type Tenant } from "./helpers";
 
 /** An export row as a request would leave it, without a runner: it stays active until the test settles it. */
 async function activeExport(t: Tenant, slot: number | null) {

@@ -75,6 +75,8 @@ export async function createTenant(tier = "PROFESSIONAL", id: string = crypto.ra
   return { org, admin, member, ingest, adminToken };
 }
 
+export type Tenant = Awaited<ReturnType<typeof createTenant>>;
+
 let superAdmin: Promise<Awaited<ReturnType<typeof createUser>>> | undefined;
 export const getSuperAdmin = () => (superAdmin ??= createUser("super_admin", null));
 
@@ -106,3 +108,31 @@ export async function validate(query: Record<string, string | number>) {
 
 export const chainRows = (orgId: string) =>
   env.DB.prepare("SELECT * FROM audit_logs WHERE organization_id = ? AND seq IS NOT NULL ORDER BY seq").bind(orgId).all<Record<string, any>>().then((r) => r.results);
+
+/** An organization with a valid chain of `n` records, appended through the API. */
+export async function chainOf(n: number) {
+  const tenant = await createTenant();
+  const res = await appendBatch(tenant.ingest.as, Array.from({ length: n }, (_, i) => recordBody({ metadata: { i }, previous_state: { v: i }, new_state: { v: i + 1 } })));
+  if (res.status !== 201) throw new Error(`could not append the chain: ${res.status} ${res.text}`);
+  return { tenant, orgId: tenant.org.id, rows: await chainRows(tenant.org.id) };
+}
+
+/** One SQL statement straight to D1, past the API: what an insider with database access can do. */
+export const sql = (query: string, ...params: unknown[]) => env.DB.prepare(query).bind(...params).run();
+
+// Crypto written here from the docs with WebCrypto alone, so a test does not check src/crypto with itself.
+export const utf8 = (s: string) => new TextEncoder().encode(s);
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export const sha256Hex = async (bytes: BufferSource) => hex(await crypto.subtle.digest("SHA-256", bytes));
+
+/** HMAC-SHA256 keyed with the key's UTF-8 bytes, as lowercase hex. */
+export async function hmacHex(key: string, message: string) {
+  const k = await crypto.subtle.importKey("raw", utf8(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return hex(await crypto.subtle.sign("HMAC", k, utf8(message)));
+}
+
+/** An organization's report verification key derived from REPORT_SIGNING_KEY as docs/protocol.md §7 says, not fetched from the server. */
+export async function reportKeyFromSpec(orgId: string) {
+  const ikm = await crypto.subtle.importKey("raw", utf8(env.REPORT_SIGNING_KEY!), "HKDF", false, ["deriveBits"]);
+  return hex(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: utf8("chainproof-report"), info: utf8(orgId) }, ikm, 256));
+}

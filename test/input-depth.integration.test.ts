@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, chainRows, type Credentials, createTenant, getSuperAdmin, recordBody, unique } from "./helpers";
+import { api, chainRows, createTenant, type Credentials, getSuperAdmin, recordBody, type Tenant, unique } from "./helpers";
 import { serviceBody } from "./compliance-helpers";
 import { eventBody } from "./security-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 let sa: Credentials;
 beforeAll(async () => {

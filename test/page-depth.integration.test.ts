@@ -1,13 +1,12 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_PAGE_DEPTH } from "../src/http/query";
-import { api, createTenant } from "./helpers";
+import { api, createTenant, type Tenant } from "./helpers";
 
 // More rows than the deepest page reaches, so the page past the depth limit exists: the refusal
 // is the depth rule's, not "beyond the last page".
 const ROWS = MAX_PAGE_DEPTH + 500;
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 const actorId = crypto.randomUUID();
 const resourceId = crypto.randomUUID();

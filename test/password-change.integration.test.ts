@@ -1,9 +1,8 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loginAttempts, securityEvents, users } from "../src/db/schema";
-import { api, basic, chainRows, createTenant, createUser, type Credentials, db, getSuperAdmin, PASSWORD } from "./helpers";
+import { api, basic, chainRows, createTenant, createUser, type Credentials, db, getSuperAdmin, PASSWORD, type Tenant } from "./helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 beforeAll(async () => {
   t = await createTenant();

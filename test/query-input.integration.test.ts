@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../src/audit/enums";
-import { api, appendBatch, createTenant, recordBody } from "./helpers";
+import { api, appendBatch, createTenant, recordBody, type Tenant } from "./helpers";
 import { eventBody, listEvents, postEvent } from "./security-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let t: Tenant;
 let records: { id: string }[];
 let events: { id: string }[];

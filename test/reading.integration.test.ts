@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, appendBatch, createTenant, getSuperAdmin, recordBody } from "./helpers";
+import { api, appendBatch, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let a: Tenant;
 let b: Tenant;
 const alice = crypto.randomUUID();

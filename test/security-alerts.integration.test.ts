@@ -2,10 +2,9 @@ import { env } from "cloudflare:workers";
 import { count, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { alerts, securityEvents } from "../src/db/schema";
-import { api, appendBatch, basic, chainRows, createTenant, type Credentials, createUser, db, getSuperAdmin, recordBody, validate } from "./helpers";
+import { api, appendBatch, basic, chainRows, createTenant, createUser, type Credentials, db, getSuperAdmin, recordBody, type Tenant, validate } from "./helpers";
 import { alertFor, eventBody, listAlerts, listEvents, postEvent } from "./security-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let a: Tenant;
 let b: Tenant;
 let sa: Credentials;
@@ -77,7 +76,7 @@ describe("alerts", () => {
     const t = await createTenant();
     const events = [];
     for (const risk_score of [70, 80, 90]) events.push((await postEvent(t.ingest.as, eventBody({ risk_score }))).json);
-    await postEvent(b.ingest.as, eventBody({ risk_score: 99 }));
+    const bEvent = (await postEvent(b.ingest.as, eventBody({ risk_score: 99 }))).json;
 
     const all = await listAlerts(t.admin.as);
     expect(all.status).toBe(200);
@@ -91,7 +90,12 @@ describe("alerts", () => {
 
     const asSuper = await listAlerts(sa, { organization_id: t.org.id });
     expect(asSuper.json.items.map((x: { id: string }) => x.id)).toEqual(all.json.items.map((x: { id: string }) => x.id));
-    expect((await listAlerts(b.admin.as, { per_page: 200 })).json.items.some((x: { organization_id: string }) => x.organization_id !== b.org.id)).toBe(false);
+    // b sees its one alert (risk 99) and nothing of t's.
+    const own = await listAlerts(b.admin.as, { per_page: 200 });
+    expect(own.status).toBe(200);
+    expect(own.json.items.map((x: { organization_id: string; security_event_id: string }) => [x.organization_id, x.security_event_id])).toEqual([
+      [b.org.id, bEvent.id],
+    ]);
     expect((await listAlerts(b.admin.as, { organization_id: t.org.id })).status).toBe(404);
   });
 });

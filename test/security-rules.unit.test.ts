@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { afterAttempt, byOrganization, fetchErrorClass, MAX_DELIVERY_ATTEMPTS, raisesAlert, receiverUnreachable, retryDelayMs } from "../src/security/alerts";
 import { bandOf } from "../src/security/bands";
@@ -193,14 +192,15 @@ describe("webhook secrets and signatures", () => {
   });
 
   it("is sealed with AES-GCM bound to its organization and SECRET_KEY", async () => {
+    const SECRET_KEY = "a deployment's SECRET_KEY, for this test only";
     const org = crypto.randomUUID();
     const secret = newWebhookSecret();
-    const sealed = await sealWebhookSecret(env.SECRET_KEY, org, secret);
+    const sealed = await sealWebhookSecret(SECRET_KEY, org, secret);
     expect(sealed).toMatch(/^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
     expect(sealed).not.toContain(secret.slice(6));
-    expect(await sealWebhookSecret(env.SECRET_KEY, org, secret)).not.toBe(sealed);
-    expect(await openWebhookSecret(env.SECRET_KEY, org, sealed)).toBe(secret);
-    await expect(openWebhookSecret(env.SECRET_KEY, crypto.randomUUID(), sealed)).rejects.toThrow();
+    expect(await sealWebhookSecret(SECRET_KEY, org, secret)).not.toBe(sealed);
+    expect(await openWebhookSecret(SECRET_KEY, org, sealed)).toBe(secret);
+    await expect(openWebhookSecret(SECRET_KEY, crypto.randomUUID(), sealed)).rejects.toThrow();
     await expect(openWebhookSecret("another SECRET_KEY", org, sealed)).rejects.toThrow();
   });
 

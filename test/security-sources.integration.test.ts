@@ -4,10 +4,9 @@ import { env } from "cloudflare:workers";
 import { and, count, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { securityEvents } from "../src/db/schema";
-import { api, appendBatch, basic, chainRows, createTenant, type Credentials, createUser, db, getSuperAdmin, recordBody, validate } from "./helpers";
+import { api, appendBatch, basic, chainRows, createTenant, createUser, type Credentials, db, getSuperAdmin, recordBody, type Tenant, validate } from "./helpers";
 import { eventBody, listEvents, postEvent } from "./security-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let sa: Credentials;
 beforeAll(async () => {
   sa = (await getSuperAdmin()).as;

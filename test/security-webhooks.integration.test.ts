@@ -7,17 +7,11 @@ import { describe, expect, it } from "vitest";
 import { alertDeliveries, alerts } from "../src/db/schema";
 import { database } from "../src/db/client";
 import { recordSecurityEvent } from "../src/security/record";
-import { api, createTenant, type Credentials, db } from "./helpers";
+import { api, createTenant, type Credentials, db, hmacHex } from "./helpers";
 import { type AlertItem, alertFor, eventBody, eventually, listAlerts, postEvent, putWebhook, receiver, received, runCron } from "./security-helpers";
 
 const hookPath = (orgId: string) => `/api/v1/organizations/${orgId}/webhook`;
 const MINUTE = 60_000;
-
-async function hmacHex(secret: string, message: string) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
-  return [...mac].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 /** Checks a received delivery the way a receiver would: the signature and the freshness of t. */
 async function verifySignature(request: { headers: Record<string, unknown>; body: string }, secret: string) {

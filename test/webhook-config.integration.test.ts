@@ -7,10 +7,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { webhooks } from "../src/db/schema";
 import worker from "../src/index";
 import { openWebhookSecret } from "../src/security/webhooks";
-import { api, chainRows, createTenant, type Credentials, db, getSuperAdmin } from "./helpers";
+import { api, chainRows, createTenant, type Credentials, db, getSuperAdmin, sha256Hex, type Tenant, utf8 } from "./helpers";
 import { putWebhook, receiver } from "./security-helpers";
 
-type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let sa: Credentials;
 beforeAll(async () => {
   sa = (await getSuperAdmin()).as;
@@ -18,10 +17,7 @@ beforeAll(async () => {
 
 const hookPath = (orgId: string) => `/api/v1/organizations/${orgId}/webhook`;
 
-const sha256 = async (text: string) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-const fingerprint = async (url: string) => ({ webhook_origin: new URL(url).origin, webhook_url_sha256: await sha256(url) });
+const fingerprint = async (url: string) => ({ webhook_origin: new URL(url).origin, webhook_url_sha256: await sha256Hex(utf8(url)) });
 
 /** PUT as a deployed Worker would answer it: without the ALLOW_INSECURE_WEBHOOKS the tests run with. */
 async function putWebhookInProduction(as: Credentials, orgId: string, url: string) {
@@ -169,7 +165,7 @@ describe("configuring the webhook", () => {
 
     const rows = (await chainRows(u.org.id)).filter((r) => r.resource_type === "setting");
     expect(rows).toHaveLength(2);
-    const expected = { webhook_origin: new URL(receiver()).origin, webhook_url_sha256: await sha256(url) };
+    const expected = { webhook_origin: new URL(receiver()).origin, webhook_url_sha256: await sha256Hex(utf8(url)) };
     expect(JSON.parse(rows[0]!.new_state)).toEqual(expected);
     expect(JSON.parse(rows[1]!.previous_state)).toEqual(expected);
     const text = JSON.stringify(rows);

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlString } from "../../scripts/sql-text";
 import { d1, wrangler } from "../../scripts/wrangler";
 import { verifyPassword } from "../../src/auth/password";
+import { runProgram } from "./cli-helpers";
 
 // The operator's account commands, run for real: `npm run admin` against a local D1 in its own
 // state directory (wrangler d1 execute --local --persist-to), as an operator would run them.
@@ -17,13 +17,7 @@ process.env.PATH = `${BIN}${delimiter}${process.env.PATH}`;
 
 let state: string;
 
-function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(BIN, "tsx"), ["scripts/admin.ts", ...args, "--persist-to", state], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
+const admin = (...args: string[]) => runProgram(join(BIN, "tsx"), ["scripts/admin.ts", ...args, "--persist-to", state]);
 
 const sql = (text: string) => d1(text, false, state);
 const OPERATOR = "ops-admin";

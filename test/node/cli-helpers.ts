@@ -1,23 +1,32 @@
 import { execFile } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
+import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
 
 const CLI = fileURLToPath(new URL("../../cli/chainproof.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Runs the real CLI as a user would. */
-export function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export type Ran = { code: number; stdout: string; stderr: string };
+
+/** Runs a program from the project's root and collects its exit code and output. */
+export function runProgram(file: string, args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });
 }
+
+/** Runs the real CLI as a user would. */
+export const run = (...args: string[]) => runProgram(process.execPath, [CLI, ...args]);
+
+/** The output's lines, so a test can ask for one exact line. */
+export const linesOf = (output: string) => output.split("\n");
 
 // Each case spawns the real CLI (about half a second apiece on a loaded machine).
 export const slow = { timeout: 60_000 };
@@ -45,3 +54,39 @@ export type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 
 export const newSigner = async (): Promise<Signer> =>
   ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
+
+export const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+
+/** The key id of docs/protocol.md §1, computed with node:crypto. */
+export const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
+
+/**
+ * `n` rows of organization `org` sealed per docs/protocol.md §1 with node:crypto over the project's
+ * canonicalRow; `keyFor(seq)` picks the key (rotation), `shape(seq)` overrides members.
+ */
+export function sealChain(n: number, options: { org: string; keyFor: (seq: number) => string; shape?: (seq: number) => Partial<AuditRecord> }): AuditRecord[] {
+  const rows: AuditRecord[] = [];
+  let prev: string | null = null;
+  for (let seq = 1; seq <= n; seq++) {
+    const key = options.keyFor(seq);
+    const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
+    const unsealed: Omit<AuditRecord, "row_hmac"> = {
+      id: randomUUID(), organization_id: options.org, seq, site_id: null, actor_id: randomUUID(), action: "update",
+      resource_type: "device", resource_id: randomUUID(), status: "success", ip_address: "203.0.113.9",
+      user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
+      metadata: { n: seq, note: "é ✓" }, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
+      ...options.shape?.(seq),
+    };
+    const row_hmac: string = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
+    rows.push({ ...unsealed, row_hmac });
+    prev = row_hmac;
+  }
+  return rows;
+}
+
+/** A legacy (unchained) row of organization `org`, as an import brings it in. */
+export const legacyRow = (org: string, metadata: Record<string, unknown> = {}): AuditRecord => ({
+  id: randomUUID(), organization_id: org, seq: null, site_id: null, actor_id: randomUUID(), action: "login", resource_type: "user",
+  resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
+  metadata, timestamp: "2020-01-01T00:00:00.000Z", recorded_at: "2020-01-01T00:00:00.000Z", key_id: null, prev_hash: null, row_hmac: null,
+});

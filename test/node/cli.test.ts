@@ -2,7 +2,7 @@ import { createHash, createHmac, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { statementOf } from "../../src/audit/integrity/checkpoints";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
-import { newSigner, run, type Signer, slow, tempDir } from "./cli-helpers";
+import { jsonl, keyId, legacyRow, linesOf, newSigner, run, sealChain as sealRows, type Signer, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();
 let signer: Signer;
@@ -18,35 +18,10 @@ beforeAll(async () => {
 describe("verify-chain", slow, () => {
   const KEY_A = "audit-key-alpha";
   const KEY_B = "audit-key-bravo";
-  const keyId = (key: string) => createHmac("sha256", key).update("chainproof key id").digest("hex").slice(0, 16);
   const ORG = randomUUID();
-
-  /** Rows sealed per docs/protocol.md §1 with node:crypto; `keyFor(seq)` picks the key (rotation), `shape(seq)` overrides members. */
-  function sealChain(n: number, keyFor: (seq: number) => string = () => KEY_A, org = ORG, shape: (seq: number) => Partial<AuditRecord> = () => ({})): AuditRecord[] {
-    const rows: AuditRecord[] = [];
-    let prev: string | null = null;
-    for (let seq = 1; seq <= n; seq++) {
-      const key = keyFor(seq);
-      const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
-      const unsealed = {
-        id: randomUUID(), organization_id: org, seq, site_id: null, actor_id: randomUUID(), action: "update" as const,
-        resource_type: "device" as const, resource_id: randomUUID(), status: "success" as const, ip_address: "203.0.113.9",
-        user_agent: "platform/1.0", changes: { hostname: { old: `a${seq}`, new: `b${seq}` } }, previous_state: null, new_state: null,
-        metadata: { n: seq, note: "é ✓" } as Record<string, unknown>, timestamp: at, recorded_at: at, key_id: keyId(key), prev_hash: prev,
-        ...shape(seq),
-      };
-      const row_hmac: string = createHmac("sha256", key).update((prev ?? "") + canonicalRow(unsealed), "utf8").digest("hex");
-      rows.push({ ...unsealed, row_hmac });
-      prev = row_hmac;
-    }
-    return rows;
-  }
-  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  const legacy = (): AuditRecord => ({
-    id: randomUUID(), organization_id: ORG, seq: null, site_id: null, actor_id: randomUUID(), action: "login", resource_type: "user",
-    resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
-    metadata: {}, timestamp: "2020-01-01T00:00:00.000Z", recorded_at: "2020-01-01T00:00:00.000Z", key_id: null, prev_hash: null, row_hmac: null,
-  });
+  const sealChain = (n: number, keyFor: (seq: number) => string = () => KEY_A, shape?: (seq: number) => Partial<AuditRecord>) =>
+    sealRows(n, { org: ORG, keyFor, shape });
+  const legacy = () => legacyRow(ORG);
   async function checkpointOf(row: AuditRecord, by: Signer = signer) {
     const fields = { organization_id: row.organization_id, seq: row.seq!, row_hmac: row.row_hmac!, issued_at: "2026-02-01T00:00:00.000Z", kind: "head" as const };
     const statement = statementOf(fields);
@@ -57,7 +32,7 @@ describe("verify-chain", slow, () => {
   function importedChain(n: number, legacyRows: AuditRecord[]) {
     const content_sha256 = createHash("sha256").update(legacyRows.map((r) => canonicalRow(r)).join("\n"), "utf8").digest("hex");
     const statement = { source: "chainproof", legacy_records: legacyRows.length, ids: legacyRows.map((r) => r.id), content_sha256 };
-    return sealChain(n, undefined, ORG, (seq) => (seq === 1 ? { action: "import", resource_type: "audit_log", metadata: statement } : {}));
+    return sealChain(n, undefined, (seq) => (seq === 1 ? { action: "import", resource_type: "audit_log", metadata: statement } : {}));
   }
 
   it("accepts a valid export, counting unchained rows and ignoring blank lines", async () => {
@@ -65,10 +40,10 @@ describe("verify-chain", slow, () => {
     const rows = importedChain(50, imported);
     const text = jsonl([imported[0], ...rows.slice(0, 20), imported[1]]) + "\n\n" + jsonl(rows.slice(20));
     const res = await run("verify-chain", await file("valid.jsonl", text), "--key", KEY_A);
-    expect(res.stdout).toContain("chain:        VALID");
-    expect(res.stdout).toContain("rows:         50 verified (seq 1–50), 2 unchained");
-    expect(res.stdout).toContain("start:        genesis");
-    expect(res.stdout).toContain(`organization: ${ORG}`);
+    expect(res.stdout).toBe(
+      `chain:        VALID\norganization: ${ORG}\nrows:         50 verified (seq 1–50), 2 unchained\n` +
+        `start:        genesis (seq 1, prev_hash null)\nkeys:         ${keyId(KEY_A)}\n`,
+    );
     expect(res.code).toBe(0);
   });
 
@@ -78,11 +53,11 @@ describe("verify-chain", slow, () => {
     const stray = legacy();
     const planted = await run("verify-chain", await file("planted.jsonl", jsonl([...rows, ...imported, stray])), "--key", KEY_A);
     expect(planted.code).toBe(1);
-    expect(planted.stdout).toContain(`first break:  id ${stray.id}: unchained row not covered by an import`);
+    expect(linesOf(planted.stdout)).toContain(`first break:  id ${stray.id}: unchained row not covered by an import`);
     const edited = [imported[0], { ...imported[1]!, action: "delete" }];
     const altered = await run("verify-chain", await file("altered.jsonl", jsonl([...rows, ...edited])), "--key", KEY_A);
     expect(altered.code).toBe(1);
-    expect(altered.stdout).toContain(`first break:  seq 1, id ${rows[0]!.id}: imported rows do not match their import record`);
+    expect(linesOf(altered.stdout)).toContain(`first break:  seq 1, id ${rows[0]!.id}: imported rows do not match their import record`);
   });
 
   it("names the exact seq and id of the first tampered row", async () => {
@@ -90,17 +65,22 @@ describe("verify-chain", slow, () => {
     const tampered = rows.map((r) => (r.seq === 17 ? { ...r, metadata: { ...r.metadata, n: 1700 } } : r));
     const res = await run("verify-chain", await file("tampered.jsonl", jsonl(tampered)), "--key", KEY_A);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain("chain:        INVALID");
-    expect(res.stdout).toContain(`first break:  seq 17, id ${rows[16]!.id}, line 17: row_hmac mismatch`);
-    expect(res.stdout).toContain("rows:         16 verified");
+    expect(linesOf(res.stdout)).toContain("chain:        INVALID");
+    expect(linesOf(res.stdout)).toContain(`first break:  seq 17, id ${rows[16]!.id}, line 17: row_hmac mismatch`);
+    expect(linesOf(res.stdout)).toContain("rows:         16 verified (seq 1–16), 0 unchained");
 
     const deleted = await run("verify-chain", await file("deleted.jsonl", jsonl(rows.filter((r) => r.seq !== 9))), "--key", KEY_A);
-    expect(deleted.stdout).toContain(`first break:  seq 10, id ${rows[9]!.id}, line 9: seq gap`);
+    expect(deleted.code).toBe(1);
+    expect(linesOf(deleted.stdout)).toContain(`first break:  seq 10, id ${rows[9]!.id}, line 9: seq gap`);
     const swapped = [...rows];
     [swapped[4], swapped[5]] = [swapped[5]!, swapped[4]!];
-    expect((await run("verify-chain", await file("swapped.jsonl", jsonl(swapped)), "--key", KEY_A)).stdout).toContain("seq 6");
+    const swap = await run("verify-chain", await file("swapped.jsonl", jsonl(swapped)), "--key", KEY_A);
+    expect(swap.code).toBe(1);
+    expect(linesOf(swap.stdout)).toContain(`first break:  seq 6, id ${rows[5]!.id}, line 5: seq gap`);
     const moved = [...rows.slice(0, 5), { ...rows[5]!, organization_id: randomUUID() }, ...rows.slice(6)];
-    expect((await run("verify-chain", await file("moved.jsonl", jsonl(moved)), "--key", KEY_A)).stdout).toContain("seq 6");
+    const move = await run("verify-chain", await file("moved.jsonl", jsonl(moved)), "--key", KEY_A);
+    expect(move.code).toBe(1);
+    expect(linesOf(move.stdout)).toContain(`first break:  seq 6, id ${rows[5]!.id}, line 6: organization mismatch`);
     const malformed = await run("verify-chain", await file("malformed.jsonl", jsonl(rows.slice(0, 3)) + '{"id":"x"}\n'), "--key", KEY_A);
     expect(malformed.code).toBe(1);
     expect(malformed.stdout).toContain("line 4: malformed record: missing organization_id");
@@ -108,13 +88,14 @@ describe("verify-chain", slow, () => {
 
   it("a wrong key is an unknown key_id, not tampering; rotated keys verify with both given", async () => {
     const rotation = { source: "chainproof", previous_key_id: keyId(KEY_A), new_key_id: keyId(KEY_B) };
-    const rows = sealChain(30, (seq) => (seq <= 10 ? KEY_A : KEY_B), ORG, (seq) => (seq === 11 ? { action: "key_rotate", metadata: rotation } : {}));
+    const rows = sealChain(30, (seq) => (seq <= 10 ? KEY_A : KEY_B), (seq) => (seq === 11 ? { action: "key_rotate", metadata: rotation } : {}));
     const path = await file("rotated.jsonl", jsonl(rows));
     const wrong = await run("verify-chain", path, "--key", "some-other-key");
     expect(wrong.code).toBe(1);
-    expect(wrong.stdout).toContain(`first break:  seq 1, id ${rows[0]!.id}, line 1: unknown key_id`);
+    expect(linesOf(wrong.stdout)).toContain(`first break:  seq 1, id ${rows[0]!.id}, line 1: unknown key_id`);
     const onlyNew = await run("verify-chain", path, "--key", KEY_B);
-    expect(onlyNew.stdout).toContain("seq 1,");
+    expect(onlyNew.code).toBe(1);
+    expect(linesOf(onlyNew.stdout)).toContain(`first break:  seq 1, id ${rows[0]!.id}, line 1: unknown key_id`);
     const both = await run("verify-chain", path, "--key", KEY_B, "--key", KEY_A);
     expect(both.code).toBe(0);
     expect(both.stdout).toContain(`keys:         ${keyId(KEY_B)}, ${keyId(KEY_A)}`);
@@ -123,17 +104,19 @@ describe("verify-chain", slow, () => {
     const unannounced = sealChain(12, (seq) => (seq <= 10 ? KEY_A : KEY_B));
     const res = await run("verify-chain", await file("unannounced.jsonl", jsonl(unannounced)), "--key", KEY_A, "--key", KEY_B);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain(`first break:  seq 11, id ${unannounced[10]!.id}, line 11: key_id out of epoch`);
+    expect(linesOf(res.stdout)).toContain(`first break:  seq 11, id ${unannounced[10]!.id}, line 11: key_id out of epoch`);
   });
 
   it("a range that starts after genesis trusts its first prev_hash, and says so", async () => {
     const rows = sealChain(30).slice(20);
     const res = await run("verify-chain", await file("range.jsonl", jsonl(rows)), "--key", KEY_A);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("rows:         10 verified (seq 21–30)");
-    expect(res.stdout).toContain("start:        seq 21: its prev_hash is trusted as the starting link");
+    expect(linesOf(res.stdout)).toContain("rows:         10 verified (seq 21–30), 0 unchained");
+    expect(linesOf(res.stdout)).toContain("start:        seq 21: its prev_hash is trusted as the starting link (a range export, or a chain after a prune)");
     const genesisWithLink = sealChain(3).map((r, i) => (i === 0 ? { ...r, prev_hash: "00".repeat(32) } : r));
-    expect((await run("verify-chain", await file("genesis.jsonl", jsonl(genesisWithLink)), "--key", KEY_A)).stdout).toContain("seq 1");
+    const linked = await run("verify-chain", await file("genesis.jsonl", jsonl(genesisWithLink)), "--key", KEY_A);
+    expect(linked.code).toBe(1);
+    expect(linesOf(linked.stdout)).toContain(`first break:  seq 1, id ${genesisWithLink[0]!.id}, line 1: prev_hash mismatch`);
   });
 
   it("a signed checkpoint beyond the end of the file is a cut tail; at its seq it must match", async () => {
@@ -153,7 +136,7 @@ describe("verify-chain", slow, () => {
     const mid = await file("checkpoint-30.json", JSON.stringify(await checkpointOf(rows[29]!)));
     const res = await run("verify-chain", await file("rewritten.jsonl", jsonl(rewritten)), "--key", KEY_A, "--checkpoint", mid);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain(`first break:  seq 30, id ${rewritten[29]!.id}, line 30: checkpoint mismatch`);
+    expect(linesOf(res.stdout)).toContain(`first break:  seq 30, id ${rewritten[29]!.id}, line 30: checkpoint mismatch`);
 
     const forged = await file("forged.json", JSON.stringify({ ...(await checkpointOf(rows[49]!)), seq: 60 }));
     const bad = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", forged, "--jwks", jwksPath);
@@ -174,7 +157,9 @@ describe("verify-chain", slow, () => {
     const noKey = await run("verify-chain", await file("nokey.jsonl", jsonl(sealChain(2))));
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain("verify-chain needs --key");
-    expect((await run("verify-chain", inDir("."), "--key", KEY_A)).stderr).toContain("not a regular file");
+    const directory = await run("verify-chain", inDir("."), "--key", KEY_A);
+    expect(directory.code).toBe(2);
+    expect(linesOf(directory.stderr)[0]).toBe(`chainproof: cannot read chain file ${inDir(".")}: not a regular file`);
   });
 
   it("streams a large file with progress on stderr", async () => {
