@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_CONCURRENT_EXPORTS } from "../src/audit/export-slots";
+import { MAX_CONCURRENT_EXPORTS } from "../src/audit/export/slots";
 import { insertExport } from "../src/audit/export/store";
 import { isoNow } from "../src/time";
 import { api, chainRows, createTenant, db, type Tenant } from "./helpers";

@@ -100,6 +100,8 @@ describe("unknown usernames are counted, not stored one by one", () => {
 
     const events = await eventsFrom(ip);
     expect(events.map((e) => e.eventType).sort()).toEqual(["login_failed", "rate_limited"]);
+    // Counted events are chainproof's own observations, never the platform's.
+    expect(events.map((e) => e.source)).toEqual(["chainproof", "chainproof"]);
     const failed = events.find((e) => e.eventType === "login_failed")!;
     expect(failed.organizationId).toBeNull();
     expect(failed.metadata).toMatchObject({ failures: IP_FAILURE_LIMIT, unknown_usernames: true });

@@ -54,26 +54,27 @@ export const recordReportedEvent = (
  * are stored in one batch, then the alert's first webhook attempt starts at once where a
  * waitUntil exists; otherwise the cron makes it.
  */
+/** The stored columns of an event as given; `alerted` and `source` are the caller's to set. */
+const eventRow = (input: SecurityEventInput, id: string, now: number) => ({
+  id,
+  organizationId: input.organizationId,
+  userId: input.userId ?? null,
+  eventType: input.eventType,
+  severity: input.severity ?? "info",
+  riskScore: input.riskScore,
+  description: input.description,
+  ipAddress: input.ipAddress ?? null,
+  userAgent: input.userAgent?.slice(0, 512) ?? null,
+  metadata: input.metadata ?? {},
+  timestamp: input.timestamp ?? isoNow(now),
+});
+
 async function store(scope: SecurityScope, input: SecurityEventInput, source: (typeof SECURITY_EVENT_SOURCES)[number]) {
   const now = Date.now();
   const alert = raisesAlert(input.riskScore) ? { id: crypto.randomUUID(), createdAt: isoNow(now) } : null;
   const { event, alertStatus } = await insertSecurityEvent(
     scope.db,
-    {
-      id: crypto.randomUUID(),
-      organizationId: input.organizationId,
-      userId: input.userId ?? null,
-      eventType: input.eventType,
-      severity: input.severity ?? "info",
-      riskScore: input.riskScore,
-      description: input.description,
-      ipAddress: input.ipAddress ?? null,
-      userAgent: input.userAgent?.slice(0, 512) ?? null,
-      metadata: input.metadata ?? {},
-      timestamp: input.timestamp ?? isoNow(now),
-      alerted: alert !== null,
-      source,
-    },
+    { ...eventRow(input, crypto.randomUUID(), now), alerted: alert !== null, source },
     alert,
   );
   if (alert && alertStatus === "pending") scope.waitUntil?.(deliverAlert(scope.env, alert.id));
@@ -94,18 +95,5 @@ async function idFor(key: string) {
  */
 export async function recordCountedSecurityEvent(scope: SecurityScope, key: string, counter: string, input: SecurityEventInput) {
   if (raisesAlert(input.riskScore)) throw new Error("a counted security event cannot raise an alert");
-  return upsertCountedEvent(scope.db, {
-    id: await idFor(`${input.eventType}|${key}`),
-    organizationId: input.organizationId,
-    userId: input.userId ?? null,
-    eventType: input.eventType,
-    severity: input.severity ?? "info",
-    riskScore: input.riskScore,
-    description: input.description,
-    ipAddress: input.ipAddress ?? null,
-    userAgent: input.userAgent?.slice(0, 512) ?? null,
-    metadata: input.metadata ?? {},
-    timestamp: input.timestamp ?? isoNow(),
-    alerted: false,
-  }, counter);
+  return upsertCountedEvent(scope.db, { ...eventRow(input, await idFor(`${input.eventType}|${key}`), Date.now()), alerted: false, source: "chainproof" }, counter);
 }

@@ -12,7 +12,7 @@ import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./filters";
-import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "../export-slots";
+import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "./slots";
 import { activeExportSlots, type ExportRow, findExport, insertExport, listExports } from "./store";
 
 const bulk = newRouter();

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, inArray, lte, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
 import { containsText } from "../../db/contains";
 import { auditLogs } from "../../db/schema";
 import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../../http/query";
@@ -61,7 +61,8 @@ export function logConditions(f: LogFilters): SQL | undefined {
     f.status ? eq(auditLogs.status, f.status) : undefined,
     f.siteId ? eq(auditLogs.siteId, f.siteId) : undefined,
     f.search ? containsText(auditLogs.metadata, f.search) : undefined,
-    f.recordedUntil ? lte(auditLogs.recordedAt, f.recordedUntil) : undefined,
+    // Strictly before: the export's own audit record may be stamped in the same millisecond.
+    f.recordedUntil ? lt(auditLogs.recordedAt, f.recordedUntil) : undefined,
   );
 }
 

@@ -1,4 +1,4 @@
-import { AppError } from "../http/errors";
+import { AppError } from "../../http/errors";
 
 /** Uncapped exports one organization may have pending or running at once. */
 export const MAX_CONCURRENT_EXPORTS = 2;
