@@ -1,0 +1,120 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** The chain, idempotency keys, signed checkpoints and uncapped exports. */
+
+/**
+ * The chain. JSON columns hold the RFC 8785 text of their value. seq, prev_hash, row_hmac and
+ * key_id are null only for legacy rows imported without a chain.
+ */
+export const auditLogs = sqliteTable(
+  "audit_logs",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    seq: integer("seq"),
+    siteId: text("site_id"),
+    actorId: text("actor_id").notNull(),
+    action: text("action").notNull(),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id"),
+    status: text("status").notNull(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    changes: text("changes"),
+    previousState: text("previous_state"),
+    newState: text("new_state"),
+    metadata: text("metadata").notNull(),
+    timestamp: text("timestamp").notNull(),
+    recordedAt: text("recorded_at").notNull(),
+    keyId: text("key_id"),
+    prevHash: text("prev_hash"),
+    rowHmac: text("row_hmac"),
+  },
+  (t) => [
+    uniqueIndex("audit_logs_org_seq_unique").on(t.organizationId, t.seq),
+    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp, t.seq),
+    index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp),
+    index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp),
+    // The resource lookup filters on all three and reads newest first: one index serves both.
+    index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp, t.seq),
+    index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
+    // Defence in depth only: validation never relies on them (an insider can rebuild the table).
+    // Column names unqualified: SQLite keeps the text of a CHECK, and the table is renamed into place.
+    check("audit_logs_seq_range", sql`seq IS NULL OR (typeof(seq) = 'integer' AND seq >= 1)`),
+    check(
+      "audit_logs_chain_fields",
+      sql`(seq IS NULL AND key_id IS NULL AND prev_hash IS NULL AND row_hmac IS NULL) OR
+        (seq IS NOT NULL AND key_id IS NOT NULL AND row_hmac IS NOT NULL AND (seq = 1 OR prev_hash IS NOT NULL))`,
+    ),
+  ],
+);
+
+/** A retried append with the same key answers the rows of the first one (seq_from..seq_to). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    organizationId: text("organization_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    seqFrom: integer("seq_from").notNull(),
+    seqTo: integer("seq_to").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.key] }), index("idempotency_keys_expiry_idx").on(t.organizationId, t.expiresAt)],
+);
+
+/** Signed statements of an organization's head (docs/protocol.md §6); R2 holds the witness copies. */
+export const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    seq: integer("seq").notNull(),
+    rowHmac: text("row_hmac").notNull(),
+    issuedAt: text("issued_at").notNull(),
+    kind: text("kind", { enum: ["head", "prune"] }).notNull(),
+    kid: text("kid").notNull(),
+    /** The exact JCS text that was signed. */
+    statement: text("statement").notNull(),
+    signature: text("signature").notNull(),
+  },
+  (t) => [index("checkpoints_org_seq_idx").on(t.organizationId, t.seq)],
+);
+
+export const EXPORT_STATUSES = ["pending", "running", "complete", "failed"] as const;
+
+/** Uncapped exports: built in the background into R2 by multipart upload, in chunks. */
+export const auditExports = sqliteTable(
+  "exports",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    requestedBy: text("requested_by").notNull(),
+    format: text("format", { enum: ["jsonl", "csv"] }).notNull(),
+    /** The validated filters the export was requested with (JSON). */
+    filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: EXPORT_STATUSES }).notNull(),
+    r2Key: text("r2_key").notNull(),
+    uploadId: text("upload_id"),
+    /** Uploaded parts so far ({partNumber, etag}[]), so work resumes across alarm invocations. */
+    parts: text("parts", { mode: "json" }).$type<{ partNumber: number; etag: string }[]>().notNull().default(sql`'[]'`),
+    /** Where the next chunk starts (keyset position), JSON. */
+    cursor: text("cursor", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    rowCount: integer("row_count").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    sha256: text("sha256"),
+    error: text("error"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    completedAt: text("completed_at"),
+    /** Which of the organization's concurrent-export slots a pending or running export holds. */
+    slot: integer("slot"),
+  },
+  (t) => [
+    index("exports_org_created_idx").on(t.organizationId, t.createdAt),
+    // Two requests can never take one slot: the cap on concurrent exports holds under races.
+    uniqueIndex("exports_active_slot_unique").on(t.organizationId, t.slot).where(sql`status IN ('pending', 'running')`),
+  ],
+);
