@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain/walker";
 import { importCoverageBreak, importStatementOf } from "../src/audit/chain/legacy-import";
-import { type Checkpoint, statementOf } from "../src/audit/integrity/checkpoints";
+import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoints";
 import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/chain/record";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import { type PublicJwk, readJson, readJwks, requireFile, UsageError } from "./io";

@@ -1,6 +1,6 @@
 import { hashPassword } from "../src/auth/password";
 import { newRandomSecret } from "../src/auth/secrets";
-import { passwordField } from "../src/orgs/schemas";
+import { passwordField } from "../src/auth/password-field";
 import { isoNow } from "../src/time";
 import { type AccountRow, findUserSql, resetPasswordSql, unlockSql } from "./account-sql";
 import { d1 } from "./wrangler";

@@ -51,7 +51,7 @@ describe("audit_log.tail_protected", () => {
 
   it("a missing or unusable key is logged as an error once per isolate", async () => {
     vi.resetModules();
-    const { availableCheckpointSigner } = await import("../src/audit/integrity/checkpoints");
+    const { availableCheckpointSigner } = await import("../src/audit/chain/checkpoints");
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       expect(await availableCheckpointSigner({ ...env, CHECKPOINT_SIGNING_KEY: undefined } as Env)).toBeNull();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../src/audit/enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../src/audit/chain/enums";
 import { api, appendBatch, createTenant, recordBody, type Tenant } from "./helpers";
 import { eventBody, listEvents, postEvent } from "./security-helpers";
 

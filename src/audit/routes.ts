@@ -1,5 +1,5 @@
 import { newRouter } from "../http/openapi";
-import appendRoutes from "./chain/routes";
+import appendRoutes from "./append-routes";
 import bulkExportRoutes from "./export/bulk-routes";
 import cappedExportRoutes from "./export/capped-routes";
 import integrityRoutes from "./integrity/routes";

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { commitAudited } from "../audit/chain/append";
 import { AppError, conflict, forbidden } from "../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
-import { passwordField } from "../orgs/schemas";
+import { passwordField } from "./password-field";
 import { limitBody } from "../http/request-guards";
 import { securityScope } from "../security/record";
 import { clientInfo } from "../http/context";

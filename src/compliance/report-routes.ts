@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { commitAudited } from "../audit/chain/append";
-import { availableCheckpointSigner, newestCheckpoint, publicKeys } from "../audit/integrity/checkpoints";
+import { availableCheckpointSigner, newestCheckpoint, publicKeys } from "../audit/chain/checkpoints";
 import { authenticate, requireRole } from "../auth/caller";
 import { type AppEnv } from "../http/context";
 import { scopeOrganization } from "../auth/tenancy";

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { passwordField } from "../auth/password-field";
 import { TIERS } from "../db/schema";
 import { ijson, shallow } from "../http/json-input";
 import type { ApiToken, Organization, User } from "./store";
@@ -31,9 +32,6 @@ export const toOrganization = (org: Organization): z.infer<typeof OrganizationSc
   tier: orgTier(org.settings),
   created_at: org.createdAt,
 });
-
-/** Every password a user chooses: at least 10 characters. */
-export const passwordField = z.string().min(10).max(256);
 
 export const CreateUserBody = ijson(
   z.object({

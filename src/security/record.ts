@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
+import type { REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/chain/enums";
 import type { AppEnv } from "../http/context";
 import type { Database } from "../db/client";
 import type { SECURITY_EVENT_SOURCES } from "../db/schema";

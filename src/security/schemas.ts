@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/enums";
+import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/chain/enums";
 import { endDate, isoTimestamp, MAX_SEARCH, pageDepth, pagingParams, rangeInOrder, startDate } from "../http/query";
 import { ipAddress } from "../audit/chain/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";

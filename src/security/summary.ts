@@ -1,4 +1,4 @@
-import { SECURITY_EVENT_TYPES } from "../audit/enums";
+import { SECURITY_EVENT_TYPES } from "../audit/chain/enums";
 import { SECURITY_EVENT_SOURCES } from "../db/schema";
 import { isoNow } from "../time";
 import { bandOf, SEVERITY_BANDS } from "./bands";

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { statementOf } from "../../src/audit/integrity/checkpoints";
+import { statementOf } from "../../src/audit/chain/checkpoints";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { jsonl, keyId, legacyRow, linesOf, newSigner, run, sealChain as sealRows, type Signer, slow, tempDir } from "./cli-helpers";
 

@@ -5,7 +5,7 @@ import type { Env } from "../../env";
 import { AppError, conflict } from "../../http/errors";
 import { isoNow } from "../../time";
 import { OWN_RECORD_SOURCE } from "./walker";
-import type { AuditAction, ResourceType } from "../enums";
+import type { AuditAction, ResourceType } from "./enums";
 import type { AppendOutcome, AppendRequest, SqlEffect } from "./org-chain";
 import type { PendingRecord } from "./record";
 

@@ -4,7 +4,7 @@ import type { FieldError } from "../../http/errors";
 import { freeFormObject, shallow } from "../../http/json-input";
 import { isoTimestamp } from "../../http/query";
 import { OWN_RECORD_SOURCE } from "./walker";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 import type { PendingRecord } from "./record";
 
 export const MAX_RECORD_BYTES = 64 * 1024;

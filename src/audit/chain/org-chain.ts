@@ -4,7 +4,7 @@ import { database } from "../../db/client";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
-import { issueCheckpoint } from "../integrity/checkpoints";
+import { issueCheckpoint } from "./checkpoints";
 import { type AuditRecord, type PendingRecord, recordFromRow } from "./record";
 import { type Sealed, sealAfter } from "./seal";
 import {

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { getTableColumns } from "drizzle-orm";
 import { canonicalJson } from "../../crypto/jcs";
 import { auditLogs } from "../../db/schema";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 
 const jsonObject = z.record(z.string(), z.unknown());
 

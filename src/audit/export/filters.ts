@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { endDate, startDate } from "../../http/query";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../chain/enums";
 import type { LogFilters } from "../read/filters";
 
 /** The filters both export routes take (the capped one answers inline, the bulk one builds into R2). */

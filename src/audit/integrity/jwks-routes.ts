@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { json, newRouter } from "../../http/openapi";
-import { publicKeys } from "./checkpoints";
+import { publicKeys } from "../chain/checkpoints";
 
 const jwks = newRouter();
 

@@ -8,7 +8,7 @@ import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
 import { recordSecurityEvent, securityScope } from "../../security/record";
 import { chainOf, commitAudited } from "../chain/append";
-import { listCheckpoints } from "./checkpoints";
+import { listCheckpoints } from "../chain/checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
 import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
 import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL, validateOrganizations } from "./validate-orgs";

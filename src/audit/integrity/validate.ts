@@ -2,7 +2,7 @@ import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { notFound } from "../../http/errors";
-import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "./checkpoints";
+import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "../chain/checkpoints";
 import { rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
 import { type ChainBreak, type ChainLink, ChainWalker, keyRotationOf, type WalkStart } from "../chain/walker";
 import type { StoredRow } from "../chain/record";

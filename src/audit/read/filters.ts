@@ -3,7 +3,7 @@ import { and, desc, eq, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
 import { containsText } from "../../db/contains";
 import { auditLogs } from "../../db/schema";
 import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../../http/query";
-import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../chain/enums";
 import { resourceId } from "../chain/input";
 
 /** A query parameter that may repeat (`?action=a&action=b`), always read as a list. */

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
-import { AUDIT_ACTIONS, RESOURCE_TYPES, SECURITY_EVENT_TYPES } from "../enums";
+import { AUDIT_ACTIONS, RESOURCE_TYPES, SECURITY_EVENT_TYPES } from "../chain/enums";
 
 /** The fixed enumerations, for every authenticated caller (ingest tokens included). */
 const reference = newRouter();

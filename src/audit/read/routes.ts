@@ -10,7 +10,7 @@ import { forbidden, invalid, notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
 import { spendBudget } from "../../http/rate-limits";
 import { isoNow } from "../../time";
-import { RESOURCE_TYPES } from "../enums";
+import { RESOURCE_TYPES } from "../chain/enums";
 import { endDate, pageDepth, pagingParams, startDate, assertRangeInOrder } from "../../http/query";
 import { LogQuery, logConditions } from "./filters";
 import { recordFromRow, type StoredRow } from "../chain/record";

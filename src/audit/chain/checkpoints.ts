@@ -6,7 +6,7 @@ import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../../crypto/ed25
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
-import { type CheckpointRow, rowAtSeq } from "../chain/store";
+import { type CheckpointRow, rowAtSeq } from "./store";
 
 export type Checkpoint = {
   id: string;
