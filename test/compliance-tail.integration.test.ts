@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import type { Env } from "../src/env";
-import { api, appendBatch, createTenant, recordBody, type Tenant } from "./helpers";
+import { api, appendBatch, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
 import { getReport } from "./compliance-helpers";
 
 // The report says whether signed checkpoints protect the chain's tail, and a deployment without a
@@ -46,6 +46,15 @@ describe("audit_log.tail_protected", () => {
       expect(JSON.parse(here.text)).toEqual({ valid: true, hmac_valid: true, attestation_valid: null, organization_id: t.org.id, reason: null });
       const attested = await api("/api/v1/compliance/verify", { method: "POST", as, rawBody: res.text, headers: { "Content-Type": "application/json" } });
       expect(attested.json).toMatchObject({ valid: false, hmac_valid: true, attestation_valid: null });
+    }
+  });
+
+  it("validation says the same: tail_protected is false without a usable key, per organization and across them", async () => {
+    const sa = (await getSuperAdmin()).as as { basic: string };
+    for (const [CHECKPOINT_SIGNING_KEY, expected] of [[undefined, false], ["", false], ['{"kty":"OKP","crv":"Ed25519"}', false], [env.CHECKPOINT_SIGNING_KEY, true]] as const) {
+      const one = await fetchWith({ CHECKPOINT_SIGNING_KEY }, `/api/v1/audit/validate?organization_id=${t.org.id}`, sa);
+      expect(one.status).toBe(200);
+      expect(JSON.parse(one.text)).toMatchObject({ valid: true, tail_protected: expected });
     }
   });
 

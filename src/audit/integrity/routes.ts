@@ -8,7 +8,7 @@ import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
 import { recordSecurityEvent, securityScope } from "../../security/record";
 import { chainOf, commitAudited } from "../chain/append";
-import { listCheckpoints } from "../chain/checkpoints";
+import { listCheckpoints, availableCheckpointSigner } from "../chain/checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
 import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
 import { decodeCursor, encodeCursor, MAX_ORGS_PER_CALL, validateOrganizations } from "./validate-orgs";
@@ -85,7 +85,7 @@ integrity.openapi(
         organization_id: firstBroken?.organization_id ?? null,
         next_start_id: null,
         next_cursor: next && encodeCursor(next),
-        tail_protected: Boolean(c.env.CHECKPOINT_SIGNING_KEY),
+        tail_protected: (await availableCheckpointSigner(c.env)) !== null,
         organizations: results,
       },
       200,

@@ -2,7 +2,7 @@ import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { notFound } from "../../http/errors";
-import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads } from "../chain/checkpoints";
+import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads, availableCheckpointSigner } from "../chain/checkpoints";
 import { rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
 import { type ChainBreak, type ChainLink, ChainWalker, keyRotationOf, type WalkStart } from "../chain/walker";
 import type { StoredRow } from "../chain/record";
@@ -155,7 +155,7 @@ export async function validateOrganization(
     last_seq: walker.checked > 0 ? walker.lastSeq : null,
     next_start_id: broken ? null : nextStartId,
     checkpoint_seq: newest?.seq ?? null,
-    tail_protected: Boolean(env.CHECKPOINT_SIGNING_KEY),
+    tail_protected: (await availableCheckpointSigner(env)) !== null,
     rows_held: rowsHeld,
     complete: broken === null && nextStartId === null,
   };
