@@ -14,6 +14,7 @@ import { type AppEnv, dbMiddleware } from "./http/context";
 import { AppError, errorBody } from "./http/errors";
 import { requireJsonBody } from "./http/request-guards";
 import orgRoutes from "./orgs/routes";
+import { attachSecurityLog } from "./security/record";
 import securityRoutes from "./security/routes";
 import { openApiDocument } from "./http/openapi";
 import ui from "./ui/login";
@@ -30,6 +31,7 @@ export function buildApp() {
 
   app.use(secureHeaders());
   app.use(dbMiddleware());
+  app.use(attachSecurityLog());
   app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate()));
   app.use("/api/v1/*", requireJsonBody());
 

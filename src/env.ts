@@ -1,12 +1,10 @@
-import type { ExportRunner } from "./audit/export/runner";
-import type { OrgChain } from "./audit/chain/org-chain";
-
 /** Bindings, vars and secrets of the Worker — the one place they are declared. */
 export interface Env {
   DB: D1Database;
   ARCHIVE: R2Bucket;
-  ORG_CHAIN: DurableObjectNamespace<OrgChain>;
-  EXPORT_RUNNER: DurableObjectNamespace<ExportRunner>;
+  /** Typed where they are reached: chainOf (audit/chain/append.ts), exportRunnerOf (audit/export/runner.ts). */
+  ORG_CHAIN: DurableObjectNamespace;
+  EXPORT_RUNNER: DurableObjectNamespace;
   /** Per-organization request budgets (src/rate-limits.ts). */
   EXPORT_BUDGET: RateLimit;
   VALIDATE_BUDGET: RateLimit;

@@ -11,6 +11,7 @@ import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256Hex, importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId, loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, appendRecord, chainRows, createTenant, db, getSuperAdmin, recordBody, utf8, validate } from "./helpers";
+import { chainOf } from "../src/audit/chain/append";
 
 /** Rows sealed the way an older deployment sealed them, with a key that is no longer current. */
 async function sealWithOldKey(orgId: string, n: number, keyBytes: Uint8Array = utf8("test-audit-key-retired")) {
@@ -74,7 +75,7 @@ describe("signed checkpoints", () => {
   it("the object's alarm signs its head once a minute at most, into D1 and the R2 witness", async () => {
     const t = await createTenant();
     await appendBatch(t.ingest.as, [recordBody(), recordBody(), recordBody()]);
-    const stub = env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(t.org.id));
+    const stub = chainOf(env, t.org.id);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const list = await api(`/api/v1/audit/checkpoints`, { as: t.admin.as });
     expect(list.status).toBe(200);

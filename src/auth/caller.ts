@@ -4,9 +4,9 @@ import { database, type Database } from "../db/client";
 import { type AppEnv, type Caller, clientInfo, SAFE_METHODS } from "../http/context";
 import type { Role } from "../db/schema";
 import { AppError, forbidden, unauthorized } from "../http/errors";
-import { securityScope } from "../security/record";
 import { isoNow } from "../time";
 import { loginWithPassword } from "./login";
+import { loginScope } from "./login-scope";
 import { secretDigest } from "./secrets";
 import { readSession } from "./session";
 import { findLiveTokenByHash, touchToken } from "./store";
@@ -57,7 +57,7 @@ export const authenticate = () =>
         c.set("caller", await bearerCaller(db, value.trim()));
       } else if (scheme?.toLowerCase() === "basic" && value) {
         const { username, password } = decodeBasic(value.trim());
-        const user = await loginWithPassword(securityScope(c), username, password, clientInfo(c));
+        const user = await loginWithPassword(loginScope(c), username, password, clientInfo(c));
         c.set("caller", {
           role: user.role,
           organizationId: user.organizationId,

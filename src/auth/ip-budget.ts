@@ -1,8 +1,8 @@
-import { recordCountedSecurityEvent, type SecurityScope } from "../security/record";
 import { isoNow } from "../time";
 import { refundIpFailure, reserveIpFailure } from "./attempts-store";
 import { IP_FAILURE_LIMIT, IP_WINDOW_MS, ipWindowStart, retryAfterSeconds, tooManyAttempts } from "./login-policy";
 import type { ClientInfo } from "../http/context";
+import type { LoginScope } from "./login-scope";
 
 export type IpReservation = { refund: () => Promise<void> };
 
@@ -14,7 +14,7 @@ const NOTHING_TO_REFUND: IpReservation = { refund: async () => {} };
  * CF-Connecting-IP (only possible outside Cloudflare: tests, a bare `wrangler dev`) has no budget.
  * Refusals are counted in one `rate_limited` event per IP and window.
  */
-export async function reserveIpBudget(scope: SecurityScope, client: ClientInfo, now: number): Promise<IpReservation> {
+export async function reserveIpBudget(scope: LoginScope, client: ClientInfo, now: number): Promise<IpReservation> {
   const ip = client.ipAddress;
   if (!ip) return NOTHING_TO_REFUND;
   const start = ipWindowStart(now);
@@ -22,7 +22,7 @@ export async function reserveIpBudget(scope: SecurityScope, client: ClientInfo, 
   if (await reserveIpFailure(scope.db, ip, window, IP_FAILURE_LIMIT)) {
     return { refund: async () => void (await refundIpFailure(scope.db, ip, window)) };
   }
-  await recordCountedSecurityEvent(scope, `${ip}|${window}`, "refused", {
+  await scope.log.recordCounted(`${ip}|${window}`, "refused", {
     organizationId: null,
     eventType: "rate_limited",
     riskScore: 50,

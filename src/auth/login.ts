@@ -1,6 +1,6 @@
 import { unauthorized } from "../http/errors";
 import type { ClientInfo } from "../http/context";
-import { recordCountedSecurityEvent, recordSecurityEvent, type SecurityScope } from "../security/record";
+import type { LoginScope } from "./login-scope";
 import { isoNow } from "../time";
 import { findLoginAttempts, recordLoginFailure, releaseLoginSlot, reserveLoginSlot } from "./attempts-store";
 import { reserveIpBudget } from "./ip-budget";
@@ -37,11 +37,11 @@ type User = NonNullable<Awaited<ReturnType<typeof findUserByUsername>>>;
  * Unknown usernames lock exactly like known ones, so a lock reveals nothing: they share 65,536
  * rows chosen by a keyed hash instead of one row per guessed name (see README, "Lockout").
  */
-export async function loginWithPassword(scope: SecurityScope, username: string, password: string, client: ClientInfo) {
+export async function loginWithPassword(scope: LoginScope, username: string, password: string, client: ClientInfo) {
   const { db } = scope;
   const now = Date.now();
   const user = await findUserByUsername(db, username);
-  const subject = user ? username : await unknownUsernameSubject(scope.env.SECRET_KEY, username);
+  const subject = user ? username : await unknownUsernameSubject(scope.secretKey, username);
   const ipBudget = await reserveIpBudget(scope, client, now);
   const slot = await reserveLoginSlot(db, subject, { now: isoNow(now), windowStart: isoNow(now - LOCKOUT_WINDOW_MS), limit: LOCKOUT_FAILURES });
   if (!slot) {
@@ -68,7 +68,7 @@ export async function loginWithPassword(scope: SecurityScope, username: string, 
 }
 
 /** A refused slot: the lock's remaining time, or a second when every slot is held by checks still running. */
-async function refusal(scope: SecurityScope, subject: string, now: number) {
+async function refusal(scope: LoginScope, subject: string, now: number) {
   const row = await findLoginAttempts(scope.db, subject);
   const lockedUntil = row?.lockedUntil ? Date.parse(row.lockedUntil) : 0;
   return accountLocked(lockedUntil > now ? retryAfterSeconds(lockedUntil, now) : 1);
@@ -77,9 +77,9 @@ async function refusal(scope: SecurityScope, subject: string, now: number) {
 type Failure = Awaited<ReturnType<typeof recordLoginFailure>>;
 
 /** A known account's failures are bounded by the lockout: each one is its own event, in its organization. */
-async function recordAccountFailure(scope: SecurityScope, user: User, failure: Failure, client: ClientInfo) {
+async function recordAccountFailure(scope: LoginScope, user: User, failure: Failure, client: ClientInfo) {
   const context = { organizationId: user.organizationId, userId: user.id, ...client };
-  await recordSecurityEvent(scope, {
+  await scope.log.record({
     ...context,
     eventType: "login_failed",
     riskScore: 20,
@@ -89,7 +89,7 @@ async function recordAccountFailure(scope: SecurityScope, user: User, failure: F
   });
   // Exactly one failure reaches the limit: the increment is atomic.
   if (failure.failures === LOCKOUT_FAILURES) {
-    await recordSecurityEvent(scope, {
+    await scope.log.record({
       ...context,
       eventType: "account_locked",
       riskScore: 70,
@@ -105,9 +105,9 @@ async function recordAccountFailure(scope: SecurityScope, user: User, failure: F
  * event per client IP and 15-minute window, `metadata.failures` the count. The names themselves
  * are not kept (a password typed into the username field would be).
  */
-async function recordUnknownUsernameFailure(scope: SecurityScope, client: ClientInfo, now: number) {
+async function recordUnknownUsernameFailure(scope: LoginScope, client: ClientInfo, now: number) {
   const window = isoNow(ipWindowStart(now));
-  await recordCountedSecurityEvent(scope, `${client.ipAddress ?? "none"}|${window}`, "failures", {
+  await scope.log.recordCounted(`${client.ipAddress ?? "none"}|${window}`, "failures", {
     organizationId: null,
     eventType: "login_failed",
     riskScore: 20,

@@ -4,10 +4,10 @@ import { AppError, conflict, forbidden } from "../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { passwordField } from "./password-field";
 import { limitBody } from "../http/request-guards";
-import { securityScope } from "../security/record";
 import { clientInfo } from "../http/context";
 import { requireRole } from "./caller";
 import { loginWithPassword } from "./login";
+import { loginScope } from "./login-scope";
 import { hashPassword } from "./password";
 import { deleteSessionsExcept, updatePasswordHash } from "./store";
 
@@ -91,7 +91,7 @@ me.openapi(
       throw conflict("A platform operator without an organization changes its password with `npm run admin -- reset-password`");
     }
     const body = c.req.valid("json");
-    const user = await loginWithPassword(securityScope(c), caller.username, body.current_password, clientInfo(c)).catch((err: unknown) => {
+    const user = await loginWithPassword(loginScope(c), caller.username, body.current_password, clientInfo(c)).catch((err: unknown) => {
       if (err instanceof AppError && err.code === "unauthorized") throw new AppError(403, "wrong_password", "current_password is not your password");
       throw err;
     });

@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, ne } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { apiTokens, sessions, users } from "../db/schema";
+import { apiTokens, organizations, sessions, users } from "../db/schema";
 
 export const findUserByUsername = async (db: Database, username: string) =>
   (await db.select().from(users).where(eq(users.username, username)).limit(1))[0];
@@ -37,3 +37,7 @@ export const updatePasswordHash = (db: Database, userId: string, passwordHash: s
 /** Ends every session of the user except `keepIdHash` (the one the request came with, if any). */
 export const deleteSessionsExcept = (db: Database, userId: string, keepIdHash: string | null) =>
   db.delete(sessions).where(and(eq(sessions.userId, userId), keepIdHash === null ? undefined : ne(sessions.idHash, keepIdHash)));
+
+/** An organization by id: tenancy resolves every organization a request names through it. */
+export const findOrganization = async (db: Database, id: string) =>
+  (await db.select().from(organizations).where(eq(organizations.id, id)).limit(1))[0];

@@ -1,8 +1,7 @@
 import type { Context } from "hono";
 import type { Role } from "../db/schema";
 import { forbidden, invalid, notFound } from "../http/errors";
-import { findOrganization } from "../orgs/store";
-import { recordSecurityEvent, securityScope } from "../security/record";
+import { findOrganization } from "./store";
 import { type AppEnv, clientInfo } from "../http/context";
 
 /**
@@ -15,7 +14,7 @@ export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles
   const org = await findOrganization(db, orgId);
   if (!org) throw notFound("Organization");
   if (caller.role !== "super_admin" && caller.organizationId !== org.id) {
-    await recordSecurityEvent(securityScope(c), {
+    await c.get("securityLog").record({
       organizationId: caller.organizationId,
       userId: caller.tokenId ? null : caller.actorId,
       eventType: "cross_tenant_access_attempt",

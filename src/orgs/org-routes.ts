@@ -12,6 +12,7 @@ import {
   OrgIdParam,
   toOrganization,
   UpdateOrganizationBody } from "./schemas";
+import { findOrganization } from "../auth/store";
 import * as store from "./store";
 
 /** The organizations routes of /api/v1/organizations. */
@@ -61,7 +62,7 @@ orgs.openapi(
     const rows =
       caller.role === "super_admin"
         ? await store.listOrganizations(db)
-        : [await store.findOrganization(db, caller.organizationId!)].filter((o) => o !== undefined);
+        : [await findOrganization(db, caller.organizationId!)].filter((o) => o !== undefined);
     return c.json({ items: rows.map(toOrganization) }, 200);
   },
 );

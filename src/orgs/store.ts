@@ -6,9 +6,6 @@ export type Organization = typeof organizations.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 
-export const findOrganization = async (db: Database, id: string) =>
-  (await db.select().from(organizations).where(eq(organizations.id, id)).limit(1))[0];
-
 export const listOrganizations = (db: Database) => db.select().from(organizations).orderBy(asc(organizations.createdAt));
 
 /** Up to `limit` organization ids from `fromId` on (all when null), in id order: a walk over every organization resumes by id. */

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
-import type { REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/chain/enums";
+import { createMiddleware } from "hono/factory";
+import type { REPORTABLE_EVENT_TYPES } from "../audit/chain/enums";
+import type { SecurityEventInput, SecurityLog } from "../auth/security-log";
 import type { AppEnv } from "../http/context";
 import type { Database } from "../db/client";
 import type { SECURITY_EVENT_SOURCES } from "../db/schema";
@@ -25,20 +27,6 @@ export function securityScope(c: Context<AppEnv>): SecurityScope {
   return scope;
 }
 
-export type SecurityEventInput = {
-  organizationId: string | null;
-  userId?: string | null;
-  eventType: (typeof SECURITY_EVENT_TYPES)[number];
-  riskScore: number;
-  /** Stored as given, never recomputed; bands come from riskScore. */
-  severity?: string;
-  description: string | null;
-  ipAddress?: string | null;
-  userAgent?: string | null;
-  metadata?: Record<string, unknown>;
-  /** When it happened (normalized ISO 8601); default now. */
-  timestamp?: string;
-};
 
 /** An event chainproof observed itself (source `chainproof`). */
 export const recordSecurityEvent = (scope: SecurityScope, input: SecurityEventInput) => store(scope, input, "chainproof");
@@ -97,3 +85,16 @@ export async function recordCountedSecurityEvent(scope: SecurityScope, key: stri
   if (raisesAlert(input.riskScore)) throw new Error("a counted security event cannot raise an alert");
   return upsertCountedEvent(scope.db, { ...eventRow(input, await idFor(`${input.eventType}|${key}`), Date.now()), alerted: false, source: "chainproof" }, counter);
 }
+
+/** The security log of a scope: what authentication and tenancy record through. */
+export const securityLogOf = (scope: SecurityScope): SecurityLog => ({
+  record: (input) => recordSecurityEvent(scope, input),
+  recordCounted: (key, counter, input) => recordCountedSecurityEvent(scope, key, counter, input),
+});
+
+/** Gives each request its security log; runs after the D1 session is attached and before authentication. */
+export const attachSecurityLog = () =>
+  createMiddleware<AppEnv>(async function attachSecurityLog(c, next) {
+    c.set("securityLog", securityLogOf(securityScope(c)));
+    await next();
+  });

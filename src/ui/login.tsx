@@ -3,10 +3,10 @@ import type { FC, PropsWithChildren } from "hono/jsx";
 import type { AppEnv } from "../http/context";
 import { clientInfo } from "../http/context";
 import { loginWithPassword } from "../auth/login";
+import { loginScope } from "../auth/login-scope";
 import { endSession, readSession, startSession } from "../auth/session";
 import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { AppError } from "../http/errors";
-import { securityScope } from "../security/record";
 
 const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
   <html lang="en">
@@ -53,7 +53,7 @@ ui.post("/login", async (c) => {
   const password = typeof form.password === "string" ? form.password : "";
   const db = c.get("db");
   try {
-    const user = await loginWithPassword(securityScope(c), username, password, clientInfo(c));
+    const user = await loginWithPassword(loginScope(c), username, password, clientInfo(c));
     await startSession(c, db, c.env.SECRET_KEY, user.id);
     return c.redirect("/", 303);
   } catch (err) {

@@ -6,10 +6,11 @@ import { AppError, conflict } from "../../http/errors";
 import { isoNow } from "../../time";
 import { OWN_RECORD_SOURCE } from "./walker";
 import type { AuditAction, ResourceType } from "./enums";
-import type { AppendOutcome, AppendRequest, SqlEffect } from "./org-chain";
+import type { AppendOutcome, AppendRequest, OrgChain, SqlEffect } from "./org-chain";
 import type { PendingRecord } from "./record";
 
-export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId));
+/** The organization's chain object. Env leaves the namespace untyped so that it need not import the class. */
+export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId)) as DurableObjectStub<OrgChain>;
 
 /** Appends through the organization's Durable Object, the only writer of its chain. */
 export async function appendToChain(env: Env, request: AppendRequest): Promise<Extract<AppendOutcome, { ok: true }>> {

@@ -13,6 +13,7 @@ import { commitAudited } from "../chain/append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./filters";
 import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "./slots";
+import { exportRunnerOf } from "./runner";
 import { activeExportSlots, type ExportRow, findExport, insertExport, listExports } from "./store";
 
 const bulk = newRouter();
@@ -125,7 +126,7 @@ bulk.openapi(
         if (attempt > MAX_CONCURRENT_EXPORTS) throw tooManyExports();
       }
     }
-    await c.env.EXPORT_RUNNER.get(c.env.EXPORT_RUNNER.idFromName(id)).start(id);
+    await exportRunnerOf(c.env, id).start(id);
     return c.json({ id, status: "pending" }, 202);
   },
 );

@@ -41,11 +41,15 @@ export class ExportRunner extends DurableObject<Env> {
   }
 }
 
+/** The export's runner object. Env leaves the namespace untyped so that it need not import the class. */
+export const exportRunnerOf = (env: Env, exportId: string) =>
+  env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(exportId)) as DurableObjectStub<ExportRunner>;
+
 const STALL_MS = 10 * 60 * 1000;
 
 /** Safety net for the cron: an export whose runner has not moved for 10 minutes gets its alarm set again. */
 export async function resumeStalledExports(env: Env, now: number) {
   for (const { id } of await stalledExports(database(env.DB), isoNow(now - STALL_MS))) {
-    await env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(id)).start(id);
+    await exportRunnerOf(env, id).start(id);
   }
 }
