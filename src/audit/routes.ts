@@ -8,11 +8,8 @@ import referenceRoutes from "./read/reference-routes";
 
 /** The audit log's API, mounted at /api/v1/audit: appending, reading, exporting, integrity. */
 const audit = newRouter();
-audit.route("/", appendRoutes);
-audit.route("/", integrityRoutes);
-audit.route("/", readRoutes);
-audit.route("/", referenceRoutes);
-audit.route("/", cappedExportRoutes);
-audit.route("/", bulkExportRoutes);
+for (const capability of [appendRoutes, integrityRoutes, readRoutes, referenceRoutes, cappedExportRoutes, bulkExportRoutes]) {
+  audit.route("/", capability);
+}
 
 export default audit;
