@@ -55,6 +55,20 @@ export type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 export const newSigner = async (): Promise<Signer> =>
   ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
 
+/**
+ * A signer and two JWKS files for the calling test file, made before its tests: `jwksPath`
+ * publishes the signer's key, `otherJwksPath` another key under the same kid (a forgery).
+ */
+export function signerWithJwks(file: (name: string, content: string) => Promise<string>) {
+  const fixture = { signer: undefined as unknown as Signer, jwksPath: "", otherJwksPath: "" };
+  beforeAll(async () => {
+    fixture.signer = await newSigner();
+    fixture.jwksPath = await file("jwks.json", JSON.stringify({ keys: [fixture.signer.publicJwk] }));
+    fixture.otherJwksPath = await file("other-jwks.json", JSON.stringify({ keys: [{ ...(await newSigner()).publicJwk, kid: fixture.signer.kid }] }));
+  });
+  return fixture;
+}
+
 export const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
 
 /** The key id of docs/protocol.md §1, computed with node:crypto. */

@@ -1,19 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { assembleReport, signReport } from "../../src/compliance/report";
 import type { Service } from "../../src/compliance/store";
-import { newSigner, run, type Signer, slow, tempDir } from "./cli-helpers";
+import { run, signerWithJwks, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();
-let signer: Signer;
-let jwksPath: string;
-let otherJwksPath: string;
-
-beforeAll(async () => {
-  signer = await newSigner();
-  jwksPath = await file("jwks.json", JSON.stringify({ keys: [signer.publicJwk] }));
-  otherJwksPath = await file("other-jwks.json", JSON.stringify({ keys: [{ ...(await newSigner()).publicJwk, kid: signer.kid }] }));
-});
+const keys = signerWithJwks(file);
 
 describe("verify-report", slow, () => {
   const KEY = "3f".repeat(32);
@@ -36,17 +28,17 @@ describe("verify-report", slow, () => {
       tailProtected: true,
       lastCheckpoint: null,
     });
-    return (await signReport(report, KEY, withAttestation ? signer : null)).body;
+    return (await signReport(report, KEY, withAttestation ? keys.signer : null)).body;
   }
 
   it("accepts the file as built, with its attestation checked against the JWKS", async () => {
     const body = await reportBody();
     expect(body.startsWith('{"report":{"organization_id":')).toBe(true);
     const path = await file("report.json", body);
-    const res = await run("verify-report", path, "--key", KEY, "--jwks", jwksPath);
+    const res = await run("verify-report", path, "--key", KEY, "--jwks", keys.jwksPath);
     expect(res.stdout).toContain("report:       VALID");
     expect(res.stdout).toContain(`organization: ${ORG}`);
-    expect(res.stdout).toContain(`attestation:  valid (kid ${signer.kid})`);
+    expect(res.stdout).toContain(`attestation:  valid (kid ${keys.signer.kid})`);
     expect(res.code).toBe(0);
     const unchecked = await run("verify-report", path, "--key", KEY);
     expect(unchecked.code).toBe(0);
@@ -58,7 +50,7 @@ describe("verify-report", slow, () => {
   });
 
   it("with --jwks the attestation is required: an HMAC-only report is invalid", async () => {
-    const res = await run("verify-report", await file("unattested.json", await reportBody(false)), "--key", KEY, "--jwks", jwksPath);
+    const res = await run("verify-report", await file("unattested.json", await reportBody(false)), "--key", KEY, "--jwks", keys.jwksPath);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain("report:       INVALID");
     expect(res.stdout).toContain("hmac:         valid");
@@ -77,7 +69,7 @@ describe("verify-report", slow, () => {
       [`${body}\n{"report":${forged}}`, `reason:       text follows the closing brace of the file (at position ${body.length + 1})`],
     ];
     expect(JSON.parse(cases[0]![0]).report.organization_name).toBe("Forged GmbH");
-    const results = await Promise.all(cases.map(async ([content], i) => run("verify-report", await file(`strict-${i}.json`, content), "--key", KEY, "--jwks", jwksPath)));
+    const results = await Promise.all(cases.map(async ([content], i) => run("verify-report", await file(`strict-${i}.json`, content), "--key", KEY, "--jwks", keys.jwksPath)));
     results.forEach((res, i) => {
       expect(res.stdout).toContain("report:       INVALID");
       expect(res.stdout).toContain("hmac:         valid");
@@ -110,7 +102,7 @@ describe("verify-report", slow, () => {
     const wrongKey = await run("verify-report", path, "--key", "3e".repeat(32));
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toContain("signature mismatch");
-    const foreign = await run("verify-report", path, "--key", KEY, "--jwks", otherJwksPath);
+    const foreign = await run("verify-report", path, "--key", KEY, "--jwks", keys.otherJwksPath);
     expect(foreign.code).toBe(1);
     expect(foreign.stdout).toContain("hmac:         valid");
     expect(foreign.stdout).toContain("attestation:  INVALID");

@@ -1,19 +1,11 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { statementOf } from "../../src/audit/chain/checkpoints";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
-import { jsonl, keyId, legacyRow, linesOf, newSigner, run, sealChain as sealRows, type Signer, slow, tempDir } from "./cli-helpers";
+import { jsonl, keyId, legacyRow, linesOf, run, sealChain as sealRows, type Signer, signerWithJwks, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();
-let signer: Signer;
-let jwksPath: string;
-let otherJwksPath: string;
-
-beforeAll(async () => {
-  signer = await newSigner();
-  jwksPath = await file("jwks.json", JSON.stringify({ keys: [signer.publicJwk] }));
-  otherJwksPath = await file("other-jwks.json", JSON.stringify({ keys: [{ ...(await newSigner()).publicJwk, kid: signer.kid }] }));
-});
+const keys = signerWithJwks(file);
 
 describe("verify-chain", slow, () => {
   const KEY_A = "audit-key-alpha";
@@ -22,7 +14,7 @@ describe("verify-chain", slow, () => {
   const sealChain = (n: number, keyFor: (seq: number) => string = () => KEY_A, shape?: (seq: number) => Partial<AuditRecord>) =>
     sealRows(n, { org: ORG, keyFor, shape });
   const legacy = () => legacyRow(ORG);
-  async function checkpointOf(row: AuditRecord, by: Signer = signer) {
+  async function checkpointOf(row: AuditRecord, by: Signer = keys.signer) {
     const fields = { organization_id: row.organization_id, seq: row.seq!, row_hmac: row.row_hmac!, issued_at: "2026-02-01T00:00:00.000Z", kind: "head" as const };
     const statement = statementOf(fields);
     return { id: randomUUID(), ...fields, kid: by.kid, statement, signature: await by.sign(statement) };
@@ -123,8 +115,8 @@ describe("verify-chain", slow, () => {
     const rows = sealChain(50);
     const checkpoint = await file("checkpoint.json", JSON.stringify(await checkpointOf(rows[49]!)));
     const full = await file("full.jsonl", jsonl(rows));
-    const ok = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", jwksPath);
-    expect(ok.stdout).toContain(`checkpoint:   seq 50, signature valid (kid ${signer.kid})`);
+    const ok = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", keys.jwksPath);
+    expect(ok.stdout).toContain(`checkpoint:   seq 50, signature valid (kid ${keys.signer.kid})`);
     expect(ok.code).toBe(0);
 
     const truncated = await run("verify-chain", await file("truncated.jsonl", jsonl(rows.slice(0, 40))), "--key", KEY_A, "--checkpoint", checkpoint);
@@ -139,10 +131,10 @@ describe("verify-chain", slow, () => {
     expect(linesOf(res.stdout)).toContain(`first break:  seq 30, id ${rewritten[29]!.id}, line 30: checkpoint mismatch`);
 
     const forged = await file("forged.json", JSON.stringify({ ...(await checkpointOf(rows[49]!)), seq: 60 }));
-    const bad = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", forged, "--jwks", jwksPath);
+    const bad = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", forged, "--jwks", keys.jwksPath);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain("is not authentic: its statement does not match its fields");
-    const otherSigner = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", otherJwksPath);
+    const otherSigner = await run("verify-chain", full, "--key", KEY_A, "--checkpoint", checkpoint, "--jwks", keys.otherJwksPath);
     expect(otherSigner.code).toBe(1);
     expect(otherSigner.stdout).toContain("its signature does not verify");
 
