@@ -4,15 +4,23 @@ import { ipWindowStart, LOCKOUT_WINDOW_MS } from "../auth/login-policy";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { deliverDueAlerts } from "../security/delivery";
+import type { SecurityScope } from "../security/record";
 import { isoNow } from "../time";
+import { continueValidationPass, startValidationPass } from "./scheduled-validation";
 
 /** The cron triggers of wrangler.toml. `scheduledTime` is "now" for the jobs, so a test can move the clock. */
-export async function runScheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
+export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const scope: SecurityScope = { db: database(env.DB), env, waitUntil: (promise) => ctx.waitUntil(promise) };
   switch (controller.cron) {
     case "*/5 * * * *":
       await deliverDueAlerts(env, controller.scheduledTime);
       await resumeStalledExports(env, controller.scheduledTime);
       await pruneLogins(env, controller.scheduledTime);
+      // A daily validation pass that did not fit its first invocation walks on.
+      await continueValidationPass(env, scope);
+      break;
+    case "17 3 * * *":
+      await startValidationPass(env, scope, controller.scheduledTime);
       break;
     default:
       // A trigger in wrangler.toml with no job here does nothing: say so instead of passing silently.

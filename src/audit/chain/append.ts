@@ -48,7 +48,10 @@ type SelfAudit = {
   metadata?: Record<string, unknown>;
 };
 
-export function selfAuditRecord(caller: Caller, orgId: string, client: ReturnType<typeof clientInfo>, audit: SelfAudit): PendingRecord {
+/** Who a self-audit record names: a caller of the API, or the scheduler (no request, no credentials). */
+export type Actor = Pick<Caller, "actorId" | "role"> & { via: Caller["via"] | "scheduler" };
+
+export function selfAuditRecord(caller: Actor, orgId: string, client: ReturnType<typeof clientInfo>, audit: SelfAudit): PendingRecord {
   return {
     id: crypto.randomUUID(),
     organization_id: orgId,

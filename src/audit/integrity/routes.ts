@@ -6,8 +6,11 @@ import { conflict, invalid } from "../../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../../http/openapi";
 import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
-import { recordSecurityEvent, securityScope } from "../../security/record";
-import { chainOf, commitAudited } from "../chain/append";
+import type { Context } from "hono";
+import { type AppEnv, clientInfo } from "../../http/context";
+import { securityScope } from "../../security/record";
+import { announceWrite, chainOf } from "../chain/append";
+import { recordValidationOutcome } from "./outcome";
 import { listCheckpoints, availableCheckpointSigner } from "../chain/checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
 import { DEFAULT_VALIDATE_LIMIT, MAX_VALIDATE_LIMIT, type ValidationResult, validateOrganization } from "./validate";
@@ -93,33 +96,11 @@ integrity.openapi(
   },
 );
 
-/** The walk is audited after it ran; a break also raises a chain_integrity_failure event. */
-async function recordOutcome(c: Parameters<typeof commitAudited>[0], result: ValidationResult, query: z.infer<typeof ValidateQuery>) {
-  const summary = {
-    valid: result.valid,
-    checked: result.checked,
-    broken_at: result.broken_at,
-    broken_seq: result.broken_seq,
-    broken_reason: result.broken_reason,
-    start_id: query.start_id ?? null,
-    end_id: query.end_id ?? null,
-  };
-  await commitAudited(c, result.organization_id, {
-    action: "chain_validate",
-    resourceType: "audit_log",
-    resourceId: null,
-    metadata: summary,
-  });
-  if (!result.valid) {
-    await recordSecurityEvent(securityScope(c), {
-      organizationId: result.organization_id,
-      eventType: "chain_integrity_failure",
-      riskScore: 100,
-      severity: "critical",
-      description: `Audit chain broken at seq ${result.broken_seq}: ${result.broken_reason}`,
-      metadata: summary,
-    });
-  }
+/** The walk is audited after it ran; the answer carries the audit record's D1 bookmark. */
+async function recordOutcome(c: Context<AppEnv>, result: ValidationResult, query: z.infer<typeof ValidateQuery>) {
+  const validator = { caller: c.get("caller"), client: clientInfo(c) };
+  const range = { start_id: query.start_id ?? null, end_id: query.end_id ?? null };
+  announceWrite(c, await recordValidationOutcome(securityScope(c), validator, result, range));
 }
 
 integrity.openapi(

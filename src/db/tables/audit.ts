@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** The chain, idempotency keys, signed checkpoints and uncapped exports. */
+/** The chain, idempotency keys, signed checkpoints, uncapped exports and scheduled validation. */
 
 /**
  * The chain. JSON columns hold the RFC 8785 text of their value. seq, prev_hash, row_hmac and
@@ -118,3 +118,35 @@ export const auditExports = sqliteTable(
     uniqueIndex("exports_active_slot_unique").on(t.organizationId, t.slot).where(sql`status IN ('pending', 'running')`),
   ],
 );
+
+export const VALIDATION_KINDS = ["incremental", "full"] as const;
+
+/** Scheduled validation runs (PRODUCT.md §2.9): one walk of one organization's chain; R2 holds its evidence. */
+export const validationRuns = sqliteTable(
+  "validation_runs",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    kind: text("kind", { enum: VALIDATION_KINDS }).notNull(),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at").notNull(),
+    /** The ValidationResult of the walk (JSON). */
+    result: text("result", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    evidenceKey: text("evidence_key").notNull(),
+  },
+  (t) => [index("validation_runs_org_started_idx").on(t.organizationId, t.startedAt), index("validation_runs_started_idx").on(t.startedAt)],
+);
+
+/**
+ * Where a scheduled pass over every organization resumes: organization `next_org_id` (null: the
+ * first), from row `next_start_id` (null: as planned). `finished_at` is set once the pass is done.
+ */
+export const scheduledCursors = sqliteTable("scheduled_cursors", {
+  job: text("job").primaryKey(),
+  passStartedAt: text("pass_started_at").notNull(),
+  nextOrgId: text("next_org_id"),
+  nextStartId: text("next_start_id"),
+  nextKind: text("next_kind", { enum: VALIDATION_KINDS }),
+  finishedAt: text("finished_at"),
+  updatedAt: text("updated_at").notNull(),
+});

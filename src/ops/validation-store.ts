@@ -1,0 +1,46 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { scheduledCursors, validationRuns } from "../db/schema";
+
+export type ValidationRunRow = typeof validationRuns.$inferSelect;
+export type CursorRow = typeof scheduledCursors.$inferSelect;
+
+export const readCursor = async (db: Database, job: string) =>
+  (await db.select().from(scheduledCursors).where(eq(scheduledCursors.job, job)).limit(1))[0];
+
+export const writeCursor = (db: Database, row: CursorRow) =>
+  db.insert(scheduledCursors).values(row).onConflictDoUpdate({ target: scheduledCursors.job, set: row });
+
+export const insertValidationRun = (db: Database, row: ValidationRunRow) => db.insert(validationRuns).values(row);
+
+/** The furthest seq a valid run of the organization reached: where the next incremental run starts. */
+export async function lastVerifiedSeq(db: Database, orgId: string) {
+  const [row] = await db
+    .select({ seq: sql<number | null>`max(json_extract(${validationRuns.result}, '$.last_seq'))` })
+    .from(validationRuns)
+    .where(and(eq(validationRuns.organizationId, orgId), sql`json_extract(${validationRuns.result}, '$.valid') = 1`));
+  return row?.seq ?? null;
+}
+
+/** When the organization's newest full run started, or null when it never had one. */
+export async function lastFullRunAt(db: Database, orgId: string) {
+  const [row] = await db
+    .select({ startedAt: validationRuns.startedAt })
+    .from(validationRuns)
+    .where(and(eq(validationRuns.organizationId, orgId), eq(validationRuns.kind, "full")))
+    .orderBy(desc(validationRuns.startedAt))
+    .limit(1);
+  return row?.startedAt ?? null;
+}
+
+/** Newest first; one organization's or every organization's. */
+export const listValidationRuns = (db: Database, orgId: string | undefined, limit: number) =>
+  db
+    .select()
+    .from(validationRuns)
+    .where(orgId === undefined ? undefined : eq(validationRuns.organizationId, orgId))
+    .orderBy(desc(validationRuns.startedAt), desc(validationRuns.id))
+    .limit(limit);
+
+export const findValidationRun = async (db: Database, id: string) =>
+  (await db.select().from(validationRuns).where(eq(validationRuns.id, id)).limit(1))[0];

@@ -1,0 +1,207 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SYSTEM_ACTOR_ID } from "../src/audit/chain/seal";
+import worker from "../src/index";
+import { continueValidationPass } from "../src/ops/scheduled-validation";
+import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sql } from "./helpers";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * `n` organization ids in a block of their own high in the id space, ascending: a pass seeded at
+ * the first meets no other test's organizations before the block ends (only validate-all's
+ * fe/ff blocks sort after it; other tests use random ids).
+ */
+function blockIds(n: number) {
+  const run = crypto.randomUUID().slice(0, 6);
+  return Array.from({ length: n }, (_, i) => `ffffffff-ffff-4fff-bfff-fc${run}${i.toString(16).padStart(4, "0")}`);
+}
+
+/** A scheduled day that is not a Sunday (Sundays are full passes by rule). */
+const weekday = (t: number) => (new Date(t).getUTCDay() === 0 ? t - DAY_MS : t);
+
+/** A daily pass as the 03:17 cron starts it, but beginning at `firstOrgId` instead of the first organization. */
+const seedPass = (firstOrgId: string, passStartedAt: number) =>
+  sql(
+    "INSERT OR REPLACE INTO scheduled_cursors (job, pass_started_at, next_org_id, next_start_id, next_kind, finished_at, updated_at) VALUES ('validation', ?1, ?2, NULL, NULL, NULL, ?1)",
+    new Date(passStartedAt).toISOString(),
+    firstOrgId,
+  );
+
+const passFinished = async () =>
+  (await env.DB.prepare("SELECT finished_at FROM scheduled_cursors WHERE job = 'validation'").first<{ finished_at: string | null }>())?.finished_at != null;
+
+/** The five-minute cron, run until the seeded pass is done. */
+async function runPass(firstOrgId: string, passStartedAt = weekday(Date.now())) {
+  await seedPass(firstOrgId, passStartedAt);
+  for (let i = 0; i < 20 && !(await passFinished()); i++) {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+  expect(await passFinished()).toBe(true);
+}
+
+const runsOf = async (orgId: string) =>
+  (await env.DB.prepare("SELECT * FROM validation_runs WHERE organization_id = ? ORDER BY started_at, rowid").bind(orgId).all<Record<string, any>>()).results.map(
+    (r): Record<string, any> => ({ ...r, result: JSON.parse(r.result) }),
+  );
+
+async function orgWithRows(id: string, n: number) {
+  const tenant = await createTenant("PROFESSIONAL", id);
+  if (n > 0) expect((await appendBatch(tenant.ingest.as, Array.from({ length: n }, (_, i) => recordBody({ metadata: { i } })))).status).toBe(201);
+  return tenant;
+}
+
+describe("scheduled validation", () => {
+  it("stores a valid chain's run in D1 with its evidence in R2, lists it and serves the evidence by signed link", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await orgWithRows(id, 5);
+    await runPass(id);
+
+    const runs = await runsOf(id);
+    expect(runs).toHaveLength(1);
+    const run = runs[0]!;
+    expect(run).toMatchObject({ kind: "full", evidence_key: `evidence/${id}/${run.id}.json` });
+    expect(run.result).toMatchObject({ organization_id: id, valid: true, checked: 5, first_seq: 1, last_seq: 5, complete: true, broken_at: null });
+
+    // The walk is audited in the chain by the scheduler, and the head after it is signed.
+    const chain = await chainRows(id);
+    expect(chain).toHaveLength(6);
+    expect(chain[5]).toMatchObject({ action: "chain_validate", actor_id: SYSTEM_ACTOR_ID });
+    expect(JSON.parse(chain[5]!.metadata)).toMatchObject({ via: "scheduler", valid: true, checked: 5, start_id: null });
+
+    const stored = await env.ARCHIVE.get(run.evidence_key);
+    const evidenceText = await stored!.text();
+    const evidence = JSON.parse(evidenceText);
+    expect(evidence).toMatchObject({
+      run_id: run.id,
+      organization_id: id,
+      kind: "full",
+      started_at: run.started_at,
+      finished_at: run.finished_at,
+      checked: { from_seq: 1, to_seq: 5, rows: 5 },
+      result: run.result,
+      head_checkpoint: { organization_id: id, seq: 6, row_hmac: chain[5]!.row_hmac, kind: "head" },
+    });
+
+    const sa = (await getSuperAdmin()).as;
+    const list = await api(`/api/v1/audit/validation-runs?organization_id=${id}`, { as: sa });
+    expect(list.status).toBe(200);
+    expect(list.json.items).toHaveLength(1);
+    const item = list.json.items[0];
+    expect(item).toEqual({
+      id: run.id,
+      organization_id: id,
+      kind: "full",
+      started_at: run.started_at,
+      finished_at: run.finished_at,
+      result: run.result,
+      evidence_url: expect.stringMatching(new RegExp(`^https://chainproof\\.test/api/v1/audit/validation-runs/${run.id}/download\\?expires=\\d+&sig=`)),
+    });
+
+    const download = await exports.default.fetch(new Request(item.evidence_url));
+    expect(download.status).toBe(200);
+    expect(download.headers.get("Content-Type")).toBe("application/json");
+    expect(await download.text()).toBe(evidenceText);
+    const altered = await exports.default.fetch(new Request(item.evidence_url.replace(/sig=./, "sig=A")));
+    expect(altered.status).toBe(403);
+
+    // Only a super_admin lists runs; an unknown organization is a 404, a bad limit a 422.
+    expect((await api(`/api/v1/audit/validation-runs?organization_id=${id}`, { as: tenant.admin.as })).status).toBe(403);
+    expect((await api(`/api/v1/audit/validation-runs?organization_id=${crypto.randomUUID()}`, { as: sa })).status).toBe(404);
+    const badLimit = await api("/api/v1/audit/validation-runs?limit=101", { as: sa });
+    expect(badLimit.status).toBe(422);
+  });
+
+  it("the next daily run is incremental: it checks only the rows after the last verified one", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await orgWithRows(id, 5);
+    await runPass(id);
+    expect((await appendBatch(tenant.ingest.as, [recordBody(), recordBody(), recordBody()])).status).toBe(201);
+    await runPass(id);
+
+    const runs = await runsOf(id);
+    expect(runs.map((r) => [r.kind, r.result.checked, r.result.first_seq, r.result.last_seq, r.result.valid])).toEqual([
+      ["full", 5, 1, 5, true],
+      // seq 6 is the first run's chain_validate record, 7-9 the new rows.
+      ["incremental", 4, 6, 9, true],
+    ]);
+    const evidence = JSON.parse(await (await env.ARCHIVE.get(runs[1]!.evidence_key))!.text());
+    expect(evidence).toMatchObject({ kind: "incremental", checked: { from_seq: 6, to_seq: 9, rows: 4 } });
+  });
+
+  it("a tampered row: the run records the break, a chain_integrity_failure event with risk 100 and an alert", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await orgWithRows(id, 5);
+    await runPass(id);
+    expect((await appendBatch(tenant.ingest.as, [recordBody(), recordBody()])).status).toBe(201);
+    const rows = await chainRows(id);
+    await sql("UPDATE audit_logs SET action = 'delete' WHERE id = ?", rows[6]!.id);
+    await sql("UPDATE audit_logs SET action = 'delete' WHERE id = ?", rows[1]!.id);
+    await runPass(id);
+    // A week after the last full pass, the full pass reaches the older tampered row too.
+    await runPass(id, Date.now() + 8 * DAY_MS);
+
+    const runs = await runsOf(id);
+    expect(runs.map((r) => [r.kind, r.result.valid, r.result.broken_seq, r.result.broken_at])).toEqual([
+      ["full", true, null, null],
+      ["incremental", false, 7, rows[6]!.id],
+      ["full", false, 2, rows[1]!.id],
+    ]);
+    const events = (
+      await env.DB.prepare("SELECT * FROM security_events WHERE organization_id = ? AND event_type = 'chain_integrity_failure' ORDER BY timestamp, rowid")
+        .bind(id)
+        .all<Record<string, any>>()
+    ).results;
+    expect(events.map((e) => [e.risk_score, JSON.parse(e.metadata).broken_seq])).toEqual([
+      [100, 7],
+      [100, 2],
+    ]);
+    for (const event of events) {
+      const alert = await env.DB.prepare("SELECT * FROM alerts WHERE security_event_id = ?").bind(event.id).first();
+      expect(alert).toMatchObject({ organization_id: id });
+    }
+    const evidence = JSON.parse(await (await env.ARCHIVE.get(runs[1]!.evidence_key))!.text());
+    expect(evidence.result).toMatchObject({ valid: false, broken_seq: 7, broken_at: rows[6]!.id });
+  });
+
+  it("bounded invocations cover every row of every organization exactly once", async () => {
+    const ids = blockIds(4);
+    const sizes = [3, 0, 7, 2];
+    for (const [i, id] of ids.entries()) await orgWithRows(id, sizes[i]!);
+    await seedPass(ids[0]!, weekday(Date.now()));
+    const scope = { db: db(), env };
+    const invocations = [];
+    // Stop once the pass has left the block (what follows belongs to other tests).
+    for (let i = 0; i < 20; i++) {
+      const cursor = await env.DB.prepare("SELECT next_org_id, finished_at FROM scheduled_cursors WHERE job = 'validation'").first<Record<string, any>>();
+      if (cursor!.finished_at || cursor!.next_org_id > ids[3]!) break;
+      invocations.push(await continueValidationPass(env, scope, { rows: 4, organizations: 2, wallMs: 60_000 }));
+    }
+    await sql("UPDATE scheduled_cursors SET finished_at = ?1, next_org_id = NULL WHERE job = 'validation'", new Date().toISOString());
+
+    for (const done of invocations) {
+      expect(done.organizations).toBeLessThanOrEqual(2);
+      expect(done.rows).toBeLessThanOrEqual(4);
+    }
+    // 3 + 1 (the empty one) + 7 + 2 rows at 4 a call: at least 4 invocations.
+    expect(invocations.length).toBeGreaterThanOrEqual(4);
+    // The split organization's first segment appended its chain_validate record (seq 8) before the
+    // second segment walked on to the head, so that segment checks it too.
+    const expectedSeqs = [3, 0, 8, 2];
+    for (const [i, id] of ids.entries()) {
+      const seqs = (await runsOf(id)).flatMap((r) =>
+        r.result.first_seq === null ? [] : Array.from({ length: r.result.last_seq - r.result.first_seq + 1 }, (_, k) => r.result.first_seq + k),
+      );
+      expect(seqs).toEqual(Array.from({ length: expectedSeqs[i]! }, (_, k) => k + 1));
+      expect((await runsOf(id)).length).toBe(i === 2 ? 2 : 1);
+    }
+    // The organization larger than the budget was walked in two segments, the second from where the first stopped.
+    expect((await runsOf(ids[2]!)).map((r) => [r.result.first_seq, r.result.last_seq, r.result.complete])).toEqual([
+      [1, 4, false],
+      [5, 8, true],
+    ]);
+  });
+});
