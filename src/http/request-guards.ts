@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./context";
@@ -25,32 +24,19 @@ export const requireJsonBody = () =>
  * to parse safely with 422, both before anything is parsed.
  */
 export const limitBody = (maxBytes: number) => {
-  const tooLarge = () => new AppError(413, "payload_too_large", `Request body exceeds ${maxBytes} bytes`);
   const sizeLimit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw tooLarge();
+      throw new AppError(413, "payload_too_large", `Request body exceeds ${maxBytes} bytes`);
     },
   });
-  const checkText = async (c: Context<AppEnv>) => {
-    // Hono keeps the text, so the route's own parse (and any inner guard) reads it from here.
-    const text = await c.req.text();
-    if (utf8Length(text) > maxBytes) throw tooLarge();
-    const overflow = rawNestingOverflow(text);
-    if (overflow !== undefined) throw invalid([{ field: overflow, message: TOO_DEEP }]);
-  };
   return createMiddleware<AppEnv>(async function limitBody(c, next) {
     if (!BODY_METHODS.has(c.req.method) || c.req.raw.body === null) return next();
-    // A router-wide guard already read the stream: this route's own (smaller) limit checks the text.
-    if (c.req.raw.bodyUsed) {
-      await checkText(c);
-      return next();
-    }
     return sizeLimit(c, async () => {
-      await checkText(c);
+      // Hono keeps the text, so the route's own parse reads it from here.
+      const overflow = rawNestingOverflow(await c.req.text());
+      if (overflow !== undefined) throw invalid([{ field: overflow, message: TOO_DEEP }]);
       await next();
     });
   });
 };
-
-const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;

@@ -3,6 +3,7 @@ import { requireRole } from "../auth/caller";
 import { scopeOrganization } from "../auth/tenancy";
 import { changedFields, commitAudited } from "../audit/chain/append";
 import { forbidden } from "../http/errors";
+import { limitBody } from "../http/request-guards";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { isoNow } from "../time";
 import {
@@ -19,6 +20,7 @@ import * as store from "./store";
 const orgs = newRouter();
 const tags = ["Organizations"];
 const security = authenticated;
+const bodyLimit = limitBody(64 * 1024);
 
 orgs.openapi(
   createRoute({
@@ -28,7 +30,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Create an organization (super_admin)",
-    middleware: [requireRole("super_admin")] as const,
+    middleware: [requireRole("super_admin"), bodyLimit] as const,
     request: { body: jsonBody(CreateOrganizationBody) },
     responses: { 201: json(OrganizationSchema, "Created"), ...errorResponses(401, 403, 422) },
   }),
@@ -92,6 +94,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Rename an organization or change its settings; the tier is super_admin's",
+    middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(UpdateOrganizationBody) },
     responses: { 200: json(OrganizationSchema, "Updated"), ...errorResponses(401, 403, 404, 422) },
   }),

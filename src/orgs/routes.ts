@@ -1,12 +1,10 @@
 import { newRouter } from "../http/openapi";
-import { limitBody } from "../http/request-guards";
 import orgRoutes from "./org-routes";
 import tokenRoutes from "./token-routes";
 import userRoutes from "./user-routes";
 
 /** Organizations, their users and their API tokens, mounted at /api/v1/organizations. */
 const orgs = newRouter();
-orgs.use(limitBody(64 * 1024));
 orgs.route("/", orgRoutes);
 orgs.route("/", userRoutes);
 orgs.route("/", tokenRoutes);

@@ -3,6 +3,7 @@ import { newApiToken, secretDigest } from "../auth/secrets";
 import { scopeOrganization } from "../auth/tenancy";
 import { commitAudited } from "../audit/chain/append";
 import { notFound } from "../http/errors";
+import { limitBody } from "../http/request-guards";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { isoNow } from "../time";
 import {
@@ -18,6 +19,7 @@ import * as store from "./store";
 /** The tokens routes of /api/v1/organizations. */
 const orgs = newRouter();
 const security = authenticated;
+const bodyLimit = limitBody(64 * 1024);
 const tags = ["Tokens"];
 
 orgs.openapi(
@@ -28,6 +30,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Create an API token; the token is in this answer only",
+    middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateTokenBody) },
     responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 422) },
   }),

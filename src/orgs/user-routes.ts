@@ -4,6 +4,7 @@ import { scopeOrganization } from "../auth/tenancy";
 import { findUserByUsername } from "../auth/store";
 import { commitAudited } from "../audit/chain/append";
 import { conflict, notFound } from "../http/errors";
+import { limitBody } from "../http/request-guards";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { isoNow } from "../time";
 import {
@@ -19,6 +20,7 @@ import * as store from "./store";
 /** The users routes of /api/v1/organizations. */
 const orgs = newRouter();
 const security = authenticated;
+const bodyLimit = limitBody(64 * 1024);
 const tags = ["Users"];
 
 orgs.openapi(
@@ -29,6 +31,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Create a user in the organization",
+    middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateUserBody) },
     responses: { 201: json(UserSchema, "Created"), ...errorResponses(401, 403, 404, 409, 422) },
   }),
@@ -88,6 +91,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Change a user's role",
+    middleware: [bodyLimit] as const,
     request: { params: UserIdParam, body: jsonBody(UpdateUserBody) },
     responses: { 200: json(UserSchema, "Updated"), ...errorResponses(401, 403, 404, 409, 422) },
   }),
