@@ -150,3 +150,58 @@ export const scheduledCursors = sqliteTable("scheduled_cursors", {
   finishedAt: text("finished_at"),
   updatedAt: text("updated_at").notNull(),
 });
+
+/**
+ * Where a retention prune stands (docs/operations.md, "Retention"): `pending` names rows seq_from..seq_to
+ * before anything is written, `archived` once the archive and its manifest are in R2, `pruned` once
+ * the anchor is stored and the rows deleted (one D1 transaction), `complete` once the prune is
+ * audited in the chain. A crash resumes the open prune exactly, so rows are archived once.
+ */
+export const ARCHIVE_STATES = ["pending", "archived", "pruned", "complete"] as const;
+
+export const auditArchives = sqliteTable(
+  "audit_archives",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    seqFrom: integer("seq_from").notNull(),
+    seqTo: integer("seq_to").notNull(),
+    /** Rows in the archive: the chained rows seq_from..seq_to and the legacy rows their import records cover. */
+    count: integer("count"),
+    firstPrevHash: text("first_prev_hash"),
+    lastRowHmac: text("last_row_hmac"),
+    bytes: integer("bytes"),
+    sha256: text("sha256"),
+    r2Key: text("r2_key").notNull(),
+    state: text("state", { enum: ARCHIVE_STATES }).notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("audit_archives_org_seq_idx").on(t.organizationId, t.seqFrom),
+    // One open prune per organization: a second could archive the same rows.
+    uniqueIndex("audit_archives_open_unique").on(t.organizationId).where(sql`state <> 'complete'`),
+  ],
+);
+
+/** Signed prune anchors (docs/protocol.md, "Prune anchors"): validation of the live chain starts from the newest. */
+export const pruneAnchors = sqliteTable(
+  "prune_anchors",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    archiveId: text("archive_id").notNull(),
+    prunedThroughSeq: integer("pruned_through_seq").notNull(),
+    rowHmac: text("row_hmac").notNull(),
+    /** Rows pruned behind this anchor, earlier prunes included. */
+    prunedCount: integer("pruned_count").notNull(),
+    archiveKey: text("archive_key").notNull(),
+    archiveSha256: text("archive_sha256").notNull(),
+    createdAt: text("created_at").notNull(),
+    keyId: text("key_id").notNull(),
+    /** The exact JCS text that anchor_hmac seals. */
+    statement: text("statement").notNull(),
+    anchorHmac: text("anchor_hmac").notNull(),
+  },
+  (t) => [uniqueIndex("prune_anchors_org_seq_unique").on(t.organizationId, t.prunedThroughSeq)],
+);
