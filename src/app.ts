@@ -21,7 +21,7 @@ import ui from "./ui/login";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 // A signed download link is its own credential: it can be handed to an auditor.
-const PUBLIC_API_PATHS = [OPENAPI_PATH, "/api/v1/audit/exports/:id/download", "/api/v1/audit/validation-runs/:id/download"];
+const PUBLIC_API_PATHS = [OPENAPI_PATH, "/api/v1/audit/exports/:id/download", "/api/v1/audit/validation-runs/:id/download", "/api/v1/audit/archives/:id/download"];
 
 export function buildApp() {
   const app = new OpenAPIHono<AppEnv>();

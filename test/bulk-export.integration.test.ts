@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ChainWalker } from "../src/audit/chain/walker";
 import { linkSignature } from "../src/audit/export/download-links";
 import { PART_SIZE } from "../src/audit/export/job";
-import { keyringHasher } from "../src/audit/integrity/seal-check";
+import { keyringHasher } from "../src/audit/chain/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sha256Hex, type Tenant } from "./helpers";
 

@@ -80,7 +80,7 @@ describe("GET /api/v1/audit/validate without organization_id", () => {
     expect(res.json).toMatchObject({ valid: true, checked: 0 });
     expect(res.json.organizations.map((o: OrgSummary) => o.organization_id)).toEqual(ids.slice(0, MAX_ORGS_PER_CALL));
     expect(decodeCursor(res.json.next_cursor)).toEqual({ organizationId: ids[MAX_ORGS_PER_CALL], startId: null });
-  });
+  }, 30_000);
 
   it.each([
     ["not base64url", "not a cursor!"],

@@ -6,10 +6,11 @@ import integrityRoutes from "./integrity/routes";
 import validationRunRoutes from "./integrity/runs-routes";
 import readRoutes from "./read/routes";
 import referenceRoutes from "./read/reference-routes";
+import archiveRoutes from "./retention/routes";
 
 /** The audit log's API, mounted at /api/v1/audit: appending, reading, exporting, integrity. */
 const audit = newRouter();
-for (const capability of [appendRoutes, integrityRoutes, readRoutes, referenceRoutes, cappedExportRoutes, bulkExportRoutes, validationRunRoutes]) {
+for (const capability of [appendRoutes, integrityRoutes, readRoutes, referenceRoutes, cappedExportRoutes, bulkExportRoutes, validationRunRoutes, archiveRoutes]) {
   audit.route("/", capability);
 }
 

@@ -1,6 +1,5 @@
-import { chainOf } from "../audit/chain/append";
+import { chainOf, SCHEDULER } from "../audit/chain/append";
 import { availableCheckpointSigner, newestCheckpoint } from "../audit/chain/checkpoints";
-import { SYSTEM_ACTOR_ID } from "../audit/chain/seal";
 import { rowAtSeq } from "../audit/chain/store";
 import { recordValidationOutcome, type Validator } from "../audit/integrity/outcome";
 import { type ValidationResult, validateOrganization } from "../audit/integrity/validate";
@@ -24,7 +23,7 @@ export const DEFAULT_PASS_LIMITS: PassLimits = { rows: 200_000, organizations: 5
 
 const JOB = "validation";
 const FULL_PASS_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
-const SCHEDULER: Validator = { caller: { actorId: SYSTEM_ACTOR_ID, role: "super_admin", via: "scheduler" }, client: { ipAddress: null, userAgent: null } };
+const SCHEDULED_VALIDATOR: Validator = { caller: SCHEDULER, client: { ipAddress: null, userAgent: null } };
 
 /**
  * A full pass on Sundays (UTC) and whenever the last one is a week old; otherwise incremental
@@ -105,7 +104,7 @@ async function validateOnce(
   }
   const startedAt = isoNow();
   const result = await validateOrganization(env, db, keyring, orgId, { startId, limit: Math.max(1, rowLimit) });
-  await recordValidationOutcome(scope, SCHEDULER, result, { start_id: startId ?? null, end_id: null });
+  await recordValidationOutcome(scope, SCHEDULED_VALIDATOR, result, { start_id: startId ?? null, end_id: null });
   // The head moved (at least by the chain_validate record): sign it, so a cut tail shows.
   if (await availableCheckpointSigner(env)) await chainOf(env, orgId).checkpointNow(orgId);
   const id = crypto.randomUUID();

@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { deliverDueAlerts } from "../security/delivery";
 import type { SecurityScope } from "../security/record";
 import { isoNow } from "../time";
+import { continueRetentionPass, startRetentionPass } from "./scheduled-retention";
 import { continueValidationPass, startValidationPass } from "./scheduled-validation";
 
 /** The cron triggers of wrangler.toml. `scheduledTime` is "now" for the jobs, so a test can move the clock. */
@@ -16,10 +17,13 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
       await deliverDueAlerts(env, controller.scheduledTime);
       await resumeStalledExports(env, controller.scheduledTime);
       await pruneLogins(env, controller.scheduledTime);
-      // A daily validation pass that did not fit its first invocation walks on.
+      // Daily passes that did not fit their first invocation walk on.
+      await continueRetentionPass(env, scope);
       await continueValidationPass(env, scope);
       break;
     case "17 3 * * *":
+      // Retention first: the day's validation then starts from the new anchors and says so in its evidence.
+      await startRetentionPass(env, scope, controller.scheduledTime);
       await startValidationPass(env, scope, controller.scheduledTime);
       break;
     default:

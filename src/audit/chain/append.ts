@@ -4,6 +4,7 @@ import { BOOKMARK_HEADER, clientInfo } from "../../http/context";
 import type { Env } from "../../env";
 import { AppError, conflict } from "../../http/errors";
 import { isoNow } from "../../time";
+import { SYSTEM_ACTOR_ID } from "./seal";
 import { OWN_RECORD_SOURCE } from "./walker";
 import type { AuditAction, ResourceType } from "./enums";
 import type { AppendOutcome, AppendRequest, OrgChain, SqlEffect } from "./org-chain";
@@ -50,6 +51,9 @@ type SelfAudit = {
 
 /** Who a self-audit record names: a caller of the API, or the scheduler (no request, no credentials). */
 export type Actor = Pick<Caller, "actorId" | "role"> & { via: Caller["via"] | "scheduler" };
+
+/** The cron jobs act as chainproof itself. */
+export const SCHEDULER: Actor = { actorId: SYSTEM_ACTOR_ID, role: "super_admin", via: "scheduler" };
 
 export function selfAuditRecord(caller: Actor, orgId: string, client: ReturnType<typeof clientInfo>, audit: SelfAudit): PendingRecord {
   return {

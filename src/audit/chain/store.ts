@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { auditLogs, checkpoints, idempotencyKeys } from "../../db/schema";
+import { auditLogs, checkpoints, idempotencyKeys, pruneAnchors } from "../../db/schema";
 import { RECORD_MEMBERS, type StoredRow, storedTuple } from "./record";
 
 export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
@@ -12,8 +12,32 @@ export async function readHead(db: Database, orgId: string): Promise<ChainHead |
     .where(and(eq(auditLogs.organizationId, orgId), isNotNull(auditLogs.seq)))
     .orderBy(desc(auditLogs.seq))
     .limit(1);
-  return row ? { seq: row.seq!, rowHmac: row.rowHmac!, keyId: row.keyId } : null;
+  if (row) return { seq: row.seq!, rowHmac: row.rowHmac!, keyId: row.keyId };
+  // Every row was pruned (retention): the chain goes on from the newest prune anchor.
+  return (await anchorHead(db, orgId)) ?? null;
 }
+
+/** The last pruned row as the newest prune anchor states it (its key_id is the key that sealed the anchor). */
+export async function anchorHead(db: Database, orgId: string): Promise<ChainHead | undefined> {
+  const anchor = await newestAnchorRow(db, orgId);
+  return anchor && { seq: anchor.prunedThroughSeq, rowHmac: anchor.rowHmac, keyId: anchor.keyId };
+}
+
+/** The anchor the live chain starts from: the one furthest along. */
+export const newestAnchorRow = async (db: Database, orgId: string) =>
+  (await db.select().from(pruneAnchors).where(eq(pruneAnchors.organizationId, orgId)).orderBy(desc(pruneAnchors.prunedThroughSeq)).limit(1))[0];
+
+/** A chained row at or below `seq`: after a prune through `seq`, none may be left. */
+export const rowAtOrBelow = async (db: Database, orgId: string, seq: number) =>
+  (
+    await db
+      .select({ id: auditLogs.id, seq: auditLogs.seq })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), isNotNull(auditLogs.seq), lte(auditLogs.seq, seq)))
+      .orderBy(asc(auditLogs.seq))
+      .limit(1)
+  )[0];
+
 
 export const rowAtSeq = async (db: Database, orgId: string, seq: number) =>
   (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.seq, seq))).limit(1))[0];

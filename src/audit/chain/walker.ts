@@ -1,5 +1,5 @@
 import { timingSafeEqualStrings } from "../../crypto/constant-time";
-import type { AuditRecord } from "./record";
+import type { AuditRecord, StoredRow } from "./record";
 import { sealedMessage } from "./record";
 
 export type BreakReason =
@@ -15,7 +15,9 @@ export type BreakReason =
   | "unchained row not covered by an import"
   | "imported row missing or no longer unchained"
   | "imported rows do not match their import record"
-  | "row count mismatch";
+  | "row count mismatch"
+  | "anchor mismatch"
+  | "row behind prune anchor";
 
 export type ChainBreak = { id: string | null; seq: number | null; reason: BreakReason };
 
@@ -55,6 +57,27 @@ export function keyRotationOf(action: string, metadata: unknown): KeyRotation | 
 
 /** A record as the walker reads it. */
 export const linkOfRecord = (r: AuditRecord): ChainLink => ({ ...r, rotation: keyRotationOf(r.action, r.metadata) });
+
+function parsedMetadata(row: StoredRow): unknown {
+  try {
+    return JSON.parse(row.metadata);
+  } catch {
+    // Its seal check fails; the walk reports that.
+    return null;
+  }
+}
+
+/** A stored row as the walker reads it. */
+export const chainLinkOf = (row: StoredRow): ChainLink => ({
+  id: row.id,
+  organization_id: row.organizationId,
+  seq: row.seq,
+  key_id: row.keyId,
+  prev_hash: row.prevHash,
+  row_hmac: row.rowHmac,
+  // Only key_rotate records can open a key epoch; other rows' metadata is never parsed here.
+  rotation: row.action === "key_rotate" ? keyRotationOf(row.action, parsedMetadata(row)) : null,
+});
 
 /**
  * Walks one organization's rows in seq order and stops at the first broken link. Pure: the API

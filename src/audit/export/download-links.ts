@@ -1,4 +1,8 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { timingSafeEqualStrings } from "../../crypto/constant-time";
+import type { AppEnv } from "../../http/context";
+import { AppError, invalid } from "../../http/errors";
 import { toBase64Url } from "../../crypto/encoding";
 import { hmacSha256 } from "../../crypto/hmac";
 import { downloadLinkKey } from "../../crypto/keys";
@@ -20,4 +24,24 @@ export async function signedDownloadPath(secretKey: string, basePath: string, id
 export async function linkIsValid(secretKey: string, id: string, expires: number, sig: string, nowSeconds: number) {
   if (!Number.isSafeInteger(expires) || expires < nowSeconds) return false;
   return timingSafeEqualStrings(await linkSignature(secretKey, id, expires), sig);
+}
+
+// Any malformed link is simply not a valid one: 403 below, like an altered one.
+export const LinkQuery = z.object({ expires: z.string().optional(), sig: z.string().optional() });
+export const LinkParams = z.object({ id: z.uuid() });
+
+/** A download request's link must carry a valid signature for this id and not have expired: else 403. */
+export async function assertLinkValid(secretKey: string, id: string, query: z.infer<typeof LinkQuery>) {
+  const expiresAt = /^\d{1,12}$/.test(query.expires ?? "") ? Number(query.expires) : Number.NaN;
+  if (!(await linkIsValid(secretKey, id, expiresAt, query.sig ?? "", Math.floor(Date.now() / 1000)))) {
+    throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
+  }
+}
+
+/** The id of a download route served as raw bytes (outside the validated OpenAPI handlers), once its link checks out. */
+export async function linkedDownloadId(c: Context<AppEnv>) {
+  const params = LinkParams.safeParse(c.req.param());
+  if (!params.success) throw invalid([{ field: "id", message: "must be a UUID" }]);
+  await assertLinkValid(c.env.SECRET_KEY, params.data.id, LinkQuery.parse(c.req.query()));
+  return params.data.id;
 }

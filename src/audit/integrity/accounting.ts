@@ -3,7 +3,8 @@ import type { Database } from "../../db/client";
 import type { ChainBreak } from "../chain/walker";
 import { importCoverageBreak, importStatementOf } from "../chain/legacy-import";
 import { recordFromRow, type StoredRow } from "../chain/record";
-import { sealChecks } from "./seal-check";
+import { sealChecks } from "../chain/seal-check";
+import { rowAtOrBelow } from "../chain/store";
 import { chainedImportRecords, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "../chain/store";
 
 const UNCHAINED_PAGE = 5_000;
@@ -15,6 +16,12 @@ const UNCHAINED_PAGE = 5_000;
 export async function rowOutsideSeqRange(db: Database, orgId: string): Promise<ChainBreak | null> {
   const row = await firstRowOutsideSeqRange(db, orgId);
   return row ? { id: row.id, seq: row.seq, reason: "seq out of range" } : null;
+}
+
+/** After a prune through `seq` no chained row at or below it may be left: every read API would still list it. */
+export async function rowBehindAnchor(db: Database, orgId: string, seq: number): Promise<ChainBreak | null> {
+  const row = await rowAtOrBelow(db, orgId, seq);
+  return row ? { id: row.id, seq: row.seq, reason: "row behind prune anchor" } : null;
 }
 
 function parsedRow(row: StoredRow | undefined) {

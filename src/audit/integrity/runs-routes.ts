@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../../auth/caller";
 import { scopeOrganization } from "../../auth/tenancy";
-import { AppError, invalid, notFound } from "../../http/errors";
+import { notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
 import { VALIDATION_KINDS } from "../../db/schema";
 import { findValidationRun, listValidationRuns } from "../../ops/validation-store";
-import { DEFAULT_LINK_SECONDS, linkIsValid, signedDownloadPath } from "../export/download-links";
+import { DEFAULT_LINK_SECONDS, LinkParams, LinkQuery, linkedDownloadId, signedDownloadPath } from "../export/download-links";
 import { OrganizationValidationSchema } from "./schemas";
 
 /** Scheduled validation runs (PRODUCT.md §2.9) and their evidence documents in R2. */
@@ -62,10 +62,6 @@ runs.openapi(
   },
 );
 
-const EvidenceParams = z.object({ id: z.uuid() });
-// Any malformed link is simply not a valid one: 403 below, like an altered one.
-const EvidenceQuery = z.object({ expires: z.string().optional(), sig: z.string().optional() });
-
 // Registered for the document only: the evidence is served as the exact bytes stored in R2.
 runs.openAPIRegistry.registerPath(
   createRoute({
@@ -75,7 +71,7 @@ runs.openAPIRegistry.registerPath(
     security: [],
     tags,
     summary: "Download a run's evidence document with its signed link (no Authorization header needed)",
-    request: { params: EvidenceParams, query: EvidenceQuery },
+    request: { params: LinkParams, query: LinkQuery },
     responses: {
       200: {
         description: "The evidence JSON: run_id, organization_id, kind, started_at, finished_at, checked {from_seq, to_seq, rows}, result, head_checkpoint",
@@ -87,14 +83,7 @@ runs.openAPIRegistry.registerPath(
 );
 
 runs.get("/validation-runs/:id/download", async (c) => {
-  const params = EvidenceParams.safeParse(c.req.param());
-  if (!params.success) throw invalid([{ field: "id", message: "must be a UUID" }]);
-  const { id } = params.data;
-  const { expires, sig } = EvidenceQuery.parse(c.req.query());
-  const expiresAt = /^\d{1,12}$/.test(expires ?? "") ? Number(expires) : Number.NaN;
-  if (!(await linkIsValid(c.env.SECRET_KEY, id, expiresAt, sig ?? "", Math.floor(Date.now() / 1000)))) {
-    throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
-  }
+  const id = await linkedDownloadId(c);
   const run = await findValidationRun(c.get("db"), id);
   const object = run ? await c.env.ARCHIVE.get(run.evidenceKey) : null;
   if (!run || !object) throw notFound("Validation run");

@@ -30,8 +30,11 @@ const organizationValidation = {
     description: "false when no CHECKPOINT_SIGNING_KEY is configured: no signed checkpoint guards the tail, so a cut tail cannot be detected",
   }),
   rows_held: z.number().int().nullable().openapi({
-    description: "Rows the organization holds (walked + unchained), on a walk from genesis to the head; null otherwise",
+    description: "Rows the organization holds (walked + unchained + pruned), on a walk from genesis to the head; null otherwise",
   }),
+  // Defaults: runs stored before retention existed carry neither.
+  pruned: z.number().int().default(0).openapi({ description: "Rows pruned by retention behind the newest prune anchor (archived in R2)" }),
+  pruned_through_seq: z.number().int().nullable().default(null).openapi({ description: "The last seq pruned: the live chain starts after it" }),
   complete: z.boolean(),
 };
 

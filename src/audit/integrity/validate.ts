@@ -3,11 +3,11 @@ import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { notFound } from "../../http/errors";
 import { type Checkpoint, checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads, availableCheckpointSigner } from "../chain/checkpoints";
-import { rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
-import { type ChainBreak, type ChainLink, ChainWalker, keyRotationOf, type WalkStart } from "../chain/walker";
-import type { StoredRow } from "../chain/record";
+import { rowBehindAnchor, rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
+import { type LiveStart, liveChainStart } from "../chain/live-start";
+import { type ChainBreak, ChainWalker, chainLinkOf, type WalkStart } from "../chain/walker";
 import { rowsWithinBudget } from "../read/store";
-import { keyringHasher, sealChecks } from "./seal-check";
+import { keyringHasher, sealChecks } from "../chain/seal-check";
 import { countRows, countUnchained, rowAtSeq, rowById, rowsInSeqRange } from "../chain/store";
 
 export const DEFAULT_VALIDATE_LIMIT = 10_000;
@@ -31,36 +31,19 @@ export type ValidationResult = {
   checkpoint_seq: number | null;
   /** Whether signed checkpoints guard the tail: without CHECKPOINT_SIGNING_KEY a cut tail goes unnoticed. */
   tail_protected: boolean;
-  /** Rows the organization holds, on a walk from genesis to the head: walked + unchained (+ pruned). */
+  /** Rows the organization holds, on a walk from genesis to the head: walked + unchained + pruned. */
   rows_held: number | null;
+  /** Rows pruned behind the newest anchor (archived in R2), and the last seq they reach. */
+  pruned: number;
+  pruned_through_seq: number | null;
   complete: boolean;
 };
 
-function parsedMetadata(row: StoredRow): unknown {
-  try {
-    return JSON.parse(row.metadata);
-  } catch {
-    // Its seal check fails; the walk reports that.
-    return null;
-  }
-}
-
-const linkOf = (row: StoredRow): ChainLink => ({
-  id: row.id,
-  organization_id: row.organizationId,
-  seq: row.seq,
-  key_id: row.keyId,
-  prev_hash: row.prevHash,
-  row_hmac: row.rowHmac,
-  // Only key_rotate records can open a key epoch; other rows' metadata is never parsed here.
-  rotation: row.action === "key_rotate" ? keyRotationOf(row.action, parsedMetadata(row)) : null,
-});
-
-async function startOf(db: Database, orgId: string, startId: string | undefined): Promise<WalkStart> {
-  if (!startId) return { organizationId: orgId, seq: 1, prevHash: null };
+async function startOf(db: Database, live: LiveStart, orgId: string, startId: string | undefined): Promise<WalkStart> {
+  if (!startId) return live.start;
   const row = await rowById(db, orgId, startId);
   if (!row || row.seq === null) throw notFound("Audit record");
-  if (row.seq === 1) return { organizationId: orgId, seq: 1, prevHash: null };
+  if (row.seq <= live.start.seq) return live.start;
   // The link into the first row checked is the previous row's seal (and its key, the epoch in
   // force); a missing one shows as a gap.
   const previous = await rowAtSeq(db, orgId, row.seq - 1);
@@ -80,7 +63,9 @@ export async function validateOrganization(
   orgId: string,
   options: { startId?: string; endId?: string; limit: number },
 ): Promise<ValidationResult> {
-  const start = await startOf(db, orgId, options.startId);
+  // After a prune the live chain starts behind the newest anchor (docs/protocol.md, "Prune anchors").
+  const live = await liveChainStart(db, keyring, orgId);
+  const start = await startOf(db, live, orgId, options.startId);
   let endSeq = Number.MAX_SAFE_INTEGER;
   if (options.endId) {
     const end = await rowById(db, orgId, options.endId);
@@ -118,7 +103,7 @@ export async function validateOrganization(
           break;
         }
         firstSeq ??= row.seq;
-        if (walker.pushSealed(linkOf(row), seals[i]!, pageCheckpoints.get(row.seq!))) break;
+        if (walker.pushSealed(chainLinkOf(row), seals[i]!, pageCheckpoints.get(row.seq!))) break;
       }
       if (nextStartId || walker.broken) break;
       if (from > endSeq) {
@@ -136,12 +121,15 @@ export async function validateOrganization(
   const fromGenesis = !options.startId;
   const wholeChain = fromGenesis && reachedHead;
   const unchained = await countUnchained(db, orgId);
+  const pruned = live.anchor?.pruned_count ?? 0;
   let rowsHeld: number | null = null;
-  let broken: ChainBreak | null = walker.broken ?? (await rowOutsideSeqRange(db, orgId));
+  let broken: ChainBreak | null = live.broken ?? walker.broken ?? (await rowOutsideSeqRange(db, orgId));
+  if (!broken && live.anchor) broken = await rowBehindAnchor(db, orgId, live.anchor.pruned_through_seq);
   if (!broken && fromGenesis) broken = await uncoveredUnchainedRow(db, keyring, orgId);
   if (wholeChain) {
-    rowsHeld = await countRows(db, orgId);
-    if (!broken && rowsHeld !== walker.checked + unchained) broken = { id: null, seq: null, reason: "row count mismatch" };
+    const liveRows = await countRows(db, orgId);
+    if (!broken && liveRows !== walker.checked + unchained) broken = { id: null, seq: null, reason: "row count mismatch" };
+    rowsHeld = liveRows + pruned;
   }
   return {
     organization_id: orgId,
@@ -157,6 +145,8 @@ export async function validateOrganization(
     checkpoint_seq: newest?.seq ?? null,
     tail_protected: (await availableCheckpointSigner(env)) !== null,
     rows_held: rowsHeld,
+    pruned,
+    pruned_through_seq: live.anchor?.pruned_through_seq ?? null,
     complete: broken === null && nextStartId === null,
   };
 }

@@ -1,8 +1,8 @@
 import type { AuditKeyring } from "../../crypto/keys";
 import { fromHex } from "../../crypto/encoding";
 import { hmacSha256Hex, verifyHmacSha256 } from "../../crypto/hmac";
-import type { RowHasher, SealCheck } from "../chain/walker";
-import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "../chain/record";
+import type { RowHasher, SealCheck } from "./walker";
+import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
 
 export const keyringHasher = (keyring: AuditKeyring): RowHasher => {
   return async (keyId, message) => {

@@ -1,0 +1,241 @@
+import type { AuditKeyring } from "../../crypto/keys";
+import type { Database } from "../../db/client";
+import type { Env } from "../../env";
+import { recordSecurityEvent, type SecurityScope } from "../../security/record";
+import { isoNow } from "../../time";
+import { appendToChain, SCHEDULER, selfAuditRecord } from "../chain/append";
+import { availableCheckpointSigner, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
+import { importStatementOf } from "../chain/legacy-import";
+import { recordFromRow } from "../chain/record";
+import { rowsInSeqRange, rowsWithIds } from "../chain/store";
+import { type ChainBreak, ChainWalker, chainLinkOf } from "../chain/walker";
+
+import { sealChecks, keyringHasher } from "../chain/seal-check";
+import { anchorStatement, sealAnchor } from "../chain/anchor";
+import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
+import { liveChainStart } from "../chain/live-start";
+import { pruneThrough } from "./policy";
+import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, openArchive, pruneCandidates, updateArchive } from "./store";
+
+// One archive: at most this many rows and about this many bytes of JSON, so it is built in memory
+// (compressed) within a Worker's limits; a longer prefix is pruned as several archives.
+const ARCHIVE_ROWS = 20_000;
+const ARCHIVE_BYTES = 24 * 1024 * 1024;
+const PAGE_ROWS = 2_000;
+
+/**
+ * Prunes the organization's old prefix (docs/operations.md, "Retention"), an archive at a time:
+ * the open prune first, exactly as it was planned, then new ones while rows are due and fewer
+ * than `rowBudget` were pruned. Each archive goes pending → archived (R2) → pruned (anchor and
+ * delete in one transaction) → complete (audited), so a crash anywhere resumes without loss or a
+ * second archive of the same rows. A chain that does not verify is never pruned.
+ */
+export async function pruneOrganizationChain(scope: SecurityScope, keyring: AuditKeyring, orgId: string, cutoff: string, rowBudget: number) {
+  let rows = 0;
+  while (rows < rowBudget) {
+    const archive = (await openArchive(scope.db, orgId)) ?? (await planArchive(scope, keyring, orgId, cutoff));
+    if (!archive) return { rows, done: true };
+    if (!(await finishArchive(scope, keyring, archive))) return { rows, done: true };
+    rows += archive.seqTo - archive.seqFrom + 1;
+  }
+  return { rows, done: false };
+}
+
+async function planArchive(scope: SecurityScope, keyring: AuditKeyring, orgId: string, cutoff: string): Promise<ArchiveRow | null> {
+  const live = await liveChainStart(scope.db, keyring, orgId);
+  if (live.broken) return halt(scope, orgId, live.broken);
+  const from = live.start.seq;
+  const seqTo = pruneThrough(await pruneCandidates(scope.db, orgId, from, ARCHIVE_ROWS), from, cutoff, ARCHIVE_BYTES);
+  if (seqTo === null) return null;
+  const now = isoNow();
+  const archive: ArchiveRow = {
+    id: crypto.randomUUID(),
+    organizationId: orgId,
+    seqFrom: from,
+    seqTo,
+    count: null,
+    firstPrevHash: live.start.prevHash,
+    lastRowHmac: null,
+    bytes: null,
+    sha256: null,
+    r2Key: archiveKeyOf(orgId, from, seqTo),
+    state: "pending",
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await insertArchive(scope.db, archive);
+    return archive;
+  } catch {
+    // Another run planned one first (one open prune per organization): carry on with that one.
+    return (await openArchive(scope.db, orgId)) ?? null;
+  }
+}
+
+/** Takes the archive through its remaining steps; false when the chain does not verify and nothing may be pruned. */
+async function finishArchive(scope: SecurityScope, keyring: AuditKeyring, archive: ArchiveRow): Promise<boolean> {
+  let current = archive;
+  if (current.state === "pending") {
+    const written = await writeArchive(scope, keyring, current);
+    if ("broken" in written) {
+      await halt(scope, current.organizationId, written.broken);
+      return false;
+    }
+    current = written.archive;
+  }
+  if (current.state === "archived") current = await anchorAndDelete(scope, keyring, current);
+  if (current.state === "pruned") await auditPrune(scope, current);
+  return true;
+}
+
+/**
+ * Streams rows seq_from..seq_to into a gzipped JSONL archive while walking them (the chain must
+ * verify up to the last row pruned), then the legacy rows their import records cover, and stores
+ * it with its manifest in R2. The object key is fixed by the plan, so a retry overwrites, never adds.
+ */
+async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive: ArchiveRow): Promise<{ archive: ArchiveRow } | { broken: ChainBreak }> {
+  const { db, env } = scope;
+  const orgId = archive.organizationId;
+  const live = await liveChainStart(db, keyring, orgId);
+  if (live.broken) return { broken: live.broken };
+  if (live.start.seq !== archive.seqFrom) return { broken: { id: null, seq: archive.seqFrom, reason: "anchor mismatch" } };
+  const walker = new ChainWalker(live.start, keyringHasher(keyring));
+  const file = new GzipLines();
+  const legacyIds: string[] = [];
+  for (let from = archive.seqFrom; from <= archive.seqTo; ) {
+    const page = await rowsInSeqRange(db, orgId, from, archive.seqTo, PAGE_ROWS);
+    if (page.length === 0) break;
+    const seals = await sealChecks(keyring, page);
+    for (const [i, row] of page.entries()) {
+      const broken = walker.pushSealed(chainLinkOf(row), seals[i]!);
+      if (broken) return { broken };
+      if (row.action === "import") legacyIds.push(...(importStatementOf(JSON.parse(row.metadata))?.ids ?? []));
+    }
+    await file.write(page.map((row) => JSON.stringify(recordFromRow(row))));
+    from = walker.lastSeq + 1;
+  }
+  if (walker.lastSeq !== archive.seqTo) return { broken: { id: null, seq: walker.lastSeq + 1, reason: "seq gap" } };
+  for (let i = 0; i < legacyIds.length; i += PAGE_ROWS) {
+    const rows = await rowsWithIds(db, orgId, legacyIds.slice(i, i + PAGE_ROWS));
+    await file.write(rows.filter((row) => row.seq === null).map((row) => JSON.stringify(recordFromRow(row))));
+  }
+  const { body, sha256 } = await file.finish();
+  const done: ArchiveRow = {
+    ...archive,
+    count: file.lines,
+    lastRowHmac: walker.lastRowHmac,
+    bytes: body.length,
+    sha256,
+    state: "archived",
+    updatedAt: isoNow(),
+  };
+  await env.ARCHIVE.put(archive.r2Key, body, { httpMetadata: { contentType: "application/gzip" }, sha256 });
+  await env.ARCHIVE.put(manifestKeyOf(archive.r2Key), JSON.stringify(manifestOf(done)), { httpMetadata: { contentType: "application/json" } });
+  await updateArchive(db, archive.id, done);
+  return { archive: done };
+}
+
+const manifestOf = (a: ArchiveRow) => ({
+  type: "chainproof.archive.v1",
+  archive_id: a.id,
+  organization_id: a.organizationId,
+  archive_key: a.r2Key,
+  seq_from: a.seqFrom,
+  seq_to: a.seqTo,
+  count: a.count,
+  first_prev_hash: a.firstPrevHash,
+  last_row_hmac: a.lastRowHmac,
+  bytes: a.bytes,
+  sha256: a.sha256,
+  created_at: a.createdAt,
+});
+
+/** The prune checkpoint, then the HMAC-sealed anchor and the deletion in one D1 transaction. */
+async function anchorAndDelete(scope: SecurityScope, keyring: AuditKeyring, archive: ArchiveRow): Promise<ArchiveRow> {
+  const { db, env } = scope;
+  const orgId = archive.organizationId;
+  await issuePruneCheckpoint(env, db, archive);
+  const previous = (await liveChainStart(db, keyring, orgId)).anchor;
+  const now = isoNow();
+  const anchor = await sealAnchor(
+    {
+      organization_id: orgId,
+      pruned_through_seq: archive.seqTo,
+      row_hmac: archive.lastRowHmac!,
+      pruned_count: (previous?.pruned_count ?? 0) + archive.count!,
+      archive_key: archive.r2Key,
+      archive_sha256: archive.sha256!,
+      created_at: now,
+      key_id: keyring.current.id,
+    },
+    keyring.current.key,
+  );
+  const legacyIds = (await importRecordsInRange(db, orgId, archive.seqFrom, archive.seqTo)).flatMap(
+    (row) => importStatementOf(JSON.parse(row.metadata))?.ids ?? [],
+  );
+  await commitPrune(
+    db,
+    archive,
+    {
+      id: crypto.randomUUID(),
+      organizationId: orgId,
+      archiveId: archive.id,
+      prunedThroughSeq: anchor.pruned_through_seq,
+      rowHmac: anchor.row_hmac,
+      prunedCount: anchor.pruned_count,
+      archiveKey: anchor.archive_key,
+      archiveSha256: anchor.archive_sha256,
+      createdAt: anchor.created_at,
+      keyId: anchor.key_id,
+      statement: anchorStatement(anchor),
+      anchorHmac: anchor.anchor_hmac,
+    },
+    legacyIds,
+    now,
+  );
+  return { ...archive, state: "pruned", updatedAt: now };
+}
+
+/** A signed statement of the last pruned row (CRYPTO.md §3), once: a resumed prune does not sign it again. */
+async function issuePruneCheckpoint(env: Env, db: Database, archive: ArchiveRow) {
+  if (!(await availableCheckpointSigner(env))) return;
+  const existing = await checkpointsInRange(db, archive.organizationId, archive.seqTo, archive.seqTo);
+  if (existing.some((c) => c.kind === "prune" && c.row_hmac === archive.lastRowHmac)) return;
+  await issueCheckpoint(env, db, { organizationId: archive.organizationId, seq: archive.seqTo, rowHmac: archive.lastRowHmac!, kind: "prune" });
+}
+
+/** The prune's own record in the chain; its Idempotency-Key makes a resumed run append it once. */
+async function auditPrune(scope: SecurityScope, archive: ArchiveRow) {
+  const record = selfAuditRecord(SCHEDULER, archive.organizationId, { ipAddress: null, userAgent: null }, {
+    action: "retention_prune",
+    resourceType: "audit_log",
+    resourceId: archive.id,
+    metadata: {
+      archive_id: archive.id,
+      archive_key: archive.r2Key,
+      archive_sha256: archive.sha256,
+      seq_from: archive.seqFrom,
+      seq_to: archive.seqTo,
+      pruned_count: archive.count,
+    },
+  });
+  await appendToChain(scope.env, {
+    organizationId: archive.organizationId,
+    records: [record],
+    idempotency: { key: `retention-prune:${archive.id}`, requestHash: archive.id },
+  });
+  await updateArchive(scope.db, archive.id, { state: "complete", updatedAt: isoNow() });
+}
+
+/** A chain that does not verify is left as it is, for the validation that reports it, and the operator is alerted. */
+async function halt(scope: SecurityScope, orgId: string, broken: ChainBreak): Promise<null> {
+  await recordSecurityEvent(scope, {
+    organizationId: orgId,
+    eventType: "chain_integrity_failure",
+    riskScore: 100,
+    severity: "critical",
+    description: `Retention halted: the audit chain does not verify at seq ${broken.seq}: ${broken.reason}`,
+    metadata: { job: "retention", broken_at: broken.id, broken_seq: broken.seq, broken_reason: broken.reason },
+  });
+  return null;
+}
