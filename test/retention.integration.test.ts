@@ -5,7 +5,8 @@ import { sealAfter } from "../src/audit/chain/seal";
 import { insertRowStatements, readHead } from "../src/audit/chain/store";
 import { ChainWalker } from "../src/audit/chain/walker";
 import { keyringHasher } from "../src/audit/chain/seal-check";
-import type { AuditRecord } from "../src/audit/chain/record";
+import { type AuditRecord, toStoredRow } from "../src/audit/chain/record";
+import { importStatement } from "../src/audit/chain/legacy-import";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { database } from "../src/db/client";
 import type { Env } from "../src/env";
@@ -36,6 +37,39 @@ async function seedAgedRows(orgId: string, ages: number[]) {
     await env.DB.batch(insertRowStatements(env.DB, sealed.rows));
     head = sealed.head;
   }
+}
+
+/** A chainproof import record of `n` legacy rows, sealed `days` ago like the import route seals it, with its rows. */
+async function seedAgedImport(orgId: string, days: number, n: number) {
+  const at = new Date(Date.now() - days * DAY_MS).toISOString();
+  const legacy = Array.from({ length: n }, (_, i) => ({
+    ...recordBody({ metadata: { legacy: i } }),
+    id: crypto.randomUUID(),
+    organization_id: orgId,
+    site_id: null,
+    previous_state: null,
+    new_state: null,
+    timestamp: at,
+    seq: null,
+    recorded_at: at,
+    key_id: null,
+    prev_hash: null,
+    row_hmac: null,
+  })) as AuditRecord[];
+  const keyring = await loadAuditKeyring(env);
+  const importRecord = {
+    ...recordBody({ action: "import", resource_type: "audit_log", resource_id: null, changes: null }),
+    metadata: { source: "chainproof", via: "basic", role: "super_admin", ...(await importStatement(legacy)) },
+    id: crypto.randomUUID(),
+    organization_id: orgId,
+    site_id: null,
+    previous_state: null,
+    new_state: null,
+    timestamp: at,
+  };
+  const sealed = await sealAfter(await readHead(database(env.DB), orgId), keyring.current, orgId, at, [[importRecord as Parameters<typeof sealAfter>[4][0][0]]]);
+  await env.DB.batch([...insertRowStatements(env.DB, sealed.rows), ...insertRowStatements(env.DB, legacy.map(toStoredRow))]);
+  return legacy;
 }
 
 // Four rows each 400, 100, 40 and 10 days old: each tier keeps a different part of them.
@@ -186,6 +220,28 @@ describe("retention", () => {
     expect((await api("/api/v1/audit/archives", { as: free.admin.as })).json.items).toHaveLength(1);
     expect((await chainRows(ids[0]!)).filter((r) => r.action === "retention_prune")).toHaveLength(1);
   }, 120_000);
+
+  it("takes the legacy rows an old import record covers along with it, and the chain stays accounted for", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await createTenant("FREE", id);
+    await seedAgedRows(id, [30, 30]);
+    const legacy = await seedAgedImport(id, 30, 3);
+    await seedAgedRows(id, [2]);
+    expect((await appendBatch(tenant.ingest.as, [recordBody()])).status).toBe(201);
+    expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, unchained: 3, rows_held: 8 });
+
+    await runPass(id);
+    const [archive] = (await api("/api/v1/audit/archives", { as: tenant.admin.as })).json.items;
+    expect(archive).toMatchObject({ seq_from: 1, seq_to: 3, count: 6 });
+    expect(archive.anchor.pruned_count).toBe(6);
+    const lines = await gunzipLines(await (await exports.default.fetch(new Request(archive.download_url))).arrayBuffer());
+    expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, null, null, null]);
+    expect(lines.slice(3).map((r) => r.id)).toEqual(legacy.map((r) => r.id));
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM audit_logs WHERE organization_id = ? AND seq IS NULL").bind(id).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+    // seq 4 (2 days old), the append, chain_validate, retention_prune live on; 6 rows are in the archive.
+    expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, unchained: 0, checked: 4, pruned: 6, rows_held: 10 });
+  }, 60_000);
 
   it("prunes old security events and their alerts by the same rule, and keeps recent ones", async () => {
     const [id] = blockIds(1) as [string];
