@@ -335,6 +335,33 @@ describe("retention", () => {
     expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, pruned: 16, rows_held: 20 });
   }, 60_000);
 
+  it("resumes a prune cut short while writing to R2, with the same objects and nothing deleted twice", async () => {
+    const [id] = blockIds(1) as [string];
+    await agedTenant(id, "FREE");
+    // R2 fails on the manifest, after the archive object itself was written.
+    const failingBucket = new Proxy(env.ARCHIVE, {
+      get(target, prop) {
+        if (prop === "put") {
+          return (key: string, ...rest: unknown[]) =>
+            key.endsWith(".manifest.json") ? Promise.reject(new Error("simulated R2 outage")) : (target.put as (...a: unknown[]) => unknown)(key, ...rest);
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const broken = { ...enforcing, ARCHIVE: failingBucket } as Env;
+    await seedPass(id);
+    await continueRetentionPass(broken, { db: database(env.DB), env: broken }, { rows: 1000, organizations: 1, wallMs: 10_000 });
+    expect((await env.DB.prepare("SELECT state FROM audit_archives WHERE organization_id = ?").bind(id).all()).results).toEqual([{ state: "pending" }]);
+    expect((await env.ARCHIVE.list({ prefix: `archives/${id}/` })).objects.map((o) => o.key)).toEqual([`archives/${id}/1-16.jsonl.gz`]);
+    expect(await firstLiveSeq(id)).toBe(1);
+
+    await runPass(id);
+    expect((await env.ARCHIVE.list({ prefix: `archives/${id}/` })).objects).toHaveLength(2);
+    expect((await chainRows(id)).map((r) => r.seq)).toEqual([17, 18, 19, 20]);
+    expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, pruned: 16 });
+  }, 60_000);
+
   it("never prunes a chain that does not verify, and raises the alarm", async () => {
     const [id] = blockIds(1) as [string];
     await agedTenant(id, "FREE");
