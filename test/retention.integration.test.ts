@@ -12,6 +12,7 @@ import { database } from "../src/db/client";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 import { continueRetentionPass } from "../src/ops/scheduled-retention";
+import { continueValidationPass } from "../src/ops/scheduled-validation";
 import { api, appendBatch, chainRows, createTenant, getSuperAdmin, hmacHex, recordBody, sha256Hex, sql, validate } from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -360,6 +361,37 @@ describe("retention", () => {
     expect((await env.ARCHIVE.list({ prefix: `archives/${id}/` })).objects).toHaveLength(2);
     expect((await chainRows(id)).map((r) => r.seq)).toEqual([17, 18, 19, 20]);
     expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, pruned: 16 });
+  }, 60_000);
+
+  it("the weekly full validation checks every archive against its anchor, byte for byte", async () => {
+    const [id] = blockIds(1) as [string];
+    await agedTenant(id, "FREE");
+    await runPass(id);
+    // One organization's validation, as the pass does it; a Sunday makes it a full one.
+    const validateOnce = async () => {
+      const sunday = new Date();
+      sunday.setUTCDate(sunday.getUTCDate() - sunday.getUTCDay());
+      await sql(
+        "INSERT OR REPLACE INTO scheduled_cursors (job, pass_started_at, next_org_id, next_start_id, next_kind, finished_at, updated_at) VALUES ('validation', ?1, ?2, NULL, NULL, NULL, ?1)",
+        sunday.toISOString(),
+        id,
+      );
+      await continueValidationPass(env, { db: database(env.DB), env }, { rows: 10_000, organizations: 1, wallMs: 60_000 });
+      await sql("UPDATE scheduled_cursors SET finished_at = ?1, next_org_id = NULL WHERE job = 'validation'", new Date().toISOString());
+      const run = await env.DB.prepare("SELECT kind, result FROM validation_runs WHERE organization_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1").bind(id).first<{ kind: string; result: string }>();
+      return { kind: run!.kind, ...JSON.parse(run!.result) };
+    };
+    expect(await validateOnce()).toMatchObject({ kind: "full", valid: true, pruned: 16 });
+
+    const key = `archives/${id}/1-16.jsonl.gz`;
+    const bytes = new Uint8Array(await (await env.ARCHIVE.get(key))!.arrayBuffer());
+    bytes[bytes.length - 12]! ^= 0x01;
+    await env.ARCHIVE.put(key, bytes);
+    expect(await validateOnce()).toMatchObject({ kind: "full", valid: false, broken_reason: "archive mismatch", broken_seq: 16 });
+    await env.ARCHIVE.delete(key);
+    expect(await validateOnce()).toMatchObject({ valid: false, broken_reason: "archive missing" });
+    const alarms = await env.DB.prepare("SELECT count(*) AS n FROM security_events WHERE organization_id = ? AND event_type = 'chain_integrity_failure'").bind(id).first<{ n: number }>();
+    expect(alarms!.n).toBe(2);
   }, 60_000);
 
   it("never prunes a chain that does not verify, and raises the alarm", async () => {

@@ -1,6 +1,7 @@
 import { chainOf, SCHEDULER } from "../audit/chain/append";
 import { availableCheckpointSigner, newestCheckpoint } from "../audit/chain/checkpoints";
 import { rowAtSeq } from "../audit/chain/store";
+import { archiveBreak } from "../audit/integrity/archive-check";
 import { recordValidationOutcome, type Validator } from "../audit/integrity/outcome";
 import { type ValidationResult, validateOrganization } from "../audit/integrity/validate";
 import { type AuditKeyring, loadAuditKeyring } from "../crypto/keys";
@@ -103,7 +104,10 @@ async function validateOnce(
     if (startId === undefined) kind = "full";
   }
   const startedAt = isoNow();
-  const result = await validateOrganization(env, db, keyring, orgId, { startId, limit: Math.max(1, rowLimit) });
+  let result = await validateOrganization(env, db, keyring, orgId, { startId, limit: Math.max(1, rowLimit) });
+  // A full pass that reached the head also checks, byte for byte, the archives retention pruned rows into.
+  const archived = kind === "full" && result.complete ? await archiveBreak(env, db, keyring, orgId) : null;
+  if (archived) result = { ...result, valid: false, complete: false, broken_at: null, broken_seq: archived.seq, broken_reason: archived.reason };
   await recordValidationOutcome(scope, SCHEDULED_VALIDATOR, result, { start_id: startId ?? null, end_id: null });
   // The head moved (at least by the chain_validate record): sign it, so a cut tail shows.
   if (await availableCheckpointSigner(env)) await chainOf(env, orgId).checkpointNow(orgId);

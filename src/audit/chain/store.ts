@@ -27,6 +27,10 @@ export async function anchorHead(db: Database, orgId: string): Promise<ChainHead
 export const newestAnchorRow = async (db: Database, orgId: string) =>
   (await db.select().from(pruneAnchors).where(eq(pruneAnchors.organizationId, orgId)).orderBy(desc(pruneAnchors.prunedThroughSeq)).limit(1))[0];
 
+/** Every prune anchor of the organization, oldest first. */
+export const anchorsOf = (db: Database, orgId: string) =>
+  db.select().from(pruneAnchors).where(eq(pruneAnchors.organizationId, orgId)).orderBy(asc(pruneAnchors.prunedThroughSeq));
+
 /** A chained row at or below `seq`: after a prune through `seq`, none may be left. */
 export const rowAtOrBelow = async (db: Database, orgId: string, seq: number) =>
   (

@@ -17,6 +17,8 @@ export type BreakReason =
   | "imported rows do not match their import record"
   | "row count mismatch"
   | "anchor mismatch"
+  | "archive missing"
+  | "archive mismatch"
   | "row behind prune anchor";
 
 export type ChainBreak = { id: string | null; seq: number | null; reason: BreakReason };
