@@ -6,7 +6,8 @@ import { isoNow } from "../../time";
 import { appendToChain, SCHEDULER, selfAuditRecord } from "../chain/append";
 import { availableCheckpointSigner, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
 import { importStatementOf } from "../chain/legacy-import";
-import { recordFromRow } from "../chain/record";
+import { recordFromRow, type StoredRow } from "../chain/record";
+import { rowsWithinBudget } from "../read/store";
 import { rowsInSeqRange, rowsWithIds } from "../chain/store";
 import { type ChainBreak, ChainWalker, chainLinkOf } from "../chain/walker";
 
@@ -21,7 +22,10 @@ import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, open
 // (compressed) within a Worker's limits; a longer prefix is pruned as several archives.
 const ARCHIVE_ROWS = 20_000;
 const ARCHIVE_BYTES = 24 * 1024 * 1024;
+// Pages are sized by bytes as validation's are, so rows of any size keep memory flat.
 const PAGE_ROWS = 2_000;
+const FIRST_PAGE_ROWS = 200;
+const PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Prunes the organization's old prefix (docs/operations.md, "Retention"), an archive at a time:
@@ -102,8 +106,9 @@ async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive
   const walker = new ChainWalker(live.start, keyringHasher(keyring));
   const file = new GzipLines();
   const legacyIds: string[] = [];
+  let page: StoredRow[] | null = null;
   for (let from = archive.seqFrom; from <= archive.seqTo; ) {
-    const page = await rowsInSeqRange(db, orgId, from, archive.seqTo, PAGE_ROWS);
+    page = await rowsInSeqRange(db, orgId, from, archive.seqTo, rowsWithinBudget(page, PAGE_BYTES, PAGE_ROWS, FIRST_PAGE_ROWS));
     if (page.length === 0) break;
     const seals = await sealChecks(keyring, page);
     for (const [i, row] of page.entries()) {
