@@ -126,7 +126,9 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
   if (several || walk.files.some((f) => f.gzip)) {
     for (const f of walk.files) {
       const unchained = f.unchained > 0 ? `, ${f.unchained} unchained` : "";
-      console.log(`file:         ${f.path}: ${seqRange(f.firstSeq, f.lastSeq)}${unchained}${f.gzip ? ", gzip" : ""}${f.complete ? "" : ", not read to its end"}`);
+      const gzip = f.gzip ? ", gzip" : "";
+      const rows = f.complete ? seqRange(f.firstSeq, f.lastSeq) : `${f.lastSeq === null ? "no chained row" : seqRange(f.firstSeq, f.lastSeq)} checked`;
+      console.log(`file:         ${f.path}: ${rows}${unchained}${gzip}${f.complete ? "" : ", the walk stopped in this file"}`);
     }
   }
   console.log(`rows:         ${walk.checked} verified${lastSeq !== null ? ` (seq ${firstSeq}–${lastSeq})` : ""}, ${walk.unchained} unchained`);
