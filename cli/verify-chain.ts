@@ -43,29 +43,27 @@ async function checkpointSignature(c: Checkpoint, keys: PublicJwk[]): Promise<st
 
 export type ChainOptions = { files: string[]; keys: string[]; checkpoint?: string; jwks?: string; anchors?: string[] };
 
-type AuthenticAnchor = { path: string; anchor: Anchor };
-
 /** Every --anchor must be chainproof's (its HMAC under a given key), or the answer is INVALID before any walk. */
-async function authenticAnchors(paths: string[], hasher: RowHasher): Promise<AuthenticAnchor[] | string> {
-  const anchors: AuthenticAnchor[] = [];
+async function authenticAnchors(paths: string[], hasher: RowHasher): Promise<Anchor[] | string> {
+  const anchors: Anchor[] = [];
   for (const path of paths) {
     // An edited byte is a verdict on the evidence, not a usage error: it fails the HMAC, or the parse before it.
     const anchor = parseAnchor((await readBytes(path, "anchor")).toString("utf8"));
     if (typeof anchor === "string") return `${path} is not an anchor: ${anchor}`;
     const forgery = await anchorForgery(anchor, hasher);
     if (forgery) return `${path} ${forgery.unknownKey ? "cannot be checked" : "is not authentic"}: ${forgery.reason}`;
-    anchors.push({ path, anchor });
+    anchors.push(anchor);
   }
   return anchors;
 }
 
-function pinsOf(checkpoint: Checkpoint | null, anchors: AuthenticAnchor[]): Pins {
+function pinsOf(checkpoint: Checkpoint | null, anchors: Anchor[]): Pins {
   const pins: Pins = { checkpoints: new Map(), anchors: new Map(), owners: [] };
   if (checkpoint) {
     pins.checkpoints.set(checkpoint.seq, [checkpoint.row_hmac]);
     pins.owners.push({ organizationId: checkpoint.organization_id, reason: "checkpoint mismatch (the checkpoint belongs to another organization)" });
   }
-  for (const { anchor } of anchors) {
+  for (const anchor of anchors) {
     const seq = anchor.pruned_through_seq;
     pins.anchors.set(seq, [...(pins.anchors.get(seq) ?? []), anchor.row_hmac]);
     pins.owners.push({ organizationId: anchor.organization_id, reason: `anchor mismatch (the anchor of seq ${seq} belongs to another organization)` });
@@ -118,7 +116,7 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
       note = `checkpoint seq ${checkpoint.seq} precedes the ${several ? "files'" : "file's"} first row; it could not be checked`;
     }
   }
-  const anchorChecks = anchors.map(({ anchor }) => ({ anchor, ...archiveCheck(anchor, walk) }));
+  const anchorChecks = anchors.map((anchor) => ({ anchor, ...archiveCheck(anchor, walk) }));
   const valid = !found && anchorChecks.every((check) => check.ok);
 
   console.log(`chain:        ${valid ? "VALID" : "INVALID"}`);
