@@ -1,39 +1,10 @@
 import { createHmac } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
-import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain/walker";
-import { importCoverageBreak, importStatementOf } from "../src/audit/chain/legacy-import";
+import type { RowHasher } from "../src/audit/chain/walker";
 import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoints";
-import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/chain/record";
 import { verifyEd25519 } from "../src/crypto/ed25519";
-import { type PublicJwk, readJson, readJwks, requireFile, UsageError } from "./io";
-import { Progress } from "./progress";
-
-const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const stringOrNull = (v: unknown) => v === null || typeof v === "string";
-
-/** The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain fields are typed here. */
-function parseRecord(line: string): AuditRecord | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return "not valid JSON";
-  }
-  if (!isObject(value)) return "not a JSON object";
-  const missing = RECORD_MEMBERS.filter((m) => !(m in value));
-  if (missing.length > 0) return `missing ${missing.join(", ")}`;
-  const extra = Object.keys(value).filter((k) => !MEMBER_SET.has(k));
-  if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;
-  if (typeof value.id !== "string" || typeof value.organization_id !== "string") return "id and organization_id must be strings";
-  if (value.seq !== null && !(Number.isSafeInteger(value.seq) && (value.seq as number) >= 1)) return "seq must be a positive integer or null";
-  if (!stringOrNull(value.key_id) || !stringOrNull(value.prev_hash) || !stringOrNull(value.row_hmac)) {
-    return "key_id, prev_hash and row_hmac must be strings or null";
-  }
-  return value as AuditRecord;
-}
+import { type Anchor, anchorForgery, archiveCheck, parseAnchor } from "./anchor";
+import { type Found, isObject, type Pins, walkFiles } from "./chain-walk";
+import { type PublicJwk, readBytes, readJson, readJwks, requireFile, UsageError } from "./io";
 
 /** key_id(K) = hex(HMAC-SHA256(K, "chainproof key id"))[0..16] (docs/protocol.md §2), K = utf8(the key string). */
 function keyring(keys: string[]) {
@@ -70,82 +41,48 @@ async function checkpointSignature(c: Checkpoint, keys: PublicJwk[]): Promise<st
   return (await verifyEd25519(key, c.statement, c.signature)) ? null : "its signature does not verify";
 }
 
-type Found = { id: string | null; seq: number | null; reason: string; line: number | null };
+export type ChainOptions = { files: string[]; keys: string[]; checkpoint?: string; jwks?: string; anchors?: string[] };
 
-type Walk = { organizationId: string | null; firstSeq: number | null; lastSeq: number | null; checked: number; unchained: number; found: Found | null };
-
-/** Streams the file line by line (memory stays flat) through the same ChainWalker the API validates with. */
-async function walkFile(path: string, hasher: RowHasher, checkpoint: Checkpoint | null): Promise<Walk> {
-  let walker: ChainWalker | null = null;
-  let found: Found | null = null;
-  let organizationId: string | null = null;
-  let firstSeq: number | null = null;
-  // Unchained rows must be covered by an import record of the same file (docs/protocol.md, "Every row accounted for").
-  const unchained = new Map<string, AuditRecord>();
-  const imports: AuditRecord[] = [];
-  let lineNo = 0;
-  const progress = new Progress(process.stderr);
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    const record = parseRecord(line);
-    if (typeof record === "string") {
-      found = { id: null, seq: null, reason: `malformed record: ${record}`, line: lineNo };
-      break;
-    }
-    if (record.seq === null) {
-      unchained.set(record.id, record);
-      continue;
-    }
-    if (!walker) {
-      organizationId = record.organization_id;
-      firstSeq = record.seq;
-      if (checkpoint && checkpoint.organization_id !== organizationId) {
-        found = { id: record.id, seq: record.seq, reason: "checkpoint mismatch (the checkpoint belongs to another organization)", line: lineNo };
-        break;
-      }
-      // A file that starts after genesis (a range export, or an archive after a prune) links from its first row.
-      walker = new ChainWalker({ organizationId, seq: record.seq, prevHash: record.seq === 1 ? null : record.prev_hash }, hasher);
-    }
-    const broken = await walker.push(record, checkpoint?.seq === record.seq ? [checkpoint.row_hmac] : undefined);
-    if (broken) {
-      found = { ...broken, line: lineNo };
-      break;
-    }
-    if (record.action === "import") imports.push(record);
-    progress.tick(walker.checked, record.seq);
+/** Every --anchor must be chainproof's (its HMAC under a given key), or the answer is INVALID before any walk. */
+async function authenticAnchors(paths: string[], hasher: RowHasher): Promise<Anchor[] | string> {
+  const anchors: Anchor[] = [];
+  for (const path of paths) {
+    // An edited byte is a verdict on the evidence, not a usage error: it fails the HMAC, or the parse before it.
+    const anchor = parseAnchor((await readBytes(path, "anchor")).toString("utf8"));
+    if (typeof anchor === "string") return `${path} is not an anchor: ${anchor}`;
+    const forgery = await anchorForgery(anchor, hasher);
+    if (forgery) return `${path} ${forgery.unknownKey ? "cannot be checked" : "is not authentic"}: ${forgery.reason}`;
+    anchors.push(anchor);
   }
-  lines.close();
-  progress.done();
-  const checked = walker?.checked ?? 0;
-  if (!found) {
-    const uncovered = await uncoveredRow(imports, unchained);
-    if (uncovered) found = { ...uncovered, line: null };
-  }
-  return { organizationId, firstSeq, lastSeq: checked > 0 ? walker!.lastSeq : null, checked, unchained: unchained.size, found };
+  return anchors;
 }
 
-/** The first unchained row that no verified import record of the file covers as it was imported. */
-async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
-  const covered = new Set<string>();
-  for (const record of imports) {
-    const statement = importStatementOf(record.metadata);
-    if (!statement) continue;
-    const broken = await importCoverageBreak(record, statement, (id) => unchained.get(id));
-    if (broken) return broken;
-    for (const id of statement.ids) covered.add(id);
+function pinsOf(checkpoint: Checkpoint | null, anchors: Anchor[]): Pins {
+  const pins: Pins = { checkpoints: new Map(), anchors: new Map(), owners: [] };
+  if (checkpoint) {
+    pins.checkpoints.set(checkpoint.seq, [checkpoint.row_hmac]);
+    pins.owners.push({ organizationId: checkpoint.organization_id, reason: "checkpoint mismatch (the checkpoint belongs to another organization)" });
   }
-  const stray = [...unchained.keys()].find((id) => !covered.has(id));
-  return stray === undefined ? null : { id: stray, seq: null, reason: "unchained row not covered by an import" };
+  for (const anchor of anchors) {
+    const seq = anchor.pruned_through_seq;
+    pins.anchors.set(seq, [...(pins.anchors.get(seq) ?? []), anchor.row_hmac]);
+    pins.owners.push({ organizationId: anchor.organization_id, reason: `anchor mismatch (the anchor of seq ${seq} belongs to another organization)` });
+  }
+  return pins;
 }
 
-export type ChainOptions = { file: string; keys: string[]; checkpoint?: string; jwks?: string };
+/** seq, id, and the line (in its file, when there are several); a corrupt gzip file is named alone. */
+function locationOf(found: Found) {
+  const line = found.line === null ? found.file : found.file === null ? `line ${found.line}` : `${found.file} line ${found.line}`;
+  return [found.seq !== null ? `seq ${found.seq}` : null, found.id ? `id ${found.id}` : null, line].filter(Boolean).join(", ");
+}
+
+const seqRange = (first: number | null, last: number | null) => (last === null ? "no chained rows" : `seq ${first}–${last}`);
 
 /** verify-chain: returns the exit status, 0 valid, 1 invalid. */
 export async function verifyChain(options: ChainOptions): Promise<number> {
   const { ids, hasher } = keyring(options.keys);
-  await requireFile(options.file, "chain file");
+  for (const file of options.files) await requireFile(file, "chain file");
   const checkpoint = options.checkpoint ? await readCheckpoint(options.checkpoint) : null;
   const jwks = options.jwks ? await readJwks(options.jwks) : null;
 
@@ -157,23 +94,41 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
       return 1;
     }
   }
+  const anchors = await authenticAnchors(options.anchors ?? [], hasher);
+  if (typeof anchors === "string") {
+    console.log("chain:        INVALID");
+    console.log(`anchor:       ${anchors}`);
+    return 1;
+  }
 
-  const walk = await walkFile(options.file, hasher, checkpoint);
+  const walk = await walkFiles(options.files, hasher, pinsOf(checkpoint, anchors));
   const { firstSeq, lastSeq } = walk;
+  const several = options.files.length > 1;
   let found = walk.found;
   let note: string | null = null;
   if (!found && checkpoint) {
     if (lastSeq === null || checkpoint.seq > lastSeq) {
-      const ends = lastSeq === null ? "has no chained rows" : `ends at seq ${lastSeq}`;
-      const reason = `checkpoint mismatch (the file ${ends} but the signed checkpoint names seq ${checkpoint.seq}: the tail was cut)`;
-      found = { id: null, seq: (lastSeq ?? checkpoint.seq - 1) + 1, reason, line: null };
+      const subject = several ? "the files" : "the file";
+      const ends = lastSeq === null ? `${subject} ${several ? "have" : "has"} no chained rows` : `${subject} ${several ? "end" : "ends"} at seq ${lastSeq}`;
+      const reason = `checkpoint mismatch (${ends} but the signed checkpoint names seq ${checkpoint.seq}: the tail was cut)`;
+      found = { id: null, seq: (lastSeq ?? checkpoint.seq - 1) + 1, reason, file: null, line: null };
     } else if (firstSeq !== null && checkpoint.seq < firstSeq) {
-      note = `checkpoint seq ${checkpoint.seq} precedes the file's first row; it could not be checked`;
+      note = `checkpoint seq ${checkpoint.seq} precedes the ${several ? "files'" : "file's"} first row; it could not be checked`;
     }
   }
+  const anchorChecks = anchors.map((anchor) => ({ anchor, ...archiveCheck(anchor, walk) }));
+  const valid = !found && anchorChecks.every((check) => check.ok);
 
-  console.log(`chain:        ${found ? "INVALID" : "VALID"}`);
+  console.log(`chain:        ${valid ? "VALID" : "INVALID"}`);
   if (walk.organizationId) console.log(`organization: ${walk.organizationId}`);
+  if (several || walk.files.some((f) => f.gzip)) {
+    for (const f of walk.files) {
+      const unchained = f.unchained > 0 ? `, ${f.unchained} unchained` : "";
+      const gzip = f.gzip ? ", gzip" : "";
+      const rows = f.complete ? seqRange(f.firstSeq, f.lastSeq) : `${f.lastSeq === null ? "no chained row" : seqRange(f.firstSeq, f.lastSeq)} checked`;
+      console.log(`file:         ${f.path}: ${rows}${unchained}${gzip}${f.complete ? "" : ", the walk stopped in this file"}`);
+    }
+  }
   console.log(`rows:         ${walk.checked} verified${lastSeq !== null ? ` (seq ${firstSeq}–${lastSeq})` : ""}, ${walk.unchained} unchained`);
   if (firstSeq !== null) {
     console.log(
@@ -187,10 +142,10 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
     const signature = jwks ? `signature valid (kid ${checkpoint.kid})` : "signature not checked: pass --jwks FILE";
     console.log(`checkpoint:   seq ${checkpoint.seq}, ${signature}`);
   }
-  if (note) console.log(`note:         ${note}`);
-  if (found) {
-    const where = [found.seq !== null ? `seq ${found.seq}` : null, found.id ? `id ${found.id}` : null, found.line !== null ? `line ${found.line}` : null];
-    console.log(`first break:  ${where.filter(Boolean).join(", ")}: ${found.reason}`);
+  for (const { anchor, text } of anchorChecks) {
+    console.log(`anchor:       seq ${anchor.pruned_through_seq}, hmac valid (key_id ${anchor.key_id}), ${text}`);
   }
-  return found ? 1 : 0;
+  if (note) console.log(`note:         ${note}`);
+  if (found) console.log(`first break:  ${locationOf(found)}: ${found.reason}`);
+  return valid ? 0 : 1;
 }

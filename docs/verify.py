@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Verifies chainproof files with the Python 3 standard library only (docs/verifying.md, docs/protocol.md).
   python3 verify.py report FILE --key VERIFICATION_KEY      a compliance report (HMAC + strict file)
-  python3 verify.py chain FILE.jsonl --key KEY [--key KEY]  an audit-log export (JSONL)
+  python3 verify.py chain FILE... --key KEY [--key KEY]     audit-log exports and archives (JSONL; gzip is
+                                                           read as such), several files as ONE chain in
+                                                           the order given: archives oldest first, then
+                                                           the live export
 Exit status: 0 valid, 1 invalid, 2 usage error."""
 import argparse
+import gzip
 import hashlib
 import hmac
 import json
 import sys
+import zlib
 from decimal import Decimal
 
 # --- RFC 8785 (JCS) for the values JSON can hold --------------------------------------------
@@ -122,9 +127,10 @@ def link_problem(row, at, keys):
     return None
 
 def walk(lines, keys):
-    """(verified rows, unchained rows, first break or None); a break is (seq, id, line, reason)."""
+    """(verified rows, unchained rows, first break or None); `lines` are (where, text) pairs and a
+    break is (seq, id, where, reason)."""
     at, unchained, imports, checked = None, {}, [], 0
-    for line_no, line in enumerate(lines, 1):
+    for line_no, line in lines:
         if not line.strip():
             continue
         row = json.loads(line)
@@ -159,19 +165,38 @@ def import_break(imports, unchained):
     stray = sorted(set(unchained) - covered)
     return (None, stray[0], None, "unchained row not covered by an import") if stray else None
 
+class GzipError(Exception):
+    pass
+
+def chain_lines(names, raws):
+    """(where, text) for every line of the files in order, gunzipping the ones that start with 1f 8b."""
+    for name, raw in zip(names, raws):
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError, zlib.error) as err:
+                raise GzipError("%s: not a valid gzip file (%s)" % (name, err))
+        for line_no, line in enumerate(raw.decode("utf-8").split("\n"), 1):
+            yield ("%s line %d" % (name, line_no) if len(names) > 1 else "line %d" % line_no), line
+
 def main(argv):
     parser = argparse.ArgumentParser(description="Verify chainproof reports and chain exports offline.")
     parser.add_argument("what", choices=["report", "chain"])
-    parser.add_argument("file")
+    parser.add_argument("file", nargs="+")
     parser.add_argument("--key", action="append", required=True,
                         help="report: the 64-hex verification key; chain: an AUDIT_HMAC_KEY string (repeat it)")
     args = parser.parse_args(argv)
-    try:
-        with open(args.file, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        parser.error("cannot read %s: %s" % (args.file, err.strerror))
+    raws = []
+    for name in args.file:
+        try:
+            with open(name, "rb") as f:
+                raws.append(f.read())
+        except OSError as err:
+            parser.error("cannot read %s: %s" % (name, err.strerror))
     if args.what == "report":
+        if len(raws) != 1:
+            parser.error("report takes one file")
+        raw = raws[0]
         if len(args.key) != 1 or len(args.key[0]) != 64 or not set(args.key[0]) <= set("0123456789abcdef"):
             parser.error("report takes one --key: 64 lowercase hex characters")
         reason, members = check_report(raw, args.key[0])
@@ -183,7 +208,10 @@ def main(argv):
         return 1 if reason else 0
     keys = {key_id(k.encode("utf-8")): k.encode("utf-8") for k in args.key}
     try:
-        checked, unchained, broken = walk(raw.decode("utf-8").split("\n"), keys)
+        checked, unchained, broken = walk(chain_lines(args.file, raws), keys)
+    except GzipError as err:
+        print("chain:        INVALID\nreason:       %s" % err)
+        return 1
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         print("chain:        INVALID\nreason:       malformed record (%s: %s)" % (type(err).__name__, err))
         return 1
@@ -191,7 +219,7 @@ def main(argv):
     print("rows:         %d verified, %d unchained" % (checked, unchained))
     if broken:
         seq, row_id, line, reason = broken
-        where = ([] if seq is None else ["seq %d" % seq]) + ["id " + row_id] + (["line %d" % line] if line else [])
+        where = ([] if seq is None else ["seq %d" % seq]) + ["id " + row_id] + ([line] if line else [])
         print("first break:  %s: %s" % (", ".join(where), reason))
     return 1 if broken else 0
 

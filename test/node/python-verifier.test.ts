@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync, randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { assembleReport, signReport } from "../../src/compliance/report";
@@ -132,6 +133,31 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     const unknown = await verify("chain", await file("unknown.jsonl", jsonl(rows)), "--key", KEY_A);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe(`chain:        INVALID\nrows:         10 verified, 0 unchained\nfirst break:  seq 11, id ${rows[10]!.id}, line 11: unknown key_id\n`);
+  });
+
+  it("walks a gzipped archive and the live export as one chain, naming the file of a break", async () => {
+    const imported = [legacy(), legacy()];
+    const rows = genuineChain(imported);
+    await writeFile(inDir("archive.jsonl.gz"), gzipSync(jsonl([...rows.slice(0, 12), imported[0]])));
+    const live = await file("live.jsonl", jsonl([...rows.slice(12), imported[1]]));
+    const res = await verify("chain", inDir("archive.jsonl.gz"), live, "--key", KEY_A, "--key", KEY_B);
+    expect(res.stdout).toBe("chain:        VALID\nrows:         20 verified, 2 unchained\n");
+    expect(res.code).toBe(0);
+
+    const skipped = await file("skipped.jsonl", jsonl(rows.slice(13)));
+    const gap = await verify("chain", inDir("archive.jsonl.gz"), skipped, "--key", KEY_A, "--key", KEY_B);
+    expect(gap.code).toBe(1);
+    expect(linesOf(gap.stdout)).toContain(`first break:  seq 14, id ${rows[13]!.id}, ${skipped} line 1: seq gap`);
+
+    const corrupt = gzipSync(jsonl(rows.slice(0, 12)));
+    corrupt[corrupt.length - 6]! ^= 0x01; // inside the CRC-32 of the gzip trailer
+    await writeFile(inDir("corrupt.jsonl.gz"), corrupt);
+    const bad = await verify("chain", inDir("corrupt.jsonl.gz"), live, "--key", KEY_A, "--key", KEY_B);
+    expect(bad.code).toBe(1);
+    expect(linesOf(bad.stdout)[0]).toBe("chain:        INVALID");
+    // The zlib detail is Python's own wording (it varies by version): only its start is pinned.
+    expect(linesOf(bad.stdout)[1]).toContain(`reason:       ${inDir("corrupt.jsonl.gz")}: not a valid gzip file (CRC check failed`);
+    expect(bad.stderr).toBe("");
   });
 });
 

@@ -1,0 +1,160 @@
+import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain/walker";
+import { importCoverageBreak, importStatementOf } from "../src/audit/chain/legacy-import";
+import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/chain/record";
+import { GzipError, openChainFile } from "./chain-files";
+import { Progress } from "./progress";
+
+const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
+
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const stringOrNull = (v: unknown) => v === null || typeof v === "string";
+
+/** The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain fields are typed here. */
+function parseRecord(line: string): AuditRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return "not valid JSON";
+  }
+  if (!isObject(value)) return "not a JSON object";
+  const missing = RECORD_MEMBERS.filter((m) => !(m in value));
+  if (missing.length > 0) return `missing ${missing.join(", ")}`;
+  const extra = Object.keys(value).filter((k) => !MEMBER_SET.has(k));
+  if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;
+  if (typeof value.id !== "string" || typeof value.organization_id !== "string") return "id and organization_id must be strings";
+  if (value.seq !== null && !(Number.isSafeInteger(value.seq) && (value.seq as number) >= 1)) return "seq must be a positive integer or null";
+  if (!stringOrNull(value.key_id) || !stringOrNull(value.prev_hash) || !stringOrNull(value.row_hmac)) {
+    return "key_id, prev_hash and row_hmac must be strings or null";
+  }
+  return value as AuditRecord;
+}
+
+/** What the caller knows must hold at given rows: signed checkpoints and prune anchors name a seq's row_hmac. */
+export type Pins = {
+  /** Checked by the walker itself, which answers "checkpoint mismatch". */
+  checkpoints: Map<number, string[]>;
+  anchors: Map<number, string[]>;
+  /** The organization each pin belongs to, and the break when the chain is another's. */
+  owners: { organizationId: string; reason: string }[];
+};
+
+/** Where a break is: `file` is the path as given (null when it is the only file), `line` within it. */
+export type Found = { id: string | null; seq: number | null; reason: string; file: string | null; line: number | null };
+
+/** One input file as walked; `complete` once every line of it was read (its sha256 is then final). */
+export type WalkedFile = {
+  path: string;
+  gzip: boolean;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  records: number;
+  unchained: number;
+  complete: boolean;
+  sha256: string;
+};
+
+export type Walk = {
+  organizationId: string | null;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  checked: number;
+  unchained: number;
+  found: Found | null;
+  files: WalkedFile[];
+};
+
+/**
+ * Walks the files as ONE chain, in the order given, through the same ChainWalker the API validates
+ * with: the first row of a file must link to the last row of the one before. Each file is streamed
+ * line by line (gunzipped when it is gzip), so memory stays flat.
+ */
+export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins): Promise<Walk> {
+  let walker: ChainWalker | null = null;
+  let found: Found | null = null;
+  let organizationId: string | null = null;
+  let firstSeq: number | null = null;
+  // Unchained rows must be covered by an import record of any of the files (docs/protocol.md, "Every row accounted for").
+  const unchained = new Map<string, AuditRecord>();
+  const imports: AuditRecord[] = [];
+  const files: WalkedFile[] = [];
+  const progress = new Progress(process.stderr);
+  for (const path of paths) {
+    const named = paths.length > 1 ? path : null;
+    const reader = await openChainFile(path);
+    const file: WalkedFile = { path, gzip: reader.gzip, firstSeq: null, lastSeq: null, records: 0, unchained: 0, complete: false, sha256: "" };
+    files.push(file);
+    let lineNo = 0;
+    try {
+      for await (const line of reader.lines()) {
+        lineNo++;
+        if (line.trim() === "") continue;
+        const at = { file: named, line: lineNo };
+        const record = parseRecord(line);
+        if (typeof record === "string") {
+          found = { id: null, seq: null, reason: `malformed record: ${record}`, ...at };
+          break;
+        }
+        file.records++;
+        if (record.seq === null) {
+          unchained.set(record.id, record);
+          file.unchained++;
+          continue;
+        }
+        if (!walker) {
+          organizationId = record.organization_id;
+          firstSeq = record.seq;
+          const foreign = pins.owners.find((owner) => owner.organizationId !== organizationId);
+          if (foreign) {
+            found = { id: record.id, seq: record.seq, reason: foreign.reason, ...at };
+            break;
+          }
+          // A chain that starts after genesis (a range export, or an archive after a prune) links from its first row.
+          walker = new ChainWalker({ organizationId, seq: record.seq, prevHash: record.seq === 1 ? null : record.prev_hash }, hasher);
+        }
+        const broken = await walker.push(record, pins.checkpoints.get(record.seq));
+        if (broken) {
+          found = { ...broken, ...at };
+          break;
+        }
+        if (pins.anchors.get(record.seq)?.some((anchored) => anchored !== record.row_hmac)) {
+          found = { id: record.id, seq: record.seq, reason: "anchor mismatch (the anchor names another row_hmac for this seq)", ...at };
+          break;
+        }
+        file.firstSeq ??= record.seq;
+        file.lastSeq = record.seq;
+        if (record.action === "import") imports.push(record);
+        progress.tick(walker.checked, record.seq);
+      }
+      file.complete = found === null;
+    } catch (err) {
+      if (!(err instanceof GzipError)) throw err;
+      found = { id: null, seq: null, reason: `not a valid gzip file (${err.message})`, file: path, line: null };
+    } finally {
+      reader.close();
+    }
+    file.sha256 = reader.sha256();
+    if (found) break;
+  }
+  progress.done();
+  const checked = walker?.checked ?? 0;
+  if (!found) {
+    const uncovered = await uncoveredRow(imports, unchained);
+    if (uncovered) found = { ...uncovered, file: null, line: null };
+  }
+  return { organizationId, firstSeq, lastSeq: checked > 0 ? walker!.lastSeq : null, checked, unchained: unchained.size, found, files };
+}
+
+/** The first unchained row that no verified import record of the files covers as it was imported. */
+async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
+  const covered = new Set<string>();
+  for (const record of imports) {
+    const statement = importStatementOf(record.metadata);
+    if (!statement) continue;
+    const broken = await importCoverageBreak(record, statement, (id) => unchained.get(id));
+    if (broken) return broken;
+    for (const id of statement.ids) covered.add(id);
+  }
+  const stray = [...unchained.keys()].find((id) => !covered.has(id));
+  return stray === undefined ? null : { id: stray, seq: null, reason: "unchained row not covered by an import" };
+}
