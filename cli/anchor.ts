@@ -1,22 +1,8 @@
 import type { RowHasher } from "../src/audit/chain/walker";
 import { timingSafeEqualStrings } from "../src/crypto/constant-time";
-import { canonicalJson } from "../src/crypto/jcs";
+import { type Anchor, anchorStatement } from "../src/audit/chain/anchor";
 import type { Walk } from "./chain-walk";
 import { isObject } from "./chain-walk";
-
-/** A prune anchor as GET /api/v1/audit/archives lists it (CRYPTO §3; docs/protocol.md, "Prune anchors"). */
-export type Anchor = {
-  type: "chainproof.anchor.v1";
-  organization_id: string;
-  pruned_through_seq: number;
-  row_hmac: string;
-  pruned_count: number;
-  archive_key: string;
-  archive_sha256: string;
-  created_at: string;
-  key_id: string;
-  anchor_hmac: string;
-};
 
 const ANCHOR_TYPE = "chainproof.anchor.v1";
 const STRING_MEMBERS = ["organization_id", "row_hmac", "archive_key", "archive_sha256", "created_at", "key_id", "anchor_hmac"] as const;
@@ -49,10 +35,9 @@ export function parseAnchor(text: string): Anchor | string {
  * anchor_hmac = hex(HMAC-SHA256(K[key_id], utf8(JCS(the 9 other members)))).
  */
 export async function anchorForgery(anchor: Anchor, hasher: RowHasher): Promise<{ unknownKey: boolean; reason: string } | null> {
-  const { anchor_hmac, ...statement } = anchor;
-  const expected = await hasher(anchor.key_id, canonicalJson(statement));
+  const expected = await hasher(anchor.key_id, anchorStatement(anchor));
   if (expected === null) return { unknownKey: true, reason: `unknown key_id ${anchor.key_id} (none of the --keys has it)` };
-  return timingSafeEqualStrings(expected, anchor_hmac) ? null : { unknownKey: false, reason: "anchor_hmac mismatch" };
+  return timingSafeEqualStrings(expected, anchor.anchor_hmac) ? null : { unknownKey: false, reason: "anchor_hmac mismatch" };
 }
 
 /** What the files say about an authentic anchor: `text` follows its "seq b, hmac valid" on the anchor line. */

@@ -2,7 +2,8 @@ import { createHmac } from "node:crypto";
 import type { RowHasher } from "../src/audit/chain/walker";
 import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoints";
 import { verifyEd25519 } from "../src/crypto/ed25519";
-import { type Anchor, anchorForgery, archiveCheck, parseAnchor } from "./anchor";
+import type { Anchor } from "../src/audit/chain/anchor";
+import { anchorForgery, archiveCheck, parseAnchor } from "./anchor";
 import { type Found, isObject, type Pins, walkFiles } from "./chain-walk";
 import { type PublicJwk, readBytes, readJson, readJwks, requireFile, UsageError } from "./io";
 
