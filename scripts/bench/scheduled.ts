@@ -1,7 +1,7 @@
 // Scheduled validation as the platform runs it: the daily cron starts a pass over every
 // organization, and five-minute invocations continue it from its cursor, each within its bounds
-// (src/ops/scheduled-validation.ts). `wrangler dev --test-scheduled` runs the handler on
-// GET /__scheduled?cron=…, answering once the handler is done.
+// (src/ops/scheduled-validation.ts). `wrangler dev` runs the handler on
+// GET /cdn-cgi/local/scheduled?cron=…, answering once the handler is done.
 import type { Figure } from "./report";
 import type { Credentials } from "./server";
 
@@ -14,9 +14,9 @@ const FIVE_MINUTES = "*/5 * * * *";
 const MAX_INVOCATIONS = 200;
 
 async function trigger(base: string, cron: string) {
-  const res = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);
+  const res = await fetch(`${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}`);
   await res.text();
-  if (!res.ok) throw new Error(`/__scheduled?cron=${cron} answered ${res.status}`);
+  if (!res.ok) throw new Error(`/cdn-cgi/local/scheduled?cron=${cron} answered ${res.status}`);
 }
 
 /** The organization's runs of the pass that started at `since`. */

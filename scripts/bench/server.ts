@@ -86,8 +86,6 @@ export async function startServer(options: { port: number; dir: string; stateDir
     "--inspector-port", String(inspectorPort),
     "--env-file", options.envFile,
     "--show-interactive-dev-session=false",
-    // GET /__scheduled?cron=… runs the Worker's scheduled handler (scripts/bench/scheduled.ts).
-    "--test-scheduled",
     // wrangler formats a log line per request in its own Node process: CPU the Worker would lack.
     "--log-level", "warn",
   ];
