@@ -198,13 +198,13 @@ const ReportAuditLogSchema = z.object({
   retention_policy: z.string().openapi({ example: "90 days" }),
   oldest_entry_at: z.string().nullable().openapi({ description: "recorded_at of the oldest retained chained row" }),
   entry_count: z.number().int().openapi({ description: "Retained chained rows" }),
-  pruned_count: z.number().int().openapi({ description: "Rows pruned by retention so far (the newest prune anchor's pruned_count); 0 before any prune" }),
-  pruned_through_seq: z.number().int().nullable().openapi({ description: "The last seq pruned (the newest prune anchor's); null before any prune" }),
   tail_protected: z.boolean().openapi({
     description:
       "Whether the deployment signs checkpoints (a usable CHECKPOINT_SIGNING_KEY): without them, rows cut from the end of the chain go unnoticed",
   }),
   retention_enforced: z.boolean().openapi({ description: "Whether the deployment prunes by tier (ENFORCE_ORG_QUOTAS)" }),
+  pruned_count: z.number().int().openapi({ description: "Rows pruned by retention so far (the newest prune anchor's pruned_count); 0 before any prune" }),
+  pruned_through_seq: z.number().int().nullable().openapi({ description: "The last seq pruned (the newest prune anchor's); null before any prune" }),
   unchained_count: z.number().int().openapi({ description: "Legacy rows imported without a chain" }),
   first_seq: z.number().int().nullable(),
   head_seq: z.number().int().nullable(),
