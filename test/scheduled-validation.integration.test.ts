@@ -1,58 +1,9 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR_ID } from "../src/audit/chain/seal";
-import worker from "../src/index";
 import { continueValidationPass } from "../src/ops/scheduled-validation";
-import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sql } from "./helpers";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * `n` organization ids in a block of their own high in the id space, ascending: a pass seeded at
- * the first meets no other test's organizations before the block ends (only validate-all's
- * fe/ff blocks sort after it; other tests use random ids).
- */
-function blockIds(n: number) {
-  const run = crypto.randomUUID().slice(0, 6);
-  return Array.from({ length: n }, (_, i) => `ffffffff-ffff-4fff-bfff-fc${run}${i.toString(16).padStart(4, "0")}`);
-}
-
-/** A scheduled day that is not a Sunday (Sundays are full passes by rule). */
-const weekday = (t: number) => (new Date(t).getUTCDay() === 0 ? t - DAY_MS : t);
-
-/** A daily pass as the 03:17 cron starts it, but beginning at `firstOrgId` instead of the first organization. */
-const seedPass = (firstOrgId: string, passStartedAt: number) =>
-  sql(
-    "INSERT OR REPLACE INTO scheduled_cursors (job, pass_started_at, next_org_id, next_start_id, next_kind, finished_at, updated_at) VALUES ('validation', ?1, ?2, NULL, NULL, NULL, ?1)",
-    new Date(passStartedAt).toISOString(),
-    firstOrgId,
-  );
-
-const passFinished = async () =>
-  (await env.DB.prepare("SELECT finished_at FROM scheduled_cursors WHERE job = 'validation'").first<{ finished_at: string | null }>())?.finished_at != null;
-
-/** The five-minute cron, run until the seeded pass is done. */
-async function runPass(firstOrgId: string, passStartedAt = weekday(Date.now())) {
-  await seedPass(firstOrgId, passStartedAt);
-  for (let i = 0; i < 20 && !(await passFinished()); i++) {
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
-    await waitOnExecutionContext(ctx);
-  }
-  expect(await passFinished()).toBe(true);
-}
-
-const runsOf = async (orgId: string) =>
-  (await env.DB.prepare("SELECT * FROM validation_runs WHERE organization_id = ? ORDER BY started_at, rowid").bind(orgId).all<Record<string, any>>()).results.map(
-    (r): Record<string, any> => ({ ...r, result: JSON.parse(r.result) }),
-  );
-
-async function orgWithRows(id: string, n: number) {
-  const tenant = await createTenant("PROFESSIONAL", id);
-  if (n > 0) expect((await appendBatch(tenant.ingest.as, Array.from({ length: n }, (_, i) => recordBody({ metadata: { i } })))).status).toBe(201);
-  return tenant;
-}
+import { api, appendBatch, chainRows, db, getSuperAdmin, recordBody, sha256Hex, sql, utf8 } from "./helpers";
+import { blockIds, DAY_MS, orgWithRows, runPass, runsOf, seedPass, weekday } from "./scheduled-helpers";
 
 describe("scheduled validation", () => {
   it("stores a valid chain's run in D1 with its evidence in R2, lists it and serves the evidence by signed link", async () => {
@@ -99,13 +50,17 @@ describe("scheduled validation", () => {
       finished_at: run.finished_at,
       result: run.result,
       evidence_url: expect.stringMatching(new RegExp(`^https://chainproof\\.test/api/v1/audit/validation-runs/${run.id}/download\\?expires=\\d+&sig=`)),
+      // Bound to the stored bytes: the digest of exactly what R2 holds.
+      evidence_sha256: await sha256Hex(utf8(evidenceText)),
     });
+    expect(run.evidence_sha256).toBe(item.evidence_sha256);
 
     const download = await exports.default.fetch(new Request(item.evidence_url));
     expect(download.status).toBe(200);
     expect(download.headers.get("Content-Type")).toBe("application/json");
     expect(await download.text()).toBe(evidenceText);
-    const altered = await exports.default.fetch(new Request(item.evidence_url.replace(/sig=./, "sig=A")));
+    // One character of the signature changed (to another one: a signature may start with "A" already).
+    const altered = await exports.default.fetch(new Request(item.evidence_url.replace(/sig=(.)/, (_: string, c: string) => `sig=${c === "A" ? "B" : "A"}`)));
     expect(altered.status).toBe(403);
 
     // Only a super_admin lists runs; an unknown organization is a 404, a bad limit a 422.

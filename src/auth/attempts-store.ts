@@ -102,20 +102,9 @@ export const refundIpFailure = (db: Database, ip: string, window: string) => {
   ]);
 };
 
-/**
- * Drops what can no longer refuse a login: IP windows before `currentIpWindow`, and lockout rows
- * whose window started at or before `lockoutWindowStart` and whose lock (if any) is over.
- */
-export const pruneLoginThrottles = (db: Database, cutoffs: { now: string; currentIpWindow: string; lockoutWindowStart: string }) =>
-  db.batch([
-    db.delete(loginIpWindows).where(lt(loginIpWindows.windowStartedAt, cutoffs.currentIpWindow)),
-    db
-      .delete(loginAttempts)
-      .where(
-        and(
-          lte(loginAttempts.windowStartedAt, cutoffs.lockoutWindowStart),
-          or(sql`${loginAttempts.lockedUntil} IS NULL`, lte(loginAttempts.lockedUntil, cutoffs.now)),
-        ),
-      ),
-  ]);
+/** IP windows before `currentIpWindow`: they can no longer refuse a login (the upkeep cron deletes them). */
+export const endedIpWindows = (currentIpWindow: string) => lt(loginIpWindows.windowStartedAt, currentIpWindow);
 
+/** Lockout rows whose window started at or before `lockoutWindowStart` and whose lock (if any) is over at `now`. */
+export const endedLockouts = (now: string, lockoutWindowStart: string) =>
+  and(lte(loginAttempts.windowStartedAt, lockoutWindowStart), or(sql`${loginAttempts.lockedUntil} IS NULL`, lte(loginAttempts.lockedUntil, now)))!;

@@ -54,6 +54,21 @@ function reportService(s: Service, last: ServiceBackup | undefined): ReportServi
   };
 }
 
+/** The newest scheduled validation run, as the report names it: its verdict and the evidence it is bound to. */
+function scheduledValidation(run: ChainCoverage["lastValidation"]): ReportAuditLog["last_scheduled_validation"] {
+  if (!run) return null;
+  const result = run.result as { valid?: unknown; broken_reason?: unknown };
+  return {
+    run_id: run.id,
+    kind: run.kind,
+    finished_at: run.finishedAt,
+    valid: result.valid === true,
+    broken_reason: typeof result.broken_reason === "string" ? result.broken_reason : null,
+    evidence_key: run.evidenceKey,
+    evidence_sha256: run.evidenceSha256,
+  };
+}
+
 function auditLog(input: ReportInput): ReportAuditLog {
   const { chain, lastCheckpoint: cp } = input;
   return {
@@ -62,11 +77,14 @@ function auditLog(input: ReportInput): ReportAuditLog {
     entry_count: chain.entryCount,
     tail_protected: input.tailProtected,
     retention_enforced: input.retentionEnforced,
+    pruned_count: chain.pruned?.count ?? 0,
+    pruned_through_seq: chain.pruned?.throughSeq ?? null,
     unchained_count: chain.unchainedCount,
     first_seq: chain.first?.seq ?? null,
     head_seq: chain.head?.seq ?? null,
     head_row_hmac: chain.head?.rowHmac ?? null,
     last_checkpoint: cp ? { seq: cp.seq, row_hmac: cp.row_hmac, issued_at: cp.issued_at, kid: cp.kid } : null,
+    last_scheduled_validation: scheduledValidation(chain.lastValidation),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { isoTimestamp } from "../http/query";
 import { ijson } from "../http/json-input";
 import { resourceId } from "../audit/chain/input";
+import { VALIDATION_KINDS } from "../db/schema";
 import { OrgIdParam } from "../orgs/schemas";
 import type { Service, ServiceBackup } from "./store";
 import { findZone, MULTI_REGION, REGIONS, residencyOf } from "./zones";
@@ -183,6 +184,16 @@ const ReportServiceSchema = z.object({
 
 const ReportCheckpointSchema = z.object({ seq: z.number().int(), row_hmac: z.string(), issued_at: z.string(), kid: z.string() });
 
+const ReportValidationSchema = z.object({
+  run_id: z.string(),
+  kind: z.enum(VALIDATION_KINDS),
+  finished_at: z.string(),
+  valid: z.boolean(),
+  broken_reason: z.string().nullable(),
+  evidence_key: z.string().openapi({ description: "The evidence document's key in the R2 bucket" }),
+  evidence_sha256: z.string().nullable().openapi({ description: "SHA-256 (hex) of the evidence document's bytes; null only for runs stored before it was kept" }),
+});
+
 const ReportAuditLogSchema = z.object({
   retention_policy: z.string().openapi({ example: "90 days" }),
   oldest_entry_at: z.string().nullable().openapi({ description: "recorded_at of the oldest retained chained row" }),
@@ -192,11 +203,14 @@ const ReportAuditLogSchema = z.object({
       "Whether the deployment signs checkpoints (a usable CHECKPOINT_SIGNING_KEY): without them, rows cut from the end of the chain go unnoticed",
   }),
   retention_enforced: z.boolean().openapi({ description: "Whether the deployment prunes by tier (ENFORCE_ORG_QUOTAS)" }),
+  pruned_count: z.number().int().openapi({ description: "Rows pruned by retention so far (the newest prune anchor's pruned_count); 0 before any prune" }),
+  pruned_through_seq: z.number().int().nullable().openapi({ description: "The last seq pruned (the newest prune anchor's); null before any prune" }),
   unchained_count: z.number().int().openapi({ description: "Legacy rows imported without a chain" }),
   first_seq: z.number().int().nullable(),
   head_seq: z.number().int().nullable(),
   head_row_hmac: z.string().nullable(),
   last_checkpoint: ReportCheckpointSchema.nullable().openapi({ description: "The newest signed checkpoint" }),
+  last_scheduled_validation: ReportValidationSchema.nullable().openapi({ description: "The newest scheduled validation run; null before the first" }),
 });
 
 export const ReportSchema = z

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gte, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { auditLogs, serviceBackups, services } from "../db/schema";
+import { auditLogs, pruneAnchors, serviceBackups, services } from "../db/schema";
+import { newestValidationRun, type ValidationRunRow } from "../ops/validation-store";
 
 export type Service = typeof services.$inferSelect;
 export type ServiceBackup = typeof serviceBackups.$inferSelect;
@@ -52,23 +53,35 @@ export type ChainCoverage = {
   unchainedCount: number;
   first: { seq: number; recordedAt: string } | null;
   head: { seq: number; rowHmac: string | null } | null;
+  /** The newest prune anchor's totals; null before any prune. */
+  pruned: { count: number; throughSeq: number } | null;
+  lastValidation: ValidationRunRow | null;
 };
 
 /** Everything a report is built from, read in one D1 batch: one consistent snapshot. */
 export async function readReportSnapshot(db: Database, orgId: string) {
-  const [serviceRows, backupRows, [stats], [first], [head], [unchained]] = await db.batch([
+  const [serviceRows, backupRows, [stats], [first], [head], [unchained], [anchor], [run]] = await db.batch([
     listServices(db, orgId),
     latestBackups(db, orgId),
     db.select({ n: count(auditLogs.seq) }).from(auditLogs).where(chained(orgId)),
     db.select({ seq: auditLogs.seq, recordedAt: auditLogs.recordedAt }).from(auditLogs).where(chained(orgId)).orderBy(asc(auditLogs.seq)).limit(1),
     db.select({ seq: auditLogs.seq, rowHmac: auditLogs.rowHmac }).from(auditLogs).where(chained(orgId)).orderBy(desc(auditLogs.seq)).limit(1),
     db.select({ n: count() }).from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), isNull(auditLogs.seq))),
+    db
+      .select({ count: pruneAnchors.prunedCount, throughSeq: pruneAnchors.prunedThroughSeq })
+      .from(pruneAnchors)
+      .where(eq(pruneAnchors.organizationId, orgId))
+      .orderBy(desc(pruneAnchors.prunedThroughSeq))
+      .limit(1),
+    newestValidationRun(db, orgId),
   ]);
   const chain: ChainCoverage = {
     entryCount: stats?.n ?? 0,
     unchainedCount: unchained?.n ?? 0,
     first: first ? { seq: first.seq!, recordedAt: first.recordedAt } : null,
     head: head ? { seq: head.seq!, rowHmac: head.rowHmac } : null,
+    pruned: anchor ?? null,
+    lastValidation: run ?? null,
   };
   return { services: serviceRows, lastBackups: new Map(backupRows.map((b) => [b.serviceId, b])), chain };
 }

@@ -16,6 +16,7 @@ const errorDescriptions = {
   403: "Authenticated, but the role does not allow this",
   404: "Not found in the caller's tenant",
   409: "Conflicts with the current state",
+  410: "Gone: the file's life is over and it was deleted",
   413: "Request body too large",
   422: "Invalid input; `details` names each bad field",
   429: "Over a limit (`rate_limited`, `too_many_exports`); `Retry-After` gives the seconds to wait",

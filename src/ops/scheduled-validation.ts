@@ -4,6 +4,7 @@ import { rowAtSeq } from "../audit/chain/store";
 import { archiveBreak } from "../audit/integrity/archive-check";
 import { recordValidationOutcome, type Validator } from "../audit/integrity/outcome";
 import { type ValidationResult, validateOrganization } from "../audit/integrity/validate";
+import { sha256Hex } from "../crypto/encoding";
 import { type AuditKeyring, loadAuditKeyring } from "../crypto/keys";
 import type { Database } from "../db/client";
 import type { VALIDATION_KINDS } from "../db/schema";
@@ -124,7 +125,10 @@ async function validateOnce(
     result,
     head_checkpoint: await newestCheckpoint(env, db, orgId),
   };
-  await env.ARCHIVE.put(evidenceKey, JSON.stringify(evidence), { httpMetadata: { contentType: "application/json" } });
-  await insertValidationRun(db, { id, organizationId: orgId, kind, startedAt, finishedAt, result, evidenceKey });
+  const evidenceBytes = new TextEncoder().encode(JSON.stringify(evidence));
+  await env.ARCHIVE.put(evidenceKey, evidenceBytes, { httpMetadata: { contentType: "application/json" } });
+  // The digest of the exact bytes stored binds the run (and the reports naming it) to its evidence.
+  const evidenceSha256 = await sha256Hex(evidenceBytes);
+  await insertValidationRun(db, { id, organizationId: orgId, kind, startedAt, finishedAt, result, evidenceKey, evidenceSha256 });
   return { result, kind };
 }

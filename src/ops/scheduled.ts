@@ -1,13 +1,11 @@
 import { resumeStalledExports } from "../audit/export/runner";
-import { pruneLoginThrottles } from "../auth/attempts-store";
-import { ipWindowStart, LOCKOUT_WINDOW_MS } from "../auth/login-policy";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { deliverDueAlerts } from "../security/delivery";
 import type { SecurityScope } from "../security/record";
-import { isoNow } from "../time";
 import { continueRetentionPass, startRetentionPass } from "./scheduled-retention";
 import { continueValidationPass, startValidationPass } from "./scheduled-validation";
+import { runUpkeep } from "./upkeep";
 
 /** The cron triggers of wrangler.toml. `scheduledTime` is "now" for the jobs, so a test can move the clock. */
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
@@ -16,7 +14,7 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
     case "*/5 * * * *":
       await deliverDueAlerts(env, controller.scheduledTime);
       await resumeStalledExports(env, controller.scheduledTime);
-      await pruneLogins(env, controller.scheduledTime);
+      await runUpkeep(env, controller.scheduledTime);
       // Daily passes that did not fit their first invocation walk on.
       await continueRetentionPass(env, scope);
       await continueValidationPass(env, scope);
@@ -30,13 +28,4 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
       // A trigger in wrangler.toml with no job here does nothing: say so instead of passing silently.
       console.warn(`no scheduled job for cron "${controller.cron}"`);
   }
-}
-
-/** Login throttling rows only matter while their window or lock lasts. */
-async function pruneLogins(env: Env, now: number) {
-  await pruneLoginThrottles(database(env.DB), {
-    now: isoNow(now),
-    currentIpWindow: isoNow(ipWindowStart(now)),
-    lockoutWindowStart: isoNow(now - LOCKOUT_WINDOW_MS),
-  });
 }

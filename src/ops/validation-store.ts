@@ -44,3 +44,12 @@ export const listValidationRuns = (db: Database, orgId: string | undefined, limi
 
 export const findValidationRun = async (db: Database, id: string) =>
   (await db.select().from(validationRuns).where(eq(validationRuns.id, id)).limit(1))[0];
+
+/** The organization's newest run (by started_at): what its compliance report names. */
+export const newestValidationRun = (db: Database, orgId: string) =>
+  db
+    .select()
+    .from(validationRuns)
+    .where(eq(validationRuns.organizationId, orgId))
+    .orderBy(desc(validationRuns.startedAt), desc(validationRuns.id))
+    .limit(1);

@@ -12,6 +12,7 @@ import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
 import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./filters";
+import { endOfLife, EXPORT_LIFE_MS, pastItsLife } from "./life";
 import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "./slots";
 import { exportRunnerOf } from "./runner";
 import { activeExportSlots, type ExportRow, findExport, insertExport, listExports } from "./store";
@@ -40,14 +41,20 @@ const ExportSchema = z
     error: z.string().nullable(),
     created_at: z.string(),
     completed_at: z.string().nullable(),
-    download_url: z.string().nullable().openapi({ description: "Signed, expiring; works without credentials" }),
-    download_expires_at: z.string().nullable(),
+    download_url: z.string().nullable().openapi({ description: "Signed, expiring; works without credentials. null unless complete and within its life" }),
+    download_expires_at: z.string().nullable().openapi({ description: "The link's end: the asked lifetime, but never after `expires_at`" }),
+    expires_at: z.string().nullable().openapi({
+      description: `When a complete export's file is deleted (${EXPORT_LIFE_MS / 86_400_000} days after completed_at); its download then answers 410`,
+    }),
   })
   .openapi("Export");
 
 async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetime: number): Promise<z.infer<typeof ExportSchema>> {
-  const expires = Math.floor(Date.now() / 1000) + lifetime;
-  const ready = job.status === "complete";
+  const now = Date.now();
+  const fileEnds = endOfLife(job);
+  const ready = job.status === "complete" && !pastItsLife(job, now);
+  // A link never outlives the file it points at.
+  const expires = Math.min(Math.floor(now / 1000) + lifetime, Math.floor((fileEnds ?? Infinity) / 1000));
   const { start_date, end_date, actions, resource_types } = job.filters as Record<string, unknown>;
   return {
     id: job.id,
@@ -63,6 +70,7 @@ async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetime: numb
     completed_at: job.completedAt,
     download_url: ready ? new URL(await signedDownloadPath(c.env.SECRET_KEY, BASE_PATH, job.id, expires), c.req.url).toString() : null,
     download_expires_at: ready ? isoNow(expires * 1000) : null,
+    expires_at: fileEnds === null ? null : isoNow(fileEnds),
   };
 }
 
@@ -189,7 +197,7 @@ bulk.openapi(
     },
     responses: {
       200: { description: "The export file", content: { "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() } } },
-      ...errorResponses(403, 404, 422),
+      ...errorResponses(403, 404, 410, 422),
     },
   }),
   async (c) => {
@@ -200,6 +208,9 @@ bulk.openapi(
       throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
     }
     const job = await findExport(c.get("db"), id);
+    if (job?.status === "complete" && pastItsLife(job, Date.now())) {
+      throw new AppError(410, "export_expired", "This export's file was kept for its life and is deleted; start a new export");
+    }
     const object = job?.status === "complete" ? await c.env.ARCHIVE.get(job.r2Key) : null;
     if (!job || !object) throw notFound("Export");
     return c.body(object.body, 200, {

@@ -23,7 +23,7 @@ export class ExportRunner extends DurableObject<Env> {
     if (!exportId) return;
     const db = database(this.env.DB);
     const job = await findExport(db, exportId);
-    if (!job || job.status === "complete" || job.status === "failed") return;
+    if (!job || (job.status !== "pending" && job.status !== "running")) return;
     try {
       if ((await advanceExport(this.env, db, job)) === "more") await this.ctx.storage.setAlarm(Date.now());
       await this.ctx.storage.delete("failures");

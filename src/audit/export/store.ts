@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, lte } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditExports } from "../../db/schema";
 
@@ -36,3 +36,15 @@ export const stalledExports = (db: Database, before: string) =>
     .from(auditExports)
     .where(and(inArray(auditExports.status, ["pending", "running"]), lt(auditExports.updatedAt, before)))
     .limit(100);
+
+/** Complete exports finished at or before `completedBefore` whose file is still kept, oldest first. */
+export const exportsPastLife = (db: Database, completedBefore: string, limit: number) =>
+  db
+    .select({ id: auditExports.id, r2Key: auditExports.r2Key })
+    .from(auditExports)
+    .where(and(eq(auditExports.status, "complete"), isNull(auditExports.expiredAt), lte(auditExports.completedAt, completedBefore)))
+    .orderBy(asc(auditExports.completedAt))
+    .limit(limit);
+
+export const markExportsExpired = (db: Database, ids: string[], now: string) =>
+  db.update(auditExports).set({ expiredAt: now, updatedAt: now }).where(inArray(auditExports.id, ids));

@@ -22,6 +22,9 @@ const ValidationRunSchema = z
     finished_at: z.string(),
     result: OrganizationValidationSchema,
     evidence_url: z.string().openapi({ description: "The run's JSON evidence document: signed, expires in 24 h, works without credentials" }),
+    evidence_sha256: z.string().nullable().openapi({
+      description: "SHA-256 (hex) of the evidence document's bytes as stored; null only for runs stored before the digest was kept",
+    }),
   })
   .openapi("ValidationRun");
 
@@ -56,6 +59,7 @@ runs.openapi(
         finished_at: run.finishedAt,
         result: OrganizationValidationSchema.parse(run.result),
         evidence_url: new URL(await signedDownloadPath(c.env.SECRET_KEY, BASE_PATH, run.id, expires), c.req.url).toString(),
+        evidence_sha256: run.evidenceSha256,
       })),
     );
     return c.json({ items }, 200);

@@ -62,7 +62,12 @@ export const idempotencyKeys = sqliteTable(
     createdAt: text("created_at").notNull(),
     expiresAt: text("expires_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.key] }), index("idempotency_keys_expiry_idx").on(t.organizationId, t.expiresAt)],
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.key] }),
+    index("idempotency_keys_expiry_idx").on(t.organizationId, t.expiresAt),
+    // The upkeep cron sweeps expired keys of every organization at once (src/ops/upkeep.ts).
+    index("idempotency_keys_expires_idx").on(t.expiresAt),
+  ],
 );
 
 /** Signed statements of an organization's head (docs/protocol.md §6); R2 holds the witness copies. */
@@ -109,6 +114,8 @@ export const auditExports = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     completedAt: text("completed_at"),
+    /** When the upkeep cron deleted the object of this complete export, its life being over (src/audit/export/life.ts). */
+    expiredAt: text("expired_at"),
     /** Which of the organization's concurrent-export slots a pending or running export holds. */
     slot: integer("slot"),
   },
@@ -133,6 +140,8 @@ export const validationRuns = sqliteTable(
     /** The ValidationResult of the walk (JSON). */
     result: text("result", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     evidenceKey: text("evidence_key").notNull(),
+    /** SHA-256 (hex) of the evidence document's bytes as written to R2; null for runs stored before it was kept. */
+    evidenceSha256: text("evidence_sha256"),
   },
   (t) => [index("validation_runs_org_started_idx").on(t.organizationId, t.startedAt), index("validation_runs_started_idx").on(t.startedAt)],
 );
