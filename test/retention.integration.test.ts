@@ -216,6 +216,19 @@ describe("retention", () => {
     const checkpoints = await api(`/api/v1/audit/checkpoints?organization_id=${ids[0]}`, { as: sa });
     expect(checkpoints.json.items.filter((c: any) => c.kind === "prune")).toEqual([expect.objectContaining({ seq: 16, row_hmac: item.last_row_hmac })]);
 
+    // The compliance report states the pruning: what is kept, and how much went to the archives.
+    const kept = await chainRows(ids[0]!);
+    const report = await api(`/api/v1/organizations/${ids[0]}/compliance-report`, { as: free.admin.as });
+    expect(report.status, report.text).toBe(200);
+    expect(report.json.report.audit_log).toMatchObject({
+      oldest_entry_at: kept[0]!.recorded_at,
+      entry_count: kept.length,
+      first_seq: 17,
+      pruned_count: 16,
+      pruned_through_seq: 16,
+      retention_enforced: false,
+    });
+
     // A second pass finds nothing more to prune: no second archive, no second record.
     await runPass(ids[0]!);
     expect((await api("/api/v1/audit/archives", { as: free.admin.as })).json.items).toHaveLength(1);

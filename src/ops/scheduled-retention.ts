@@ -2,12 +2,15 @@ import { pruneOrganizationChain } from "../audit/retention/prune";
 import { retentionCutoff, retentionEnforced, RETENTION_DAYS } from "../audit/retention/policy";
 import { findOrganization } from "../auth/store";
 import { loadAuditKeyring } from "../crypto/keys";
+import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { organizationIdsFrom } from "../orgs/store";
 import { orgTier } from "../orgs/tier";
 import type { SecurityScope } from "../security/record";
 import { pruneSecurityEvents } from "../security/retention";
 import { isoNow } from "../time";
+import { OPTIMIZE_AFTER_ROWS } from "./upkeep";
+import { optimizeQueryPlanner } from "./upkeep-store";
 import { readCursor, writeCursor } from "./validation-store";
 
 /** What one invocation may do at most; what is left, the next five-minute run does. */
@@ -46,7 +49,7 @@ export async function continueRetentionPass(env: Env, scope: SecurityScope, limi
   for (const orgId of await organizationIdsFrom(db, cursor.nextOrgId, limits.organizations + 1)) {
     if (done.organizations === limits.organizations || done.rows >= limits.rows || Date.now() - began >= limits.wallMs) {
       await saveCursor(orgId, null);
-      return { ...done, finished: false };
+      return afterDeletes(db, { ...done, finished: false });
     }
     const org = await findOrganization(db, orgId);
     const cutoff = org ? retentionCutoff(orgTier(org.settings), passNow) : null;
@@ -66,9 +69,15 @@ export async function continueRetentionPass(env: Env, scope: SecurityScope, limi
     if (!chainDone || done.rows >= limits.rows) {
       // The budget ran out inside this organization: the next invocation starts with it again.
       await saveCursor(orgId, null);
-      return { ...done, finished: false };
+      return afterDeletes(db, { ...done, finished: false });
     }
   }
   await saveCursor(null, isoNow());
+  return afterDeletes(db, done);
+}
+
+/** Large deletes leave the query planner's statistics stale; refresh them as upkeep does. */
+async function afterDeletes<T extends { rows: number }>(db: Database, done: T) {
+  if (done.rows >= OPTIMIZE_AFTER_ROWS) await optimizeQueryPlanner(db);
   return done;
 }

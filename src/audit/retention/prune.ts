@@ -1,3 +1,4 @@
+import { sha256Hex, toHex } from "../../crypto/encoding";
 import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
@@ -134,10 +135,23 @@ async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive
     state: "archived",
     updatedAt: isoNow(),
   };
-  await env.ARCHIVE.put(archive.r2Key, body, { httpMetadata: { contentType: "application/gzip" }, sha256 });
-  await env.ARCHIVE.put(manifestKeyOf(archive.r2Key), JSON.stringify(manifestOf(done)), { httpMetadata: { contentType: "application/json" } });
+  await putOnce(env.ARCHIVE, archive.r2Key, body, { httpMetadata: { contentType: "application/gzip" }, sha256 });
+  const manifest = new TextEncoder().encode(JSON.stringify(manifestOf(done)));
+  await putOnce(env.ARCHIVE, manifestKeyOf(archive.r2Key), manifest, { httpMetadata: { contentType: "application/json" }, sha256: await sha256Hex(manifest) });
   await updateArchive(db, archive.id, done);
   return { archive: done };
+}
+
+/**
+ * Writes an object unless the same bytes are already there. A resumed prune rebuilds the same
+ * bytes from the same rows, and under an R2 bucket lock (docs/operations.md) an overwrite would be
+ * refused even when nothing changes.
+ */
+async function putOnce(bucket: R2Bucket, key: string, body: Uint8Array, options: R2PutOptions & { sha256: string }) {
+  const existing = await bucket.head(key);
+  const stored = existing?.checksums.sha256;
+  if (stored && toHex(stored) === options.sha256) return;
+  await bucket.put(key, body, options);
 }
 
 const manifestOf = (a: ArchiveRow) => ({
