@@ -10,6 +10,7 @@ import { type LoadResult, measure } from "./bench/load";
 import { rawBaselines, rawKey, sealMatches } from "./bench/raw";
 import { readingFigures, uncappedExportFigures, watchWorker } from "./bench/reading";
 import { type Figure, printTable, writeJson } from "./bench/report";
+import { retentionFigures } from "./bench/retention";
 import { scheduledValidationFigures } from "./bench/scheduled";
 import { bundleWorker, type Credentials, prepareDatabase, type Server, startServer, writeSecrets } from "./bench/server";
 
@@ -232,10 +233,13 @@ async function run(options: Options, workDir: string, setServer: (s: Server) => 
   const exportFigures = options.full
     ? [...(await fullChainFigures(setup)), ...(await uncappedExportFigures(server.base, await orgAdminToken(server.base, admin, setup.orgs[0]!.id), "org 1 (the --full chain)", watch, progress))]
     : await uncappedExportFigures(server.base, reading.orgs[1]!.adminToken, `1 read org (${reading.rowsPerOrg.toLocaleString("en-US")} rows)`, watch, progress);
-  watch.inspector?.close();
   // Last, over every organization the bench made: with --full the read orgs' 1M rows (and org 1's chain).
-  const scheduled = await scheduledValidationFigures(server.base, admin, [...setup.orgs, ...reading.orgs].map((org) => org.id), progress);
-  const figures = [...http.figures, ...validation.figures, ...reading.figures, ...exportFigures, ...scheduled];
+  const everyOrg = [...setup.orgs, ...reading.orgs].map((org) => org.id);
+  const scheduled = await scheduledValidationFigures(server.base, admin, everyOrg, progress);
+  // Retention deletes what everything above read: it goes very last.
+  const retention = await retentionFigures(server.base, admin, everyOrg, watch, progress);
+  watch.inspector?.close();
+  const figures = [...http.figures, ...validation.figures, ...reading.figures, ...exportFigures, ...scheduled, ...retention];
 
   const notes = [
     batchRecordsPerS < 20_000

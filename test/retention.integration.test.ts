@@ -24,6 +24,19 @@ function blockIds(n: number) {
   return Array.from({ length: n }, (_, i) => `ffffffff-ffff-4fff-bfff-fd${run}${i.toString(16).padStart(4, "0")}`);
 }
 
+/** A record of `orgId` as a platform sends it, dated `at`, before the chain object seals it. */
+const pendingAt = (orgId: string, at: string, overrides: Record<string, unknown> = {}) => ({
+  ...recordBody(overrides),
+  id: crypto.randomUUID(),
+  organization_id: orgId,
+  site_id: null,
+  previous_state: null,
+  new_state: null,
+  timestamp: at,
+});
+
+type Pending = Parameters<typeof sealAfter>[4][0][0];
+
 /**
  * Rows sealed as the chain object seals them but recorded `days` ago, one per entry, inserted
  * straight into D1 before anything else is appended: a chain that has aged.
@@ -33,8 +46,7 @@ async function seedAgedRows(orgId: string, ages: number[]) {
   let head = await readHead(database(env.DB), orgId);
   for (const days of ages) {
     const at = new Date(Date.now() - days * DAY_MS).toISOString();
-    const pending = { ...recordBody({ metadata: { days } }), id: crypto.randomUUID(), organization_id: orgId, site_id: null, previous_state: null, new_state: null, timestamp: at };
-    const sealed = await sealAfter(head, keyring.current, orgId, at, [[pending as Parameters<typeof sealAfter>[4][0][0]]]);
+    const sealed = await sealAfter(head, keyring.current, orgId, at, [[pendingAt(orgId, at, { metadata: { days } }) as Pending]]);
     await env.DB.batch(insertRowStatements(env.DB, sealed.rows));
     head = sealed.head;
   }
@@ -44,13 +56,7 @@ async function seedAgedRows(orgId: string, ages: number[]) {
 async function seedAgedImport(orgId: string, days: number, n: number) {
   const at = new Date(Date.now() - days * DAY_MS).toISOString();
   const legacy = Array.from({ length: n }, (_, i) => ({
-    ...recordBody({ metadata: { legacy: i } }),
-    id: crypto.randomUUID(),
-    organization_id: orgId,
-    site_id: null,
-    previous_state: null,
-    new_state: null,
-    timestamp: at,
+    ...pendingAt(orgId, at, { metadata: { legacy: i } }),
     seq: null,
     recorded_at: at,
     key_id: null,
@@ -58,17 +64,14 @@ async function seedAgedImport(orgId: string, days: number, n: number) {
     row_hmac: null,
   })) as AuditRecord[];
   const keyring = await loadAuditKeyring(env);
-  const importRecord = {
-    ...recordBody({ action: "import", resource_type: "audit_log", resource_id: null, changes: null }),
+  const importRecord = pendingAt(orgId, at, {
+    action: "import",
+    resource_type: "audit_log",
+    resource_id: null,
+    changes: null,
     metadata: { source: "chainproof", via: "basic", role: "super_admin", ...(await importStatement(legacy)) },
-    id: crypto.randomUUID(),
-    organization_id: orgId,
-    site_id: null,
-    previous_state: null,
-    new_state: null,
-    timestamp: at,
-  };
-  const sealed = await sealAfter(await readHead(database(env.DB), orgId), keyring.current, orgId, at, [[importRecord as Parameters<typeof sealAfter>[4][0][0]]]);
+  });
+  const sealed = await sealAfter(await readHead(database(env.DB), orgId), keyring.current, orgId, at, [[importRecord as Pending]]);
   await env.DB.batch([...insertRowStatements(env.DB, sealed.rows), ...insertRowStatements(env.DB, legacy.map(toStoredRow))]);
   return legacy;
 }

@@ -28,7 +28,8 @@ export async function writeSecrets(dir: string): Promise<{ secrets: Secrets; env
   };
   const envFile = join(dir, "bench.env");
   const lines = Object.entries(secrets).map(([k, v]) => `${k}='${v}'`);
-  writeFileSync(envFile, [...lines, "AUDIT_HMAC_RETIRED_KEYS=[]", ""].join("\n"), { mode: 0o600 });
+  // Retention on, so the last figure can prune (scripts/bench/retention.ts); nothing is due before it.
+  writeFileSync(envFile, [...lines, "AUDIT_HMAC_RETIRED_KEYS=[]", "ENFORCE_ORG_QUOTAS=true", ""].join("\n"), { mode: 0o600 });
   return { secrets, envFile };
 }
 

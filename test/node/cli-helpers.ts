@@ -104,3 +104,22 @@ export const legacyRow = (org: string, metadata: Record<string, unknown> = {}): 
   resource_id: null, status: "success", ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
   metadata, timestamp: "2020-01-01T00:00:00.000Z", recorded_at: "2020-01-01T00:00:00.000Z", key_id: null, prev_hash: null, row_hmac: null,
 });
+
+/** The chain coverage of a pruned chain with a scheduled run: what the report's audit_log block adds after its first three members. */
+export const prunedChainCoverage = (orgId: string, headRowHmac: string) => ({
+  entryCount: 3,
+  unchainedCount: 0,
+  first: { seq: 121, recordedAt: "2026-01-01T00:00:00.000Z" },
+  head: { seq: 123, rowHmac: headRowHmac },
+  pruned: { count: 120, throughSeq: 120 },
+  lastValidation: {
+    id: "run-1",
+    organizationId: orgId,
+    kind: "full" as const,
+    startedAt: "2026-03-01T03:17:00.000Z",
+    finishedAt: "2026-03-01T03:17:01.000Z",
+    result: { valid: false, broken_reason: "row_hmac mismatch" },
+    evidenceKey: `evidence/${orgId}/run-1.json`,
+    evidenceSha256: "0f".repeat(32),
+  },
+});

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { assembleReport, signReport } from "../../src/compliance/report";
 import type { Service } from "../../src/compliance/store";
-import { run, signerWithJwks, slow, tempDir } from "./cli-helpers";
+import { prunedChainCoverage, run, signerWithJwks, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();
 const keys = signerWithJwks(file);
@@ -23,24 +23,7 @@ describe("verify-report", slow, () => {
       generatedAt: "2026-03-01T12:00:00.000Z",
       services: [service("svc_b", ["gb-lon1"], "gb-lon1"), service("svc_a", ["de-fra1", "nl-ams1"], "de-fra1")],
       lastBackups: new Map(),
-      chain: {
-        entryCount: 3,
-        unchainedCount: 0,
-        first: { seq: 121, recordedAt: "2026-01-01T00:00:00.000Z" },
-        head: { seq: 123, rowHmac: "ab".repeat(32) },
-        // A pruned chain and a scheduled run: the members the audit_log block adds after its first three.
-        pruned: { count: 120, throughSeq: 120 },
-        lastValidation: {
-          id: "run-1",
-          organizationId: ORG,
-          kind: "full",
-          startedAt: "2026-03-01T03:17:00.000Z",
-          finishedAt: "2026-03-01T03:17:01.000Z",
-          result: { valid: false, broken_reason: "row_hmac mismatch" },
-          evidenceKey: `evidence/${ORG}/run-1.json`,
-          evidenceSha256: "0f".repeat(32),
-        },
-      },
+      chain: prunedChainCoverage(ORG, "ab".repeat(32)),
       retentionEnforced: false,
       tailProtected: true,
       lastCheckpoint: null,

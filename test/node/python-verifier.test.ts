@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { assembleReport, signReport } from "../../src/compliance/report";
 import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
-import { jsonl, keyId, legacyRow, linesOf, runProgram, sealChain as sealRows, slow, tempDir } from "./cli-helpers";
+import { jsonl, keyId, legacyRow, linesOf, prunedChainCoverage, runProgram, sealChain as sealRows, slow, tempDir } from "./cli-helpers";
 
 // docs/verify.py is the standard-library verifier an auditor runs; these cases feed it files made by
 // the project's own sealing and signing code, so the script and the server cannot drift apart.
@@ -34,24 +34,7 @@ describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
       generatedAt: "2026-03-01T12:00:00.000Z",
       services: [],
       lastBackups: new Map(),
-      chain: {
-        entryCount: 3,
-        unchainedCount: 0,
-        first: { seq: 121, recordedAt: "2026-01-01T00:00:00.000Z" },
-        head: { seq: 123, rowHmac: "cd".repeat(32) },
-        // A pruned chain and a scheduled run: the members the audit_log block adds after its first three.
-        pruned: { count: 120, throughSeq: 120 },
-        lastValidation: {
-          id: "run-1",
-          organizationId: ORG,
-          kind: "full",
-          startedAt: "2026-03-01T03:17:00.000Z",
-          finishedAt: "2026-03-01T03:17:01.000Z",
-          result: { valid: false, broken_reason: "row_hmac mismatch" },
-          evidenceKey: `evidence/${ORG}/run-1.json`,
-          evidenceSha256: "0f".repeat(32),
-        },
-      },
+      chain: prunedChainCoverage(ORG, "cd".repeat(32)),
       retentionEnforced: false,
       lastCheckpoint: null,
       tailProtected: true,
