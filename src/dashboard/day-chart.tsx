@@ -23,7 +23,7 @@ export const DayChart: FC<{ days: { date: string; count: number }[] }> = ({ days
   const max = Math.max(1, ...days.map((d) => d.count));
   const bar = WIDTH / Math.max(days.length, 1);
   return (
-    <svg viewBox={`0 0 ${WIDTH} ${HEIGHT + 20}`} width="100%" role="img" aria-label={`Records per day, ${days[0]?.date ?? ""} to ${days.at(-1)?.date ?? ""}; busiest day ${max}`}>
+    <svg viewBox={`0 0 ${WIDTH} ${HEIGHT + 20}`} width="100%" style="max-width:48rem" role="img" aria-label={`Records per day, ${days[0]?.date ?? ""} to ${days.at(-1)?.date ?? ""}; busiest day ${max}`}>
       <line x1="0" y1={HEIGHT} x2={WIDTH} y2={HEIGHT} stroke="#555" />
       {days.map((d, i) => {
         const h = Math.round((d.count / max) * (HEIGHT - 10));
