@@ -17,7 +17,7 @@ import orgRoutes from "./orgs/routes";
 import { attachSecurityLog } from "./security/record";
 import securityRoutes from "./security/routes";
 import { openApiDocument } from "./http/openapi";
-import ui from "./ui/login";
+import dashboard from "./dashboard";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 // A signed download link is its own credential: it can be handed to an auditor.
@@ -29,7 +29,9 @@ export function buildApp() {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "sessionCookie", { type: "apiKey", in: "cookie", name: "cp_session" });
 
-  app.use(secureHeaders());
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on our own form
+  // posts, which is indistinguishable from a sandboxed foreign page.
+  app.use(secureHeaders({ referrerPolicy: "same-origin" }));
   app.use(dbMiddleware());
   app.use(attachSecurityLog());
   app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate()));
@@ -47,7 +49,7 @@ export function buildApp() {
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.doc31(OPENAPI_PATH, openApiDocument);
   app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "chainproof API" }));
-  app.route("/", ui);
+  app.route("/", dashboard);
 
   app.notFound((c) => c.json(errorBody("not_found", "No such route"), 404));
   app.onError((err, c) => {

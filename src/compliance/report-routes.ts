@@ -43,10 +43,10 @@ const reportRoute = createRoute({
 });
 
 /**
- * Builds, signs and audits a report. The body is sent as the exact text that was signed, never
- * re-serialized, which is why this handler is a plain route documented with registerPath.
+ * Builds, signs and audits a report: `body` is the exact text that was signed. The dashboard's
+ * Compliance tab renders `report` from the same call.
  */
-async function serveReport(c: Context<AppEnv>, orgId: string) {
+export async function signedReport(c: Context<AppEnv>, orgId: string) {
   const org = await scopeOrganization(c, orgId, REPORT_READERS);
   await spendBudget(c.env, "REPORT_BUDGET", org.id);
   const db = c.get("db");
@@ -76,6 +76,12 @@ async function serveReport(c: Context<AppEnv>, orgId: string) {
       head_seq: report.audit_log.head_seq,
     },
   });
+  return { org, report, body };
+}
+
+/** The body is sent as the exact text that was signed, never re-serialized, which is why this handler is a plain route documented with registerPath. */
+async function serveReport(c: Context<AppEnv>, orgId: string) {
+  const { org, body } = await signedReport(c, orgId);
   return c.body(body, 200, {
     "Content-Type": "application/json",
     "Content-Disposition": `attachment; filename="compliance-report-${org.id}.json"`,

@@ -1,11 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { newApiToken, secretDigest } from "../auth/secrets";
 import { scopeOrganization } from "../auth/tenancy";
-import { commitAudited } from "../audit/chain/append";
-import { notFound } from "../http/errors";
 import { limitBody } from "../http/request-guards";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
-import { isoNow } from "../time";
 import {
   CreatedTokenSchema,
   CreateTokenBody,
@@ -15,6 +11,7 @@ import {
   TokenSchema,
   toToken } from "./schemas";
 import * as store from "./store";
+import { createOrgToken, revokeOrgToken } from "./token-actions";
 
 /** The tokens routes of /api/v1/organizations. */
 const orgs = newRouter();
@@ -35,24 +32,7 @@ orgs.openapi(
     responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
-    const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);
-    const body = c.req.valid("json");
-    const token = newApiToken();
-    const row = {
-      id: crypto.randomUUID(),
-      organizationId: org.id,
-      name: body.name,
-      role: body.role,
-      tokenHash: await secretDigest(token),
-      createdBy: c.get("caller").actorId,
-      createdAt: isoNow(),
-    };
-    await commitAudited(
-      c,
-      org.id,
-      { action: "token_create", resourceType: "api_token", resourceId: row.id, newState: { name: row.name, role: row.role } },
-      [store.insertToken(c.get("db"), row).toSQL()],
-    );
+    const { row, token } = await createOrgToken(c, c.req.valid("param").orgId, c.req.valid("json"));
     return c.json({ id: row.id, name: row.name, role: row.role, created_at: row.createdAt, token }, 201);
   },
 );
@@ -88,21 +68,9 @@ orgs.openapi(
   }),
   async (c) => {
     const { orgId, tokenId } = c.req.valid("param");
-    const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
-    const db = c.get("db");
-    const token = await store.findOrgToken(db, org.id, tokenId);
-    if (!token) throw notFound("Token");
-    if (!token.revokedAt) {
-      await commitAudited(
-        c,
-        org.id,
-        { action: "token_revoke", resourceType: "api_token", resourceId: token.id, previousState: { name: token.name, role: token.role } },
-        [store.revokeToken(db, token.id, isoNow()).toSQL()],
-      );
-    }
+    await revokeOrgToken(c, orgId, tokenId);
     return c.body(null, 204);
   },
 );
-
 
 export default orgs;

@@ -1,12 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { hashPassword } from "../auth/password";
 import { scopeOrganization } from "../auth/tenancy";
-import { findUserByUsername } from "../auth/store";
-import { commitAudited } from "../audit/chain/append";
-import { conflict, notFound } from "../http/errors";
 import { limitBody } from "../http/request-guards";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
-import { isoNow } from "../time";
 import {
   CreateUserBody,
   listOf,
@@ -16,6 +11,7 @@ import {
   UserIdParam,
   UserSchema } from "./schemas";
 import * as store from "./store";
+import { changeUserRole, createOrgUser, deleteOrgUser } from "./user-actions";
 
 /** The users routes of /api/v1/organizations. */
 const orgs = newRouter();
@@ -35,27 +31,7 @@ orgs.openapi(
     request: { params: OrgIdParam, body: jsonBody(CreateUserBody) },
     responses: { 201: json(UserSchema, "Created"), ...errorResponses(401, 403, 404, 409, 422) },
   }),
-  async (c) => {
-    const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);
-    const body = c.req.valid("json");
-    const db = c.get("db");
-    if (await findUserByUsername(db, body.username)) throw conflict("That username is taken");
-    const user = {
-      id: crypto.randomUUID(),
-      organizationId: org.id,
-      username: body.username,
-      passwordHash: await hashPassword(body.password),
-      role: body.role,
-      createdAt: isoNow(),
-    };
-    await commitAudited(
-      c,
-      org.id,
-      { action: "create", resourceType: "user", resourceId: user.id, newState: { username: user.username, role: user.role } },
-      [store.insertUser(db, user).toSQL()],
-    );
-    return c.json(toUser(user), 201);
-  },
+  async (c) => c.json(toUser(await createOrgUser(c, c.req.valid("param").orgId, c.req.valid("json"))), 201),
 );
 
 orgs.openapi(
@@ -75,14 +51,6 @@ orgs.openapi(
     return c.json({ items: rows.map(toUser) }, 200);
   },
 );
-async function scopeUser(c: Parameters<typeof scopeOrganization>[0], orgId: string, userId: string) {
-  const org = await scopeOrganization(c, orgId, ["super_admin", "org_admin"]);
-  const user = await store.findOrgUser(c.get("db"), org.id, userId);
-  if (!user) throw notFound("User");
-  if (user.id === c.get("caller").actorId) throw conflict("You cannot change your own role or delete yourself");
-  return { org, user };
-}
-
 orgs.openapi(
   createRoute({
     method: "patch",
@@ -97,17 +65,7 @@ orgs.openapi(
   }),
   async (c) => {
     const { orgId, userId } = c.req.valid("param");
-    const { org, user } = await scopeUser(c, orgId, userId);
-    const role = c.req.valid("json").role;
-    if (role !== user.role) {
-      await commitAudited(
-        c,
-        org.id,
-        { action: "role_change", resourceType: "user", resourceId: user.id, changes: { role: { old: user.role, new: role } } },
-        [store.updateUserRole(c.get("db"), user.id, role).toSQL()],
-      );
-    }
-    return c.json(toUser({ ...user, role }), 200);
+    return c.json(toUser(await changeUserRole(c, orgId, userId, c.req.valid("json").role)), 200);
   },
 );
 
@@ -124,17 +82,9 @@ orgs.openapi(
   }),
   async (c) => {
     const { orgId, userId } = c.req.valid("param");
-    const { org, user } = await scopeUser(c, orgId, userId);
-    const db = c.get("db");
-    await commitAudited(
-      c,
-      org.id,
-      { action: "delete", resourceType: "user", resourceId: user.id, previousState: { username: user.username, role: user.role } },
-      [store.deleteUserSessions(db, user.id).toSQL(), store.deleteUser(db, user.id).toSQL()],
-    );
+    await deleteOrgUser(c, orgId, userId);
     return c.body(null, 204);
   },
 );
-
 
 export default orgs;

@@ -73,7 +73,8 @@ const listRoute = (path: string, summary: string, operationId: string) =>
     responses: { 200: json(SecurityEventPage, "Newest first"), ...errorResponses(401, 403, 404, 422) },
   }) satisfies RouteConfig;
 
-const listEvents = async (c: Context<AppEnv>, q: z.output<typeof SecurityEventQuery>) => {
+/** A page of security events in the API's shape; the dashboard renders the same pages. */
+export const listEvents = async (c: Context<AppEnv>, q: z.output<typeof SecurityEventQuery>) => {
   const { rows, total } = await pageSecurityEvents(
     c.get("db"),
     {
@@ -134,14 +135,14 @@ security.openapi(
     request: { query: AlertQuery },
     responses: { 200: json(AlertPage, "Newest first"), ...errorResponses(401, 403, 404, 422) },
   }),
-  async (c) => {
-    const q = c.req.valid("query");
-    const { rows, total, events, deliveries } = await pageAlerts(c.get("db"), await readScope(c, q.organization_id), q.per_page, (q.page - 1) * q.per_page);
-    const items = rows.map((alert) =>
-      toAlert(alert, events.find((e) => e.id === alert.securityEventId)!, deliveries.filter((d) => d.alertId === alert.id)),
-    );
-    return c.json(pageOf(items, total, q), 200);
-  },
+  async (c) => c.json(await listAlerts(c, c.req.valid("query")), 200),
 );
+
+/** A page of alerts with their events and delivery attempts. */
+export async function listAlerts(c: Context<AppEnv>, q: z.output<typeof AlertQuery>) {
+  const { rows, total, events, deliveries } = await pageAlerts(c.get("db"), await readScope(c, q.organization_id), q.per_page, (q.page - 1) * q.per_page);
+  const items = rows.map((alert) => toAlert(alert, events.find((e) => e.id === alert.securityEventId)!, deliveries.filter((d) => d.alertId === alert.id)));
+  return pageOf(items, total, q);
+}
 
 export default security;

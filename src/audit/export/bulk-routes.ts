@@ -21,7 +21,7 @@ const bulk = newRouter();
 const tags = ["Export"];
 const BASE_PATH = "/api/v1/audit/exports";
 
-const BulkExportBody = ExportFilters.extend({
+export const BulkExportBody = ExportFilters.extend({
   format: z.enum(["jsonl", "csv"]).default("jsonl"),
   organization_id: z.uuid().optional().openapi({ description: "Required for super_admin" }),
 })
@@ -49,7 +49,7 @@ const ExportSchema = z
   })
   .openapi("Export");
 
-async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetime: number): Promise<z.infer<typeof ExportSchema>> {
+export async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetime: number): Promise<z.infer<typeof ExportSchema>> {
   const now = Date.now();
   const fileEnds = endOfLife(job);
   const ready = job.status === "complete" && !pastItsLife(job, now);
@@ -98,46 +98,48 @@ bulk.openapi(
       ...errorResponses(401, 403, 404, 422, 429),
     },
   }),
-  async (c) => {
-    const body = c.req.valid("json");
-    const caller = c.get("caller");
-    assertRangeInOrder(body.start_date, body.end_date);
-    if (caller.role === "super_admin" && !body.organization_id) {
-      throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
-    }
-    const orgId = body.organization_id ?? caller.organizationId!;
-    await scopeOrganization(c, orgId, ["org_admin", "super_admin"]);
-    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
-    const now = isoNow();
-    const id = crypto.randomUUID();
-    const job = {
-      id,
-      organizationId: orgId,
-      requestedBy: caller.actorId,
-      format: body.format,
-      filters: exportFilters(body, orgId, now),
-      status: "pending" as const,
-      r2Key: `exports/${orgId}/${id}.${body.format}`,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const audit = { action: "export", resourceType: "export", resourceId: id, metadata: { format: body.format, filters: recordedFilters(body), capped: false } } as const;
-    for (let attempt = 1; ; attempt++) {
-      const slot = freeExportSlot(await activeExportSlots(c.get("db"), orgId));
-      if (slot === null) throw tooManyExports();
-      try {
-        await commitAudited(c, orgId, audit, [insertExport(c.get("db"), { ...job, slot }).toSQL()]);
-        break;
-      } catch (err) {
-        // A concurrent request took that slot after we read it (the unique index refused ours): look again.
-        if (!(err instanceof AppError && err.code === "conflict")) throw err;
-        if (attempt > MAX_CONCURRENT_EXPORTS) throw tooManyExports();
-      }
-    }
-    await exportRunnerOf(c.env, id).start(id);
-    return c.json({ id, status: "pending" }, 202);
-  },
+  async (c) => c.json({ id: await requestBulkExport(c, c.req.valid("json")), status: "pending" }, 202),
 );
+
+/** Records the export (audited, in one of the organization's slots) and starts its runner; answers its id. */
+export async function requestBulkExport(c: Context<AppEnv>, body: z.infer<typeof BulkExportBody>) {
+  const caller = c.get("caller");
+  assertRangeInOrder(body.start_date, body.end_date);
+  if (caller.role === "super_admin" && !body.organization_id) {
+    throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
+  }
+  const orgId = body.organization_id ?? caller.organizationId!;
+  await scopeOrganization(c, orgId, ["org_admin", "super_admin"]);
+  await spendBudget(c.env, "EXPORT_BUDGET", orgId);
+  const now = isoNow();
+  const id = crypto.randomUUID();
+  const job = {
+    id,
+    organizationId: orgId,
+    requestedBy: caller.actorId,
+    format: body.format,
+    filters: exportFilters(body, orgId, now),
+    status: "pending" as const,
+    r2Key: `exports/${orgId}/${id}.${body.format}`,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const audit = { action: "export", resourceType: "export", resourceId: id, metadata: { format: body.format, filters: recordedFilters(body), capped: false } } as const;
+  for (let attempt = 1; ; attempt++) {
+    const slot = freeExportSlot(await activeExportSlots(c.get("db"), orgId));
+    if (slot === null) throw tooManyExports();
+    try {
+      await commitAudited(c, orgId, audit, [insertExport(c.get("db"), { ...job, slot }).toSQL()]);
+      break;
+    } catch (err) {
+      // A concurrent request took that slot after we read it (the unique index refused ours): look again.
+      if (!(err instanceof AppError && err.code === "conflict")) throw err;
+      if (attempt > MAX_CONCURRENT_EXPORTS) throw tooManyExports();
+    }
+  }
+  await exportRunnerOf(c.env, id).start(id);
+  return id;
+}
 
 bulk.openapi(
   createRoute({

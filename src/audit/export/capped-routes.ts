@@ -25,7 +25,7 @@ const KNOWN_FIELDS = ["start_date", "end_date", "actions", "resource_types", "fo
 
 // Unknown body fields are ignored, as the established API does, and reported in X-Ignored-Fields;
 // a name with a lone surrogate cannot be reported (nor percent-encoded), so it is refused.
-const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).default("json") })
+export const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "csv"]).default("json") })
   .loose()
   .superRefine((body, ctx) => {
     for (const name of Object.keys(body)) {
@@ -54,49 +54,51 @@ exports.openapi(
       ...errorResponses(401, 403, 404, 413, 422, 429),
     },
   }),
-  async (c) => {
-    const body = c.req.valid("json");
-    assertRangeInOrder(body.start_date, body.end_date);
-    const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
-    const orgId = await readScope(c, c.req.valid("query").organization_id);
-    await spendBudget(c.env, "EXPORT_BUDGET", orgId);
-    const where = logConditions(exportFilters(body, orgId, isoNow()));
-    const db = c.get("db");
-    const total = await countRecords(db, where);
-    const returned = Math.min(total, EXPORT_LIMIT);
-    const audited = orgId ? [orgId] : await distinctOrganizations(db, where);
-    for (const org of audited) {
-      await commitAudited(c, org, {
-        action: "export",
-        resourceType: "audit_log",
-        resourceId: null,
-        metadata: { format: body.format, filters: recordedFilters(body), total, returned, capped: true },
-      });
-    }
-
-    const headers: Record<string, string> = {
-      "X-Result-Truncated": String(total > EXPORT_LIMIT),
-      "X-Result-Total": String(total),
-      "X-Result-Limit": String(EXPORT_LIMIT),
-    };
-    // Field names are client text: percent-encoded, they are always a valid header value.
-    if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.map((name) => encodeURIComponent(name)).join(", ");
-    const pages = pagesOf(c, where, returned);
-    if (body.format === "csv") {
-      const name = `chainproof-audit-${isoNow().slice(0, 10)}.csv`;
-      return c.body(textStream([csvHeader()], pages, (rows) => csvRows(rows), []), 200, {
-        ...headers,
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": `attachment; filename="${name}"`,
-      });
-    }
-    const head = `{"truncated":${total > EXPORT_LIMIT},"total":${total},"limit":${EXPORT_LIMIT},"returned":${returned},"items":[`;
-    let first = true;
-    const jsonRows = (rows: Parameters<typeof csvRows>[0]) =>
-      rows.map((row) => `${first ? ((first = false), "") : ","}${JSON.stringify(recordFromRow(row))}`).join("");
-    return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json" });
-  },
+  async (c) => cappedExport(c, c.req.valid("json"), c.req.valid("query").organization_id),
 );
+
+/** Streams the export and audits it (once per organization it covers); the dashboard's export button answers the same. */
+export async function cappedExport(c: Context<AppEnv>, body: z.infer<typeof CappedExportBody>, namedOrg: string | undefined) {
+  assertRangeInOrder(body.start_date, body.end_date);
+  const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
+  const orgId = await readScope(c, namedOrg);
+  await spendBudget(c.env, "EXPORT_BUDGET", orgId);
+  const where = logConditions(exportFilters(body, orgId, isoNow()));
+  const db = c.get("db");
+  const total = await countRecords(db, where);
+  const returned = Math.min(total, EXPORT_LIMIT);
+  const audited = orgId ? [orgId] : await distinctOrganizations(db, where);
+  for (const org of audited) {
+    await commitAudited(c, org, {
+      action: "export",
+      resourceType: "audit_log",
+      resourceId: null,
+      metadata: { format: body.format, filters: recordedFilters(body), total, returned, capped: true },
+    });
+  }
+
+  const headers: Record<string, string> = {
+    "X-Result-Truncated": String(total > EXPORT_LIMIT),
+    "X-Result-Total": String(total),
+    "X-Result-Limit": String(EXPORT_LIMIT),
+  };
+  // Field names are client text: percent-encoded, they are always a valid header value.
+  if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.map((name) => encodeURIComponent(name)).join(", ");
+  const pages = pagesOf(c, where, returned);
+  if (body.format === "csv") {
+    const name = `chainproof-audit-${isoNow().slice(0, 10)}.csv`;
+    return c.body(textStream([csvHeader()], pages, (rows) => csvRows(rows), []), 200, {
+      ...headers,
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${name}"`,
+    });
+  }
+  const head = `{"truncated":${total > EXPORT_LIMIT},"total":${total},"limit":${EXPORT_LIMIT},"returned":${returned},"items":[`;
+  let first = true;
+  const jsonRows = (rows: Parameters<typeof csvRows>[0]) =>
+    rows.map((row) => `${first ? ((first = false), "") : ","}${JSON.stringify(recordFromRow(row))}`).join("");
+  return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json" });
+}
 
 /** The newest `limit` rows, one D1 page at a time (keyset, so each page is an index seek). */
 async function* pagesOf(c: Context<AppEnv>, where: Parameters<typeof newestFirstPage>[1], limit: number) {

@@ -63,19 +63,13 @@ integrity.openapi(
     if (query.organization_id && query.cursor !== undefined) {
       throw invalid([{ field: "cursor", message: "only without organization_id; within one organization use start_id" }]);
     }
-    const keyring = await loadAuditKeyring(c.env);
-    if (query.organization_id) {
-      const org = await scopeOrganization(c, query.organization_id, ["super_admin"]);
-      await spendBudget(c.env, "VALIDATE_BUDGET", org.id);
-      const result = await validateOrganization(c.env, db, keyring, org.id, { startId: query.start_id, endId: query.end_id, limit: query.limit });
-      await recordOutcome(c, result, query);
-      return c.json({ ...result }, 200);
-    }
+    if (query.organization_id) return c.json({ ...(await validateOne(c, query.organization_id, query)) }, 200);
     const from = query.cursor === undefined ? null : decodeCursor(query.cursor);
     if (query.cursor !== undefined && !from) {
       throw invalid([{ field: "cursor", message: "not a cursor this API handed out; pass next_cursor back unchanged" }]);
     }
     await spendBudget(c.env, "VALIDATE_BUDGET", undefined);
+    const keyring = await loadAuditKeyring(c.env);
     const { results, next } = await validateOrganizations(c.env, db, keyring, from, query.limit, (result) => recordOutcome(c, result, query));
     const firstBroken = results.find((r) => !r.valid);
     return c.json(
@@ -96,8 +90,18 @@ integrity.openapi(
   },
 );
 
+/** One organization's walk from `start_id` (or genesis), audited; the dashboard's "validate now" runs the same. */
+export async function validateOne(c: Context<AppEnv>, orgId: string, range: { start_id?: string; end_id?: string; limit: number }) {
+  const org = await scopeOrganization(c, orgId, ["super_admin"]);
+  await spendBudget(c.env, "VALIDATE_BUDGET", org.id);
+  const keyring = await loadAuditKeyring(c.env);
+  const result = await validateOrganization(c.env, c.get("db"), keyring, org.id, { startId: range.start_id, endId: range.end_id, limit: range.limit });
+  await recordOutcome(c, result, range);
+  return result;
+}
+
 /** The walk is audited after it ran; the answer carries the audit record's D1 bookmark. */
-async function recordOutcome(c: Context<AppEnv>, result: ValidationResult, query: z.infer<typeof ValidateQuery>) {
+async function recordOutcome(c: Context<AppEnv>, result: ValidationResult, query: { start_id?: string; end_id?: string }) {
   const validator = { caller: c.get("caller"), client: clientInfo(c) };
   const range = { start_id: query.start_id ?? null, end_id: query.end_id ?? null };
   announceWrite(c, await recordValidationOutcome(securityScope(c), validator, result, range));

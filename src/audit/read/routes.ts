@@ -38,7 +38,8 @@ const PagingQuery = z
   .strict()
   .refine(...pageDepth);
 
-async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
+/** A page of records in the API's shape; the dashboard renders the same pages. */
+export async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
   const { rows, total } = await pageOfRecords(c.get("db"), where, page, perPage);
   const pages = Math.ceil(total / perPage);
   if (page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
@@ -76,7 +77,7 @@ reads.openapi(
 );
 
 /** A member reads only records it acted in; a record of another tenant does not exist for the caller. */
-function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
+export function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
   const caller = c.get("caller");
   if (!row || (caller.role !== "super_admin" && row.organizationId !== caller.organizationId)) throw notFound("Audit record");
   if (caller.role === "member" && row.actorId !== caller.actorId) throw forbidden("Members may read only their own history");
@@ -182,30 +183,29 @@ reads.openapi(
     },
     responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
   }),
-  async (c) => {
-    const q = c.req.valid("query");
-    const end = q.end_date ?? isoNow();
-    const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
-    assertRangeInOrder(start, end);
-    const organizationId = await readScope(c, q.organization_id);
-    await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
-    const where = logConditions({ organizationId, startDate: start, endDate: end });
-    const counts = await activityCounts(c.get("db"), where);
-    const tally = (rows: { key: string | null; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key ?? "", r.n]));
-    return c.json(
-      {
-        start_date: start,
-        end_date: end,
-        total: counts.total,
-        by_action: tally(counts.byAction),
-        by_resource_type: tally(counts.byResourceType),
-        by_status: tally(counts.byStatus),
-        top_actors: counts.topActors.map((r) => ({ actor_id: r.key, count: r.n })),
-        per_day: counts.perDay.map((r) => ({ date: r.key, count: r.n })),
-      },
-      200,
-    );
-  },
+  async (c) => c.json(await activitySummary(c, c.req.valid("query")), 200),
 );
+
+/** The activity summary of one organization (or, for a super_admin naming none, every one); default: the last 30 days. */
+export async function activitySummary(c: Context<AppEnv>, q: { start_date?: string; end_date?: string; organization_id?: string }) {
+  const end = q.end_date ?? isoNow();
+  const start = q.start_date ?? isoNow(Date.parse(end) - 30 * DAY_MS);
+  assertRangeInOrder(start, end);
+  const organizationId = await readScope(c, q.organization_id);
+  await spendBudget(c.env, "SUMMARY_BUDGET", organizationId);
+  const where = logConditions({ organizationId, startDate: start, endDate: end });
+  const counts = await activityCounts(c.get("db"), where);
+  const tally = (rows: { key: string | null; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key ?? "", r.n]));
+  return {
+    start_date: start,
+    end_date: end,
+    total: counts.total,
+    by_action: tally(counts.byAction),
+    by_resource_type: tally(counts.byResourceType),
+    by_status: tally(counts.byStatus),
+    top_actors: counts.topActors.map((r) => ({ actor_id: r.key, count: r.n })),
+    per_day: counts.perDay.map((r) => ({ date: r.key, count: r.n })),
+  };
+}
 
 export default reads;
