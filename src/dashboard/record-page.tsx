@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
 import { recordFromRow } from "../audit/chain/record";
-import { sealChecks } from "../audit/integrity/seal-check";
+import { sealChecks } from "../audit/chain/seal-check";
 import { recordById } from "../audit/read/store";
 import { visibleRecord } from "../audit/read/routes";
 import { loadAuditKeyring } from "../crypto/keys";
