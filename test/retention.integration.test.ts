@@ -87,10 +87,10 @@ async function agedTenant(id: string, tier: string | null) {
   return tenant;
 }
 
-const seedPass = (firstOrgId: string) =>
+const seedPass = (firstOrgId: string, passStartedAt = Date.now()) =>
   sql(
     "INSERT OR REPLACE INTO scheduled_cursors (job, pass_started_at, next_org_id, next_start_id, next_kind, finished_at, updated_at) VALUES ('retention', ?1, ?2, NULL, NULL, NULL, ?1)",
-    new Date().toISOString(),
+    new Date(passStartedAt).toISOString(),
     firstOrgId,
   );
 
@@ -281,6 +281,21 @@ describe("retention", () => {
     const lines = await gunzipLines(await (await env.ARCHIVE.get(archived.objects[0]!.key))!.arrayBuffer());
     expect(lines).toEqual([expect.objectContaining({ description: "seen 45 days ago", alert: expect.objectContaining({ organizationId: id }) })]);
   });
+
+  it("a pass scheduled ahead of the clock prunes everything recorded before it ran, never its own records", async () => {
+    const [id] = blockIds(1) as [string];
+    await agedTenant(id, "FREE");
+    await seedPass(id, Date.now() + 400 * DAY_MS);
+    await continueRetentionPass(enforcing, { db: database(env.DB), env: enforcing }, { rows: 10_000, organizations: 1, wallMs: 30_000 });
+    const rows = await chainRows(id);
+    expect(rows.map((r) => [r.seq, r.action])).toEqual([[20, "retention_prune"]]);
+    expect((await env.ARCHIVE.list({ prefix: `archives/${id}/` })).objects.map((o) => o.key).sort()).toEqual([
+      `archives/${id}/1-19.jsonl.gz`,
+      `archives/${id}/1-19.manifest.json`,
+    ]);
+    await sql("UPDATE scheduled_cursors SET finished_at = ?1, next_org_id = NULL WHERE job = 'retention'", new Date().toISOString());
+    expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, pruned: 19, checked: 1 });
+  }, 60_000);
 
   it("prunes nothing when ENFORCE_ORG_QUOTAS is not true", async () => {
     const [id] = blockIds(1) as [string];

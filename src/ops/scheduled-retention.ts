@@ -52,12 +52,15 @@ export async function continueRetentionPass(env: Env, scope: SecurityScope, limi
       return afterDeletes(db, { ...done, finished: false });
     }
     const org = await findOrganization(db, orgId);
-    const cutoff = org ? retentionCutoff(orgTier(org.settings), passNow) : null;
+    const tierCutoff = org ? retentionCutoff(orgTier(org.settings), passNow) : null;
+    // Never what this invocation wrote itself (its retention_prune records), even when the pass's
+    // scheduled time runs ahead of the clock.
+    const cutoff = tierCutoff === null ? null : tierCutoff < isoNow(began) ? tierCutoff : isoNow(began);
     done.organizations++;
     if (cutoff === null) continue;
     let chainDone = true;
     try {
-      const chain = await pruneOrganizationChain(scope, keyring, orgId, cutoff, limits.rows - done.rows);
+      const chain = await pruneOrganizationChain(scope, keyring, orgId, cutoff, { rows: limits.rows - done.rows, until: began + limits.wallMs });
       done.rows += chain.rows;
       chainDone = chain.done;
       done.rows += await pruneSecurityEvents(env, db, orgId, cutoff, Math.max(0, limits.rows - done.rows));

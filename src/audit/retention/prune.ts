@@ -30,14 +30,14 @@ const PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Prunes the organization's old prefix (docs/operations.md, "Retention"), an archive at a time:
- * the open prune first, exactly as it was planned, then new ones while rows are due and fewer
- * than `rowBudget` were pruned. Each archive goes pending → archived (R2) → pruned (anchor and
+ * the open prune first, exactly as it was planned, then new ones while rows are due, fewer
+ * than `budget.rows` were pruned and the clock is before `budget.until`. Each archive goes pending → archived (R2) → pruned (anchor and
  * delete in one transaction) → complete (audited), so a crash anywhere resumes without loss or a
  * second archive of the same rows. A chain that does not verify is never pruned.
  */
-export async function pruneOrganizationChain(scope: SecurityScope, keyring: AuditKeyring, orgId: string, cutoff: string, rowBudget: number) {
+export async function pruneOrganizationChain(scope: SecurityScope, keyring: AuditKeyring, orgId: string, cutoff: string, budget: { rows: number; until: number }) {
   let rows = 0;
-  while (rows < rowBudget) {
+  while (rows < budget.rows && Date.now() < budget.until) {
     const archive = (await openArchive(scope.db, orgId)) ?? (await planArchive(scope, keyring, orgId, cutoff));
     if (!archive) return { rows, done: true };
     if (!(await finishArchive(scope, keyring, archive))) return { rows, done: true };
