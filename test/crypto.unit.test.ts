@@ -41,6 +41,8 @@ describe("encoding", () => {
     expect(fromHex("00017F80FEFF")).toEqual(bytes);
     expect(() => fromHex("abc")).toThrow();
     expect(() => fromHex("zz")).toThrow();
+    for (const bad of ["0g", "G0", "@0", "0`", "0/", ":0", " 0", "0\u0661", "0\u0141"]) expect(() => fromHex(bad)).toThrow();
+    expect(fromHex("09afAF")).toEqual(new Uint8Array([0x09, 0xaf, 0xaf]));
     expect(toBase64Url(new Uint8Array([0xfb, 0xff]))).toBe("-_8");
     expect(fromBase64Url("-_8")).toEqual(new Uint8Array([0xfb, 0xff]));
     expect(toBase64Url(new Uint8Array())).toBe("");

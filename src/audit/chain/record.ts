@@ -69,7 +69,9 @@ export function canonicalRow(r: Omit<AuditRecord, "prev_hash" | "row_hmac">): st
 export const sealedMessage = (r: Omit<AuditRecord, "row_hmac">) => (r.prev_hash ?? "") + canonicalRow(r);
 
 // The sealed members in JCS order (their names are ASCII, so code-unit order is plain sort order).
-const CANONICAL_PLAN = [...SEALED_MEMBERS].sort().map((m) => ({ prefix: `${JSON.stringify(m)}:`, key: STORED_KEY[m], json: JSON_MEMBERS.has(m) }));
+const CANONICAL_PLAN = [...SEALED_MEMBERS]
+  .sort()
+  .map((m, i) => ({ prefix: `${i === 0 ? "" : ","}${JSON.stringify(m)}:`, key: STORED_KEY[m], json: JSON_MEMBERS.has(m) }));
 
 /**
  * canonical(row) straight from the stored columns, without parsing: JSON columns as the JCS text
@@ -77,10 +79,12 @@ const CANONICAL_PLAN = [...SEALED_MEMBERS].sort().map((m) => ({ prefix: `${JSON.
  * Equal to canonicalRow(recordFromRow(row)) whenever the stored JSON is canonical; a test pins it.
  */
 export function canonicalStoredRow(r: StoredRow): string {
+  // A plain indexed loop: it runs once per row of every validation walk and every append.
   let out = "{";
-  for (const [i, step] of CANONICAL_PLAN.entries()) {
+  for (let i = 0; i < CANONICAL_PLAN.length; i++) {
+    const step = CANONICAL_PLAN[i]!;
     const value = r[step.key];
-    out += (i === 0 ? "" : ",") + step.prefix + (value === null ? "null" : step.json ? (value as string) : JSON.stringify(value));
+    out += step.prefix + (value === null ? "null" : step.json ? (value as string) : JSON.stringify(value));
   }
   return `${out}}`;
 }

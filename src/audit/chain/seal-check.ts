@@ -21,29 +21,51 @@ function isJsonValue(text: string | null) {
   }
 }
 
+const encoder = new TextEncoder();
+// Every message is encoded into one buffer: WebCrypto copies its input when called, so the next
+// row may overwrite it at once. A fresh buffer per row was a tenth of a validation's CPU (and GC).
+let scratch = new Uint8Array(64 * 1024);
+
+function messageBytes(text: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (text.length * 3 > scratch.byteLength) scratch = new Uint8Array(text.length * 3);
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
+
+/** A row's seal against the stored text as is: a verdict at once, or WebCrypto's. */
+function fastVerdict(keyring: AuditKeyring, row: StoredRow): SealCheck | Promise<boolean> {
+  const key = row.keyId === null ? undefined : keyring.byId.get(row.keyId);
+  if (!key) return "unknown_key";
+  const tag = sealBytes(row.rowHmac);
+  // Each JSON column must be one JSON value on its own, or text could move between two
+  // adjacent columns and still spell the same sealed bytes.
+  if (!tag || !isJsonValue(row.changes) || !isJsonValue(row.previousState) || !isJsonValue(row.newState) || !isJsonValue(row.metadata)) return "invalid";
+  return verifyHmacSha256(key, messageBytes((row.prevHash ?? "") + canonicalStoredRow(row)), tag);
+}
+
+/** The seal against the exact JCS of the row's parsed values: stored JSON with other bytes but the same meaning. */
+async function exactVerdict(keyring: AuditKeyring, row: StoredRow): Promise<SealCheck> {
+  try {
+    return (await verifyHmacSha256(keyring.byId.get(row.keyId!)!, sealedMessage(recordFromRow(row)), sealBytes(row.rowHmac)!)) ? "valid" : "invalid";
+  } catch {
+    // Stored JSON that no longer parses, or text JCS refuses: it cannot match its seal.
+    return "invalid";
+  }
+}
+
 /**
  * Checks each stored row's seal, a page at a time (WebCrypto verify: constant time, no hex round
- * trip). Fast: over the stored text as is. If that fails, the exact JCS of the parsed values
- * decides, so stored JSON with other bytes but the same meaning still verifies.
+ * trip). Fast: over the stored text as is, one WebCrypto promise per row and nothing else. If that
+ * fails, the exact JCS of the parsed values decides.
  */
 export async function sealChecks(keyring: AuditKeyring, rows: StoredRow[]): Promise<SealCheck[]> {
-  return Promise.all(
-    rows.map(async (row): Promise<SealCheck> => {
-      const key = row.keyId === null ? undefined : keyring.byId.get(row.keyId);
-      if (!key) return "unknown_key";
-      const tag = sealBytes(row.rowHmac);
-      // Each JSON column must be one JSON value on its own, or text could move between two
-      // adjacent columns and still spell the same sealed bytes.
-      if (!tag || ![row.changes, row.previousState, row.newState, row.metadata].every(isJsonValue)) return "invalid";
-      if (await verifyHmacSha256(key, (row.prevHash ?? "") + canonicalStoredRow(row), tag)) return "valid";
-      try {
-        return (await verifyHmacSha256(key, sealedMessage(recordFromRow(row)), tag)) ? "valid" : "invalid";
-      } catch {
-        // Stored JSON that no longer parses, or text JCS refuses: it cannot match its seal.
-        return "invalid";
-      }
-    }),
-  );
+  const verdicts = await Promise.all(rows.map((row) => fastVerdict(keyring, row)));
+  const checks: SealCheck[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const verdict = verdicts[i]!;
+    checks[i] = verdict === true ? "valid" : verdict === false ? await exactVerdict(keyring, rows[i]!) : verdict;
+  }
+  return checks;
 }
 
 /** A stored row_hmac as the 32 bytes it names, or null if it is not 64 hex digits. */
@@ -55,4 +77,3 @@ function sealBytes(rowHmac: string | null) {
     return null;
   }
 }
-
