@@ -157,7 +157,7 @@ export async function logsPage(c: Context<AppEnv>) {
       <FilterForm filters={filters} caller={caller} orgId={org.id} />
       {caller.role !== "member" && <ExportForm filters={filters} caller={caller} orgId={org.id} />}
       <LogTable items={result.items} />
-      <Pager path="/logs" query={queryOf(kept)} page={result.page} pages={result.pages} total={result.total} />
+      <Pager path="/logs" query={queryOf(kept)} page={q.page} pages={result.pages} total={result.total} totalExact={result.total_exact} />
     </>,
     props,
   );
