@@ -70,7 +70,7 @@ export function logConditions(f: LogFilters): SQL | undefined {
 
 /**
  * Metadata contains `text` (ASCII case folded, every character literal). From three characters on,
- * the trigram index audit_search (migrations/0012_search_index.sql) narrows the rows first: its
+ * the trigram index audit_search (migrations/0011_search_index.sql) narrows the rows first: its
  * phrase match is a superset of the containment (it folds case beyond ASCII), so the exact test
  * still decides. Shorter text has no trigram and is tested row by row.
  */
