@@ -2,7 +2,7 @@
 // fired at the Worker as each organization's org_admin, and the same SQL run straight against a
 // node:sqlite copy of the very rows the Worker stored (its baseline).
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { and, count, eq, type SQL, sql } from "drizzle-orm";
+import { count, type SQL, sql } from "drizzle-orm";
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import { logConditions, newestFirst } from "../../src/audit/read/filters";
 import { TOTAL_CAP } from "../../src/audit/read/store";
@@ -107,7 +107,7 @@ function pageStatements(where: SQL | undefined) {
 
 function rawStatements(args: QueryArgs, orgId: string) {
   if (args.resource) {
-    const where = and(logConditions({ organizationId: orgId, resourceId: args.resource.id }), eq(auditLogs.resourceType, args.resource.type));
+    const where = logConditions({ organizationId: orgId, resourceTypes: [args.resource.type], resourceId: args.resource.id });
     return [{ ...qb.select({ id: auditLogs.id }).from(auditLogs).where(where).limit(1).toSQL(), counts: false }, ...pageStatements(where)];
   }
   return pageStatements(

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, lt, lte, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { MAX_PAGE_DEPTH } from "../../http/query";
@@ -11,17 +11,18 @@ import { newestFirst } from "./filters";
  */
 export const TOTAL_CAP = MAX_PAGE_DEPTH;
 
-/** The newest-first page: `perPage` rows after the keyset position (or `offset` rows in), and one more to tell whether any follow. */
-export const recordsPage = (db: Database, where: SQL | undefined, at: { offset: number; after: NewestFirstCursor | null }, perPage: number) =>
-  newestFirstPage(db, where, at.after, perPage + 1).offset(at.offset);
+/** The newest-first page of `perPage` rows from `offset` on, and one more to tell whether any follow. */
+export const recordsPage = (db: Database, where: SQL | undefined, offset: number, perPage: number) =>
+  db.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(perPage + 1).offset(offset);
 
 /** How many rows match, counting no further than `cap`. */
 export const cappedCount = (db: Database, where: SQL | undefined, cap: number) =>
   db.select({ n: count() }).from(db.select({ one: sql`1`.as("one") }).from(auditLogs).where(where).limit(cap).as("matching"));
 
-export async function pageOfRecords(db: Database, where: SQL | undefined, at: { offset: number; after: NewestFirstCursor | null }, perPage: number) {
-  const [rows, [counted]] = await db.batch([recordsPage(db, where, at, perPage), cappedCount(db, where, TOTAL_CAP + 1)]);
-  const n = counted!.n;
+/** A page (`where` may hold a keyset position) and the capped count of `counted` (the same filters without it). */
+export async function pageOfRecords(db: Database, where: SQL | undefined, counted: SQL | undefined, offset: number, perPage: number) {
+  const [rows, [total]] = await db.batch([recordsPage(db, where, offset, perPage), cappedCount(db, counted, TOTAL_CAP + 1)]);
+  const n = total!.n;
   return { rows: rows.slice(0, perPage), more: rows.length > perPage, total: Math.min(n, TOTAL_CAP), totalExact: n <= TOTAL_CAP };
 }
 
@@ -37,13 +38,11 @@ export const recordById = async (db: Database, id: string) =>
 /** Keyset position in newest-first order: after (timestamp, seq, id) = cursor. */
 export type NewestFirstCursor = { timestamp: string; seq: number | null; id: string };
 
-export function olderThan(c: NewestFirstCursor): SQL {
+/** `timestamp` may be written `+timestamp` by the caller (see logConditions). */
+export function olderThan(c: NewestFirstCursor, timestamp: SQLWrapper = auditLogs.timestamp): SQL {
   const seq = sql`coalesce(${auditLogs.seq}, -1)`;
   // The leading `timestamp <=` is what lets an index on the timestamp start at the position.
-  return and(
-    lte(auditLogs.timestamp, c.timestamp),
-    or(lt(auditLogs.timestamp, c.timestamp), lt(seq, c.seq ?? -1), and(eq(seq, c.seq ?? -1), lt(auditLogs.id, c.id))),
-  )!;
+  return and(lte(timestamp, c.timestamp), or(lt(timestamp, c.timestamp), lt(seq, c.seq ?? -1), and(eq(seq, c.seq ?? -1), lt(auditLogs.id, c.id))))!;
 }
 
 export const newestFirstPage = (db: Database, where: SQL | undefined, after: NewestFirstCursor | null, limit: number) =>

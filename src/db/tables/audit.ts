@@ -34,9 +34,10 @@ export const auditLogs = sqliteTable(
   (t) => [
     uniqueIndex("audit_logs_org_seq_unique").on(t.organizationId, t.seq),
     // One index per filter of GET /audit/logs (test/query-plans.integration.test.ts checks the plans).
-    // Each ends in (timestamp, seq): it then hands rows over newest first as the order-by wants,
-    // and without statistics SQLite prefers it to reading the organization in time order.
-    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp, t.seq),
+    // Each filter's index ends in (timestamp, seq) and the organization's time index does not: the
+    // filter's index then serves more of the newest-first order, which is what SQLite weighs when
+    // it has no statistics to tell that an actor or a resource is far narrower than a date range.
+    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp),
     index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp, t.seq),
     index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp, t.seq),
     // The resource lookup filters on all three and reads newest first: one index serves both.

@@ -1,0 +1,23 @@
+import { DatabaseSync } from "node:sqlite";
+const db = new DatabaseSync(process.argv[2]!, { readOnly: true });
+const org = (db.prepare("SELECT organization_id o FROM audit_logs WHERE rowid = 500000").get() as any).o;
+const actor = (db.prepare("SELECT actor_id a FROM audit_logs WHERE organization_id = ? LIMIT 1").get(org) as any).a;
+const t = (label: string, q: string, ...p: any[]) => {
+  const st = db.prepare(q); const t0 = performance.now(); let r: any; for (let i = 0; i < 3; i++) r = st.all(...p);
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all(...p) as any[]).map((x) => x.detail).join(" | ");
+  console.log(`${label}: ${((performance.now() - t0) / 3).toFixed(1)} ms, ${r.length} rows :: ${plan}`);
+};
+const O = "ORDER BY timestamp DESC, seq DESC, id DESC LIMIT 51";
+const S = `rowid IN (SELECT rowid FROM audit_search WHERE audit_search MATCH '"kumquat"') AND instr(lower(metadata), 'kumquat') > 0`;
+t("fts only count", `SELECT count(*) FROM audit_search WHERE audit_search MATCH '"kumquat"'`);
+t("search page eq org", `SELECT * FROM audit_logs WHERE organization_id = ? AND ${S} ${O}`, org);
+t("search page +org", `SELECT * FROM audit_logs WHERE +organization_id = ? AND ${S} ${O}`, org);
+t("search count eq org", `SELECT count(*) FROM (SELECT 1 FROM audit_logs WHERE organization_id = ? AND ${S} LIMIT 10001)`, org);
+t("search count +org", `SELECT count(*) FROM (SELECT 1 FROM audit_logs WHERE +organization_id = ? AND ${S} LIMIT 10001)`, org);
+t("search count eq org INDEXED BY org_time", `SELECT count(*) FROM (SELECT 1 FROM audit_logs INDEXED BY audit_logs_org_time_idx WHERE organization_id = ? AND ${S} LIMIT 10001)`, org);
+t("instr page (old)", `SELECT * FROM audit_logs WHERE organization_id = ? AND instr(lower(metadata), 'kumquat') > 0 ${O}`, org);
+const W = "timestamp >= '2026-10-01' AND timestamp <= '2026-10-08'";
+t("actor+action page", `SELECT * FROM audit_logs WHERE organization_id = ? AND ${W} AND action IN ('update') AND actor_id = ? ${O}`, org, actor);
+t("actor+action page action=", `SELECT * FROM audit_logs WHERE organization_id = ? AND ${W} AND action = 'update' AND actor_id = ? ${O}`, org, actor);
+t("actor page dates", `SELECT * FROM audit_logs WHERE organization_id = ? AND ${W} AND actor_id = ? ${O}`, org, actor);
+t("actor+action INDEXED BY actor", `SELECT * FROM audit_logs INDEXED BY audit_logs_org_actor_time_idx WHERE organization_id = ? AND ${W} AND action IN ('update') AND actor_id = ? ${O}`, org, actor);
