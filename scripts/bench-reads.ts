@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createOrgs, orgAdminToken } from "./bench/api";
 import { queryKinds, readDataset } from "./bench/dataset";
+import { measureLatency } from "./bench/load";
 import { fillReadOrgs, httpReadLatency, httpTotal, type ReadOrg } from "./bench/reads";
 import { bundleWorker, type Credentials, prepareDatabase, startServer, writeSecrets } from "./bench/server";
 import { wrangler } from "./wrangler";
@@ -59,6 +60,16 @@ try {
 
   const kinds = queryKinds(readDataset(ORGS, saved.endMs));
   const lines: string[] = [];
+  // The floor: an authenticated request that reads no audit_logs rows (token lookup, routing, JSON).
+  progress(`GET /api/v1/audit/actions (the floor): ${CONNECTIONS} connections, ${SECONDS} s`);
+  let turn = 0;
+  const floor = await measureLatency({
+    base: server.base,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    next: () => ({ path: "/api/v1/audit/actions", headers: { Authorization: `Bearer ${saved.orgs[turn++ % ORGS]!.adminToken}` } }),
+  });
+  lines.push(`${"floor: GET /api/v1/audit/actions".padEnd(34)} p50 ${String(floor.p50_ms).padStart(7)} ms  p95 ${String(floor.p95_ms).padStart(7)} ms  ${floor.requests} req`);
   for (const kind of kinds) {
     const total = await httpTotal(server.base, saved.orgs[0]!, kind.args(() => 0.5, 0));
     progress(`GET ${kind.label}: ${CONNECTIONS} connections, ${SECONDS} s`);
