@@ -49,7 +49,9 @@ describe(`OFFSET-paged lists reach at most ${MAX_PAGE_DEPTH} rows deep`, () => {
   it.each(lists)("%s: the deepest page is served, one past it is a 422 naming page", async (path) => {
     const deepest = await api(`${path}?per_page=200&page=${MAX_PAGE_DEPTH / 200}`, { as: t.admin.as });
     expect(deepest.status).toBe(200);
-    expect(deepest.json).toMatchObject({ total: ROWS, page: 50, per_page: 200, pages: Math.ceil(ROWS / 200) });
+    // The audit log counts up to the depth a page reaches (src/audit/read/store.ts, TOTAL_CAP).
+    const counted = path.startsWith("/api/v1/audit/logs") ? { total: MAX_PAGE_DEPTH, total_exact: false, pages: MAX_PAGE_DEPTH / 200 } : { total: ROWS, pages: Math.ceil(ROWS / 200) };
+    expect(deepest.json).toMatchObject({ ...counted, page: 50, per_page: 200 });
     expect(deepest.json.items).toHaveLength(200);
 
     const past = await api(`${path}?per_page=200&page=${MAX_PAGE_DEPTH / 200 + 1}`, { as: t.admin.as });
@@ -60,6 +62,21 @@ describe(`OFFSET-paged lists reach at most ${MAX_PAGE_DEPTH} rows deep`, () => {
         message: "page × per_page must not exceed 10000; narrow the filters (e.g. start_date and end_date) to reach older records",
       },
     ]);
+  });
+
+  it.each(lists.filter((path) => path.startsWith("/api/v1/audit/logs")))("%s: next_cursor reads on past the deepest page, to the last record", async (path) => {
+    const deepest = await api(`${path}?per_page=200&page=${MAX_PAGE_DEPTH / 200}`, { as: t.admin.as });
+    const next = await api(`${path}?per_page=200&cursor=${deepest.json.next_cursor}`, { as: t.admin.as });
+    expect(next.status, next.text).toBe(200);
+    expect(next.json).toMatchObject({ page: null, per_page: 200, total: MAX_PAGE_DEPTH, total_exact: false });
+    // Seeded a second apart: row i is `-log-i`, newest first, so the page after row 501 starts at 500.
+    expect(deepest.json.items.at(-1).id).toBe(`${t.org.id}-log-501`);
+    expect(next.json.items.map((r: { id: string }) => r.id)).toEqual(Array.from({ length: 200 }, (_, k) => `${t.org.id}-log-${500 - k}`));
+    const last = await api(`${path}?per_page=200&cursor=${next.json.next_cursor}`, { as: t.admin.as });
+    expect(last.json.items.map((r: { id: string }) => r.id)).toEqual(Array.from({ length: 300 }, (_, k) => `${t.org.id}-log-${300 - k}`).slice(0, 200));
+    expect(last.json.next_cursor).not.toBeNull();
+    const end = await api(`${path}?per_page=200&cursor=${last.json.next_cursor}`, { as: t.admin.as });
+    expect([end.json.items.length, end.json.next_cursor]).toEqual([100, null]);
   });
 
   it("counts page × per_page whatever the page size, and refuses a page in the millions before reading anything", async () => {

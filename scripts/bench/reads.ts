@@ -2,9 +2,10 @@
 // fired at the Worker as each organization's org_admin, and the same SQL run straight against a
 // node:sqlite copy of the very rows the Worker stored (its baseline).
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { and, count, eq, type SQL } from "drizzle-orm";
+import { count, type SQL, sql } from "drizzle-orm";
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import { logConditions, newestFirst } from "../../src/audit/read/filters";
+import { TOTAL_CAP } from "../../src/audit/read/store";
 import type { AuditRecord } from "../../src/audit/chain/record";
 import { auditLogs } from "../../src/db/schema";
 import { appendBatch, type Org } from "./api";
@@ -95,16 +96,18 @@ export function httpReadLatency(o: { base: string; orgs: ReadOrg[]; kind: QueryK
 const qb = new QueryBuilder();
 const PER_PAGE = 50;
 
+// As store.ts recordsPage and cappedCount: one row past the page (is there a next_cursor?), and a count that stops at the cap.
 function pageStatements(where: SQL | undefined) {
+  const matching = qb.select({ one: sql`1`.as("one") }).from(auditLogs).where(where).limit(TOTAL_CAP + 1).as("matching");
   return [
-    { ...qb.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(PER_PAGE).offset(0).toSQL(), counts: false },
-    { ...qb.select({ n: count() }).from(auditLogs).where(where).toSQL(), counts: true },
+    { ...qb.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(PER_PAGE + 1).offset(0).toSQL(), counts: false },
+    { ...qb.select({ n: count() }).from(matching).toSQL(), counts: true },
   ];
 }
 
 function rawStatements(args: QueryArgs, orgId: string) {
   if (args.resource) {
-    const where = and(logConditions({ organizationId: orgId, resourceId: args.resource.id }), eq(auditLogs.resourceType, args.resource.type));
+    const where = logConditions({ organizationId: orgId, resourceTypes: [args.resource.type], resourceId: args.resource.id });
     return [{ ...qb.select({ id: auditLogs.id }).from(auditLogs).where(where).limit(1).toSQL(), counts: false }, ...pageStatements(where)];
   }
   return pageStatements(
@@ -122,7 +125,7 @@ function rawStatements(args: QueryArgs, orgId: string) {
 // drizzle's SQL leaves count(*) unaliased (it maps columns by position), so read it by position too.
 const firstValue = (row: unknown) => Number(Object.values(row as Record<string, unknown>)[0]);
 
-/** How many rows the query matches in the copy (the count statement the Worker runs too). */
+/** How many rows the query matches in the copy, up to the cap (the count statement the Worker runs too). */
 export function rawTotal(db: DatabaseSync, args: QueryArgs, orgId: string): number {
   const counting = rawStatements(args, orgId).find((s) => s.counts)!;
   return firstValue(db.prepare(counting.sql).get(...(counting.params as (string | number)[])));

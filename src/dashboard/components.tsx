@@ -27,7 +27,15 @@ export const FieldErrors: FC<{ errors: FieldError[] }> = ({ errors }) =>
   );
 
 /** Links to the pages before and after, keeping the current filters. */
-export const Pager: FC<{ path: string; query: URLSearchParams; page: number; pages: number; total: number }> = ({ path, query, page, pages, total }) => {
+/** `totalExact: false`: more match than were counted (the audit log counts up to a cap). */
+export const Pager: FC<{ path: string; query: URLSearchParams; page: number; pages: number; total: number; totalExact?: boolean }> = ({
+  path,
+  query,
+  page,
+  pages,
+  total,
+  totalExact = true,
+}) => {
   const at = (n: number) => {
     const q = new URLSearchParams(query);
     q.set("page", String(n));
@@ -36,7 +44,7 @@ export const Pager: FC<{ path: string; query: URLSearchParams; page: number; pag
   return (
     <nav aria-label="Pages">
       <p>
-        {total} in total · page {page} of {Math.max(pages, 1)}{" "}
+        {totalExact ? total : `more than ${total}`} in total · page {page} of {Math.max(pages, 1)}{" "}
         {page > 1 && (
           <a href={at(page - 1)} rel="prev">
             ← Newer

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { FC } from "hono/jsx";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../audit/chain/enums";
 import type { AuditRecord } from "../audit/chain/record";
-import { LogQuery, logConditions } from "../audit/read/filters";
+import { LogQuery } from "../audit/read/filters";
 import { paged } from "../audit/read/routes";
 import type { Caller, AppEnv } from "../http/context";
 import { listOrganizations } from "../orgs/store";
@@ -135,7 +135,7 @@ export async function logsPage(c: Context<AppEnv>) {
     );
   }
   const q = parsed.value;
-  const where = logConditions({
+  const logFilters = {
     organizationId: org.id,
     startDate: q.start_date,
     endDate: q.end_date,
@@ -147,8 +147,8 @@ export async function logsPage(c: Context<AppEnv>) {
     status: q.status,
     search: q.search,
     siteId: q.site_id,
-  });
-  const result = await paged(c, where, q.page, q.per_page);
+  };
+  const result = await paged(c, logFilters, q.page, q.per_page);
   await auditView(c, org.id, "audit_log", null, { view: "logs", filters: { ...filters, page: q.page } });
   const { page: _page, ...kept } = filters;
   return c.render(
@@ -157,7 +157,7 @@ export async function logsPage(c: Context<AppEnv>) {
       <FilterForm filters={filters} caller={caller} orgId={org.id} />
       {caller.role !== "member" && <ExportForm filters={filters} caller={caller} orgId={org.id} />}
       <LogTable items={result.items} />
-      <Pager path="/logs" query={queryOf(kept)} page={result.page} pages={result.pages} total={result.total} />
+      <Pager path="/logs" query={queryOf(kept)} page={q.page} pages={result.pages} total={result.total} totalExact={result.total_exact} />
     </>,
     props,
   );

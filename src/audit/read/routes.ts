@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { and, eq, type SQL } from "drizzle-orm";
 import { requireRole } from "../../auth/caller";
 import { type AppEnv } from "../../http/context";
 import { readScope } from "../../auth/tenancy";
-import { auditLogs } from "../../db/schema";
 import { findOrgUser } from "../../orgs/store";
 import { forbidden, invalid, notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
@@ -12,9 +10,10 @@ import { spendBudget } from "../../http/rate-limits";
 import { isoNow } from "../../time";
 import { RESOURCE_TYPES } from "../chain/enums";
 import { endDate, pageDepth, pagingParams, startDate, assertRangeInOrder } from "../../http/query";
-import { LogQuery, logConditions } from "./filters";
+import { type LogFilters, LogQuery, logConditions } from "./filters";
 import { recordFromRow, type StoredRow } from "../chain/record";
-import { activityCounts, anyRecord, pageOfRecords, recordById } from "./store";
+import { activityCounts, anyRecord, type NewestFirstCursor, pageOfRecords, recordById, TOTAL_CAP } from "./store";
+import { CursorParam, encodeCursor } from "./cursor";
 import { AuditRecordSchema } from "../chain/record";
 import { resourceId } from "../chain/input";
 
@@ -26,24 +25,40 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const PageSchema = z
   .object({
     items: z.array(AuditRecordSchema),
-    total: z.number().int(),
-    page: z.number().int(),
+    total: z.number().int().openapi({ description: `Matching records, counted up to ${TOTAL_CAP}: beyond that it stays ${TOTAL_CAP} and total_exact is false` }),
+    total_exact: z.boolean().openapi({ description: `false when more than ${TOTAL_CAP} records match (total is then a lower bound)` }),
+    page: z.number().int().nullable().openapi({ description: "null when the page was asked for by cursor" }),
     per_page: z.number().int(),
-    pages: z.number().int(),
+    pages: z.number().int().openapi({ description: `Pages that page= reaches (at most ${TOTAL_CAP} records deep); follow next_cursor past them` }),
+    next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the records after this page; null on the last page" }),
   })
   .openapi("AuditLogPage");
 
 const PagingQuery = z
-  .object({ ...pagingParams, organization_id: z.uuid().optional() })
+  .object({ ...pagingParams, cursor: CursorParam.optional(), organization_id: z.uuid().optional() })
   .strict()
   .refine(...pageDepth);
 
-/** A page of records in the API's shape; the dashboard renders the same pages. */
-export async function paged(c: Context<AppEnv>, where: SQL | undefined, page: number, perPage: number) {
-  const { rows, total } = await pageOfRecords(c.get("db"), where, page, perPage);
+/**
+ * A page of records in the API's shape; the dashboard renders the same pages. With a cursor the
+ * page starts after it (and `page` must not be named); otherwise `page` counts from the newest.
+ */
+export async function paged(c: Context<AppEnv>, filters: LogFilters, page: number, perPage: number, cursor?: NewestFirstCursor) {
+  if (cursor && c.req.query("page") !== undefined) throw invalid([{ field: "cursor", message: "use either cursor or page, not both" }]);
+  const where = logConditions({ ...filters, after: cursor });
+  const { rows, more, total, totalExact } = await pageOfRecords(c.get("db"), where, cursor ? logConditions(filters) : where, cursor ? 0 : (page - 1) * perPage, perPage);
   const pages = Math.ceil(total / perPage);
-  if (page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
-  return { items: rows.map(recordFromRow), total, page, per_page: perPage, pages };
+  if (!cursor && page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
+  const last = rows.at(-1);
+  return {
+    items: rows.map(recordFromRow),
+    total,
+    total_exact: totalExact,
+    page: cursor ? null : page,
+    per_page: perPage,
+    pages,
+    next_cursor: more && last ? encodeCursor(last) : null,
+  };
 }
 
 reads.openapi(
@@ -60,7 +75,7 @@ reads.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const where = logConditions({
+    const filters = {
       organizationId: await readScope(c, q.organization_id),
       startDate: q.start_date,
       endDate: q.end_date,
@@ -71,8 +86,8 @@ reads.openapi(
       status: q.status,
       search: q.search,
       siteId: q.site_id,
-    });
-    return c.json(await paged(c, where, q.page, q.per_page), 200);
+    };
+    return c.json(await paged(c, filters, q.page, q.per_page, q.cursor), 200);
   },
 );
 
@@ -120,12 +135,9 @@ reads.openapi(
   async (c) => {
     const { resource_type, resource_id } = c.req.valid("param");
     const q = c.req.valid("query");
-    const where = and(
-      logConditions({ organizationId: await readScope(c, q.organization_id), resourceId: resource_id }),
-      eq(auditLogs.resourceType, resource_type),
-    );
-    if (!(await anyRecord(c.get("db"), where))) throw notFound("Resource");
-    return c.json(await paged(c, where, q.page, q.per_page), 200);
+    const filters = { organizationId: await readScope(c, q.organization_id), resourceTypes: [resource_type], resourceId: resource_id };
+    if (!(await anyRecord(c.get("db"), logConditions(filters)))) throw notFound("Resource");
+    return c.json(await paged(c, filters, q.page, q.per_page, q.cursor), 200);
   },
 );
 
@@ -146,13 +158,14 @@ reads.openapi(
     const userId = c.req.valid("param").user_id;
     const q = c.req.valid("query");
     const orgId = caller.role === "member" ? caller.organizationId! : await readScope(c, q.organization_id);
-    const where = logConditions({ organizationId: orgId, actorId: userId });
+    const filters = { organizationId: orgId, actorId: userId };
+    const where = logConditions(filters);
     const own = caller.role === "member" && userId === caller.actorId;
     // An actor of the organization is a chainproof user of it or someone its records name.
     const exists = own || (orgId !== undefined && (await findOrgUser(c.get("db"), orgId, userId))) || (await anyRecord(c.get("db"), where));
     if (!exists) throw notFound("User");
     if (caller.role === "member" && userId !== caller.actorId) throw forbidden("Members may read only their own history");
-    return c.json(await paged(c, where, q.page, q.per_page), 200);
+    return c.json(await paged(c, filters, q.page, q.per_page, q.cursor), 200);
   },
 );
 

@@ -1,15 +1,29 @@
-import { and, asc, count, desc, eq, gt, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, lt, lte, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
+import { MAX_PAGE_DEPTH } from "../../http/query";
 import type { StoredRow } from "../chain/record";
 import { newestFirst } from "./filters";
 
-export async function pageOfRecords(db: Database, where: SQL | undefined, page: number, perPage: number) {
-  const [rows, [total]] = await db.batch([
-    db.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(perPage).offset((page - 1) * perPage),
-    db.select({ n: count() }).from(auditLogs).where(where),
-  ]);
-  return { rows, total: total!.n };
+/**
+ * `total` counts matching rows up to here and no further, so no page costs a count of the whole
+ * organization: OFFSET paging reaches no deeper anyway, and `cursor` paging needs no count.
+ */
+export const TOTAL_CAP = MAX_PAGE_DEPTH;
+
+/** The newest-first page of `perPage` rows from `offset` on, and one more to tell whether any follow. */
+export const recordsPage = (db: Database, where: SQL | undefined, offset: number, perPage: number) =>
+  db.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(perPage + 1).offset(offset);
+
+/** How many rows match, counting no further than `cap`. */
+export const cappedCount = (db: Database, where: SQL | undefined, cap: number) =>
+  db.select({ n: count() }).from(db.select({ one: sql`1`.as("one") }).from(auditLogs).where(where).limit(cap).as("matching"));
+
+/** A page (`where` may hold a keyset position) and the capped count of `counted` (the same filters without it). */
+export async function pageOfRecords(db: Database, where: SQL | undefined, counted: SQL | undefined, offset: number, perPage: number) {
+  const [rows, [total]] = await db.batch([recordsPage(db, where, offset, perPage), cappedCount(db, counted, TOTAL_CAP + 1)]);
+  const n = total!.n;
+  return { rows: rows.slice(0, perPage), more: rows.length > perPage, total: Math.min(n, TOTAL_CAP), totalExact: n <= TOTAL_CAP };
 }
 
 export const countRecords = async (db: Database, where: SQL | undefined) =>
@@ -24,13 +38,11 @@ export const recordById = async (db: Database, id: string) =>
 /** Keyset position in newest-first order: after (timestamp, seq, id) = cursor. */
 export type NewestFirstCursor = { timestamp: string; seq: number | null; id: string };
 
-export function olderThan(c: NewestFirstCursor): SQL {
-  const seq = c.seq ?? -1;
-  return or(
-    lt(auditLogs.timestamp, c.timestamp),
-    and(eq(auditLogs.timestamp, c.timestamp), lt(sql`coalesce(${auditLogs.seq}, -1)`, seq)),
-    and(eq(auditLogs.timestamp, c.timestamp), eq(sql`coalesce(${auditLogs.seq}, -1)`, seq), lt(auditLogs.id, c.id)),
-  )!;
+/** `timestamp` may be written `+timestamp` by the caller (see logConditions). */
+export function olderThan(c: NewestFirstCursor, timestamp: SQLWrapper = auditLogs.timestamp): SQL {
+  const seq = sql`coalesce(${auditLogs.seq}, -1)`;
+  // The leading `timestamp <=` is what lets an index on the timestamp start at the position.
+  return and(lte(timestamp, c.timestamp), or(lt(timestamp, c.timestamp), lt(seq, c.seq ?? -1), and(eq(seq, c.seq ?? -1), lt(auditLogs.id, c.id))))!;
 }
 
 export const newestFirstPage = (db: Database, where: SQL | undefined, after: NewestFirstCursor | null, limit: number) =>

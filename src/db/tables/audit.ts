@@ -33,11 +33,20 @@ export const auditLogs = sqliteTable(
   },
   (t) => [
     uniqueIndex("audit_logs_org_seq_unique").on(t.organizationId, t.seq),
-    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp, t.seq),
-    index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp),
-    index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp),
+    // One index per filter of GET /audit/logs (test/query-plans.integration.test.ts checks the plans).
+    // Each filter's index ends in (timestamp, seq) and the organization's time index does not: the
+    // filter's index then serves more of the newest-first order, which is what SQLite weighs when
+    // it has no statistics to tell that an actor or a resource is far narrower than a date range.
+    index("audit_logs_org_time_idx").on(t.organizationId, t.timestamp),
+    index("audit_logs_org_action_time_idx").on(t.organizationId, t.action, t.timestamp, t.seq),
+    index("audit_logs_org_actor_time_idx").on(t.organizationId, t.actorId, t.timestamp, t.seq),
     // The resource lookup filters on all three and reads newest first: one index serves both.
     index("audit_logs_org_resource_time_idx").on(t.organizationId, t.resourceType, t.resourceId, t.timestamp, t.seq),
+    index("audit_logs_org_resource_id_time_idx").on(t.organizationId, t.resourceId, t.timestamp, t.seq),
+    index("audit_logs_org_status_time_idx").on(t.organizationId, t.status, t.timestamp, t.seq),
+    index("audit_logs_org_site_time_idx").on(t.organizationId, t.siteId, t.timestamp, t.seq),
+    // A super_admin's newest first across every organization.
+    index("audit_logs_time_idx").on(t.timestamp, t.seq),
     index("audit_logs_org_recorded_idx").on(t.organizationId, t.recordedAt),
     // Defence in depth only: validation never relies on them (an insider can rebuild the table).
     // Column names unqualified: SQLite keeps the text of a CHECK, and the table is renamed into place.
