@@ -61,9 +61,6 @@ try {
     const batch = await measured({ url: `${server.base}/api/v1/audit/logs/batch`, connections: 4, seconds, method: "POST", body: batchBody(1000), headersFor: () => headers(orgs[0]!.token) });
     line("batch 1,000/request, 4 conns (rec/s)", batch, undefined, 1000);
   }
-  for (const stage of (process.env.BENCH_STAGES ?? "").split(",").filter(Boolean)) {
-    line(`stage ${stage}, 1 org`, await measured({ ...single, headersFor: () => ({ ...headers(orgs[0]!.token), "X-Bench-Stage": stage }) }), floor.ok_per_s);
-  }
 } finally {
   await server.stop();
   rmSync(workDir, { recursive: true, force: true });
