@@ -21,6 +21,8 @@ import dashboard from "./dashboard";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 // A signed download link is its own credential: it can be handed to an auditor.
+// Appends whose bearer token the organization's chain object checks (src/auth/caller.ts).
+const CHAIN_APPEND_PATHS = ["/api/v1/audit/logs", "/api/v1/audit/logs/batch"];
 const PUBLIC_API_PATHS = [OPENAPI_PATH, "/api/v1/audit/exports/:id/download", "/api/v1/audit/validation-runs/:id/download", "/api/v1/audit/archives/:id/download"];
 
 export function buildApp() {
@@ -34,7 +36,7 @@ export function buildApp() {
   app.use(secureHeaders({ referrerPolicy: "same-origin" }));
   app.use(dbMiddleware());
   app.use(attachSecurityLog());
-  app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate()));
+  app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate({ chainAppendPaths: CHAIN_APPEND_PATHS })));
   app.use("/api/v1/*", requireJsonBody());
 
   app.route("/api/v1/organizations", orgRoutes);

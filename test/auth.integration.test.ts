@@ -71,7 +71,7 @@ describe("API tokens", () => {
     expect(created.status).toBe(201);
     expect(Object.keys(created.json).sort()).toEqual(["created_at", "id", "name", "role", "token"]);
     const token: string = created.json.token;
-    expect(token).toMatch(/^cp_[A-Za-z0-9_-]{43}$/);
+    expect(token).toMatch(new RegExp(`^cp_${t.org.id}_[A-Za-z0-9_-]{43}$`));
 
     const stored = await env.DB.prepare("SELECT * FROM api_tokens WHERE id = ?").bind(created.json.id).first<Record<string, unknown>>();
     expect(Object.values(stored!)).not.toContain(token);

@@ -56,7 +56,7 @@ export async function createUser(role: UserRole, organizationId: string | null) 
 }
 
 export async function createToken(role: TokenRole, organizationId: string) {
-  const token = newApiToken();
+  const token = newApiToken(organizationId);
   const row = { id: crypto.randomUUID(), organizationId, name: unique("token"), role, tokenHash: await secretDigest(token), createdAt: isoNow() };
   await insertToken(db(), row);
   return { row, as: { bearer: token } as Credentials };

@@ -9,6 +9,8 @@ export type LoadOptions = {
   body?: string;
   /** Headers per connection: connection i gets headersFor(i). */
   headersFor?: (connection: number) => Record<string, string>;
+  /** Called as each run (the warm-up, then the measured one) starts: to sample the server's CPU. */
+  onStart?: () => void;
 };
 
 export type LoadResult = {
@@ -23,6 +25,7 @@ export type LoadResult = {
 
 async function run(options: LoadOptions, seconds: number): Promise<LoadResult> {
   let connection = 0;
+  options.onStart?.();
   const r = await autocannon({
     url: options.url,
     connections: options.connections,

@@ -9,7 +9,9 @@ import { scopeOrganization, writeScope } from "../auth/tenancy";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
+import { TOKEN_ROLES } from "../db/schema";
 import { announceWrite, appendToChain, commitAudited } from "./chain/append";
+import type { AppendRequest } from "./chain/org-chain";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./chain/input";
 import { type AuditRecord, toStoredRow } from "./chain/record";
 import { importStatement } from "./chain/legacy-import";
@@ -32,6 +34,15 @@ const IdempotencyHeaders = z.object({
 async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: unknown) {
   if (!key) return undefined;
   return { key, requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(raw)}`) };
+}
+
+/** Appends for the caller; a bearer token not yet checked is checked by the chain object in the same call. */
+async function appendForCaller(c: Context<AppEnv>, request: Omit<AppendRequest, "token">) {
+  const bearer = c.get("uncheckedBearer");
+  const outcome = await appendToChain(c.env, { ...request, token: bearer && { tokenHash: bearer.tokenHash, roles: TOKEN_ROLES } });
+  c.set("uncheckedBearer", undefined);
+  announceWrite(c, outcome);
+  return outcome;
 }
 
 function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
@@ -58,12 +69,11 @@ logs.openapi(
     const raw: unknown = await c.req.json();
     const orgId = await writeScope(c, input.organization_id);
     const records = checked([raw], [input], orgId, () => "");
-    const outcome = await appendToChain(c.env, {
+    const outcome = await appendForCaller(c, {
       organizationId: orgId,
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
-    announceWrite(c, outcome);
     return c.json(outcome.records[0]!, 201);
   },
 );
@@ -94,12 +104,11 @@ logs.openapi(
       }
     }
     const records = checked(raw.records, inputs, orgId, (i) => `records.${i}`);
-    const outcome = await appendToChain(c.env, {
+    const outcome = await appendForCaller(c, {
       organizationId: orgId,
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
-    announceWrite(c, outcome);
     return c.json({ records: outcome.records }, 201);
   },
 );

@@ -1,13 +1,16 @@
+import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
+import { chainOf } from "../audit/chain/append";
 import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { database, type Database } from "../db/client";
 import { type AppEnv, type Caller, clientInfo, SAFE_METHODS } from "../http/context";
-import type { Role } from "../db/schema";
+import { type Role, TOKEN_ROLES } from "../db/schema";
 import { AppError, forbidden, unauthorized } from "../http/errors";
 import { isoNow } from "../time";
 import { loginWithPassword } from "./login";
 import { loginScope } from "./login-scope";
-import { secretDigest } from "./secrets";
+import { LAST_USED_RESOLUTION_MS } from "./org-tokens";
+import { secretDigest, tokenOrganization } from "./secrets";
 import { readSession } from "./session";
 import { findLiveTokenByHash, touchToken } from "./store";
 
@@ -43,16 +46,48 @@ async function bearerCaller(db: Database, token: string): Promise<Caller> {
   };
 }
 
-const LAST_USED_RESOLUTION_MS = 60 * 1000;
+/**
+ * A token that names its organization, sent to a chain-append route, is checked by that
+ * organization's chain object in the same call as the append (no D1 read, no second hop). Until
+ * then the route may only do pure work: every token role may append, none is a super_admin, and
+ * the caller's ids are not used. An answer other than the append's own success is a 401 unless the
+ * chain object confirms the token, so nothing about a request is answered to a bad token.
+ */
+async function checkedByTheChain(c: Context<AppEnv>, next: Next, organizationId: string, token: string) {
+  const tokenHash = await secretDigest(token);
+  const unchecked = { organizationId, tokenHash };
+  c.set("uncheckedBearer", unchecked);
+  c.set("caller", {
+    role: "ingest",
+    organizationId,
+    actorId: "",
+    username: null,
+    tokenId: null,
+    via: "bearer",
+    csrfToken: null,
+    sessionIdHash: null,
+  });
+  await next();
+  // The route clears it once the chain object accepted the token; 401 is already the answer to refuse.
+  if (c.get("uncheckedBearer") !== unchecked || c.res.status === 401) return;
+  if (!(await chainOf(c.env, organizationId).tokenIsLive(organizationId, tokenHash, TOKEN_ROLES))) throw unauthorized("Invalid or revoked token");
+}
 
-/** Sets `caller` from Bearer, Basic or the session cookie; anything else is a 401. */
-export const authenticate = () =>
+/**
+ * Sets `caller` from Bearer, Basic or the session cookie; anything else is a 401. On
+ * `chainAppendPaths` (POST), tokens that name their organization are checked by the append itself.
+ */
+export const authenticate = (options: { chainAppendPaths?: readonly string[] } = {}) =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     // Credentials are checked on the primary: a replica may not have seen a revocation yet.
     const db = database(c.env.DB);
     const header = c.req.header("Authorization");
     if (header) {
       const [scheme, value = ""] = header.split(" ", 2);
+      const organizationId = tokenOrganization(value.trim());
+      if (scheme?.toLowerCase() === "bearer" && organizationId && c.req.method === "POST" && options.chainAppendPaths?.includes(c.req.path)) {
+        return checkedByTheChain(c, next, organizationId, value.trim());
+      }
       if (scheme?.toLowerCase() === "bearer" && value) {
         c.set("caller", await bearerCaller(db, value.trim()));
       } else if (scheme?.toLowerCase() === "basic" && value) {

@@ -41,3 +41,10 @@ export const deleteSessionsExcept = (db: Database, userId: string, keepIdHash: s
 /** An organization by id: tenancy resolves every organization a request names through it. */
 export const findOrganization = async (db: Database, id: string) =>
   (await db.select().from(organizations).where(eq(organizations.id, id)).limit(1))[0];
+
+/** The organization's live tokens: what its chain object checks bearer tokens against. */
+export const liveOrgTokens = (db: Database, orgId: string) =>
+  db
+    .select({ id: apiTokens.id, role: apiTokens.role, tokenHash: apiTokens.tokenHash, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.organizationId, orgId), isNull(apiTokens.revokedAt)));

@@ -19,7 +19,10 @@ export type Caller = {
   sessionIdHash: string | null;
 };
 
-export type AppVariables = { caller: Caller; db: Database };
+/** A bearer token the org's chain object checks within the append itself (see authenticate()). */
+export type UncheckedBearer = { organizationId: string; tokenHash: string };
+
+export type AppVariables = { caller: Caller; db: Database; uncheckedBearer?: UncheckedBearer | undefined };
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 
 export type ClientInfo = { ipAddress: string | null; userAgent: string | null };

@@ -16,7 +16,7 @@ const ADMINS = ["super_admin", "org_admin"] as const;
 /** The new token's row and its secret: the secret exists only in this answer. */
 export async function createOrgToken(c: Context<AppEnv>, orgId: string, body: z.infer<typeof CreateTokenBody>) {
   const org = await scopeOrganization(c, orgId, ADMINS);
-  const token = newApiToken();
+  const token = newApiToken(org.id);
   const row = {
     id: crypto.randomUUID(),
     organizationId: org.id,
@@ -31,6 +31,7 @@ export async function createOrgToken(c: Context<AppEnv>, orgId: string, body: z.
     org.id,
     { action: "token_create", resourceType: "api_token", resourceId: row.id, newState: { name: row.name, role: row.role } },
     [store.insertToken(c.get("db"), row).toSQL()],
+    { tokensChanged: true },
   );
   return { row, token };
 }
@@ -47,6 +48,7 @@ export async function revokeOrgToken(c: Context<AppEnv>, orgId: string, tokenId:
       org.id,
       { action: "token_revoke", resourceType: "api_token", resourceId: token.id, previousState: { name: token.name, role: token.role } },
       [store.revokeToken(db, token.id, isoNow()).toSQL()],
+      { tokensChanged: true },
     );
   }
 }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv, Caller } from "../../http/context";
 import { BOOKMARK_HEADER, clientInfo } from "../../http/context";
 import type { Env } from "../../env";
-import { AppError, conflict } from "../../http/errors";
+import { AppError, conflict, unauthorized } from "../../http/errors";
 import { isoNow } from "../../time";
 import { SYSTEM_ACTOR_ID } from "./seal";
 import { OWN_RECORD_SOURCE } from "./walker";
@@ -29,6 +29,7 @@ export async function appendToChain(env: Env, request: AppendRequest): Promise<E
     throw new AppError(422, "idempotency_key_reused", outcome.message, { details: [{ field: "Idempotency-Key", message: outcome.message }] });
   }
   if (outcome.code === "conflict") throw conflict(outcome.message);
+  if (outcome.code === "unauthorized") throw unauthorized(outcome.message);
   if (outcome.code === "interrupted") throw new AppError(503, "append_interrupted", outcome.message, { headers: { "Retry-After": "1" } });
   throw new AppError(503, "append_failed", outcome.message);
 }
@@ -79,9 +80,15 @@ export function selfAuditRecord(caller: Actor, orgId: string, client: ReturnType
  * chainproof's own privileged actions: the change (`effects`) and its audit record commit in one
  * D1 batch, so neither exists without the other.
  */
-export async function commitAudited(c: Context<AppEnv>, orgId: string, audit: SelfAudit, effects: SqlEffect[] = []) {
+export async function commitAudited(
+  c: Context<AppEnv>,
+  orgId: string,
+  audit: SelfAudit,
+  effects: SqlEffect[] = [],
+  options: Pick<AppendRequest, "tokensChanged"> = {},
+) {
   const record = selfAuditRecord(c.get("caller"), orgId, clientInfo(c), audit);
-  const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects });
+  const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects, ...options });
   announceWrite(c, outcome);
   return outcome.records[0]!;
 }

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { OrgTokens } from "../../auth/org-tokens";
 import { loadAuditKeyring } from "../../crypto/keys";
 import { database } from "../../db/client";
+import type { TokenRole } from "../../db/schema";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
@@ -25,11 +27,15 @@ export type AppendRequest = {
   records: PendingRecord[];
   idempotency?: { key: string; requestHash: string };
   effects?: SqlEffect[];
+  /** A bearer token the Worker has not checked: the append happens only if it is live here with one of `roles`. */
+  token?: { tokenHash: string; roles: readonly TokenRole[] };
+  /** The effects create or revoke an API token of the organization. */
+  tokensChanged?: boolean;
 };
 
 export type AppendOutcome =
   | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null }
-  | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted"; message: string };
+  | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted" | "unauthorized"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
 
@@ -52,9 +58,11 @@ export class OrgChain extends DurableObject<Env> {
   #flushing = false;
   #inFlight = new Map<string, { requestHash: string; outcome: Promise<AppendOutcome> }>();
   #alarmScheduled = false;
+  #tokens: OrgTokens | null = null;
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
     await this.#ready(request.organizationId);
+    if (request.token && !(await this.#tokenIsLive(request.token.tokenHash, request.token.roles))) return unauthorized();
     const idempotency = request.idempotency;
     if (!idempotency) return this.#enqueue(request);
 
@@ -71,6 +79,17 @@ export class OrgChain extends DurableObject<Env> {
     } finally {
       this.#inFlight.delete(idempotency.key);
     }
+  }
+
+  /** Whether the bearer token with this digest is live for the organization with one of `roles`. */
+  async tokenIsLive(organizationId: string, tokenHash: string, roles: readonly TokenRole[]) {
+    await this.#ready(organizationId);
+    return this.#tokenIsLive(tokenHash, roles);
+  }
+
+  async #tokenIsLive(tokenHash: string, roles: readonly TokenRole[]) {
+    const token = await this.#tokens!.check(tokenHash);
+    return token !== undefined && roles.includes(token.role);
   }
 
   /** Signs a checkpoint of the current head now (null for an empty chain). */
@@ -110,6 +129,7 @@ export class OrgChain extends DurableObject<Env> {
   async #ready(organizationId: string) {
     if (this.#orgId === null) {
       this.#orgId = organizationId;
+      this.#tokens = new OrgTokens(this.#db, organizationId);
       await this.ctx.storage.put("organization_id", organizationId);
     } else if (this.#orgId !== organizationId) {
       throw new Error("This chain object belongs to another organization");
@@ -171,6 +191,7 @@ export class OrgChain extends DurableObject<Env> {
       sealed = await sealAfter(this.#head, keyring.current, this.#orgId!, isoNow(), group.map((p) => p.request.records));
       await session.batch(this.#statements(group, sealed));
     } catch (err) {
+      this.#tokensMayHaveChanged(group);
       // After any failure the head is re-read from D1 before anything else is sealed.
       this.#headLoaded = this.#loadHead();
       const landed = await this.#headLoaded.then(
@@ -197,6 +218,8 @@ export class OrgChain extends DurableObject<Env> {
       }
     }
     this.#head = sealed!.head;
+    // Before anyone is answered: once a revocation is answered, its token is refused.
+    this.#tokensMayHaveChanged(group);
     const bookmark = session.getBookmark();
     group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark }));
     // Everyone is answered; a failure to schedule the checkpoint must not stall the queue behind.
@@ -204,6 +227,10 @@ export class OrgChain extends DurableObject<Env> {
       this.#alarmScheduled = false;
       console.warn("could not schedule the head checkpoint; the next commit tries again");
     });
+  }
+
+  #tokensMayHaveChanged(group: Pending[]) {
+    if (group.some((pending) => pending.request.tokensChanged)) this.#tokens!.changed();
   }
 
   #statements(group: Pending[], sealed: Sealed): D1PreparedStatement[] {
@@ -232,6 +259,8 @@ export class OrgChain extends DurableObject<Env> {
     if (group.some((pending) => pending.request.idempotency)) {
       statements.push(deleteExpiredIdempotencyKeysStatement(d1, this.#orgId!, isoNow(now)));
     }
+    // Tokens' last use rides along with the records: no write of its own.
+    for (const touch of this.#tokens!.takeTouches()) statements.push(d1.prepare(touch.sql).bind(...touch.params));
     return statements;
   }
 
@@ -247,6 +276,8 @@ const interrupted = (): AppendOutcome => ({
   code: "interrupted",
   message: "The append was interrupted and may or may not have been stored; retry it with the same Idempotency-Key",
 });
+
+const unauthorized = (): AppendOutcome => ({ ok: false, code: "unauthorized", message: "Invalid or revoked token" });
 
 const mismatch = (): AppendOutcome => ({
   ok: false,
