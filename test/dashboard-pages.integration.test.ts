@@ -129,6 +129,7 @@ describe("viewing and exporting are audited", () => {
     const generated = (await selfAudits(t.org.id, "report_generate")).length;
     const tab = await page(member, `/orgs/${t.org.id}/compliance`);
     expect(tab.text).toContain(`href="/organizations/${t.org.id}/compliance-report"`);
+    expect(tab.text).toMatch(/<dt>Pruned into archives<\/dt>\s*<dd>none<\/dd>/);
     expect((await selfAudits(t.org.id, "report_generate")).length).toBe(generated + 1);
     const file = await page(member, `/organizations/${t.org.id}/compliance-report`);
     expect(file.status).toBe(200);

@@ -91,6 +91,8 @@ export async function compliancePage(c: Context<AppEnv>) {
         <dd>{log.oldest_entry_at ?? "—"}</dd>
         <dt>Retention</dt>
         <dd>{log.retention_policy}{log.retention_enforced ? "" : " (not enforced on this deployment)"}</dd>
+        <dt>Pruned into archives</dt>
+        <dd>{log.pruned_count > 0 ? `${log.pruned_count} rows, through seq ${log.pruned_through_seq}` : "none"}</dd>
         <dt>Tail protected by signed checkpoints</dt>
         <dd><Mark ok={log.tail_protected} yes="Yes" no="No" /></dd>
         <dt>Last checkpoint</dt>
