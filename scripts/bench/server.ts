@@ -63,7 +63,7 @@ async function answersHealthz(base: string) {
 }
 
 /** A port nothing listens on now: wrangler's default inspector port 9229 may belong to another `wrangler dev`. */
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const probe = createServer().once("error", reject);
     probe.listen(0, "127.0.0.1", () => {

@@ -122,16 +122,7 @@ export const authenticate = (options: { chainAppendPaths?: readonly string[] } =
         throw new AppError(403, "csrf_failed", "Missing or invalid X-CSRF-Token");
       }
     }
-    c.set("caller", {
-      role: found.user.role,
-      organizationId: found.user.organizationId,
-      actorId: found.user.id,
-      username: found.user.username,
-      tokenId: null,
-      via: "session",
-      csrfToken: found.session.csrfToken,
-      sessionIdHash: found.session.idHash,
-    });
+    c.set("caller", sessionCaller(found));
     return next();
   });
 
@@ -141,3 +132,17 @@ export const requireRole = (...roles: Role[]) =>
     if (!roles.includes(c.get("caller").role)) throw forbidden();
     return next();
   });
+
+/** The caller a signed-in session stands for: the API's cookie path and the dashboard's pages alike. */
+export function sessionCaller(found: NonNullable<Awaited<ReturnType<typeof readSession>>>): Caller {
+  return {
+    role: found.user.role,
+    organizationId: found.user.organizationId,
+    actorId: found.user.id,
+    username: found.user.username,
+    tokenId: null,
+    via: "session",
+    csrfToken: found.session.csrfToken,
+    sessionIdHash: found.session.idHash,
+  };
+}

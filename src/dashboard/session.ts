@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { sessionCaller } from "../auth/caller";
 import { readSession } from "../auth/session";
 import { timingSafeEqualStrings } from "../crypto/constant-time";
 import { database } from "../db/client";
@@ -45,15 +46,6 @@ export const dashboardSession = () =>
       throw new AppError(401, "unauthorized", "Your session has ended; sign in again");
     }
     if (!safe) await assertFormFromOwnPage(c, found.session.csrfToken);
-    c.set("caller", {
-      role: found.user.role,
-      organizationId: found.user.organizationId,
-      actorId: found.user.id,
-      username: found.user.username,
-      tokenId: null,
-      via: "session",
-      csrfToken: found.session.csrfToken,
-      sessionIdHash: found.session.idHash,
-    });
+    c.set("caller", sessionCaller(found));
     return next();
   });

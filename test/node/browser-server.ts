@@ -1,10 +1,9 @@
 import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleWorker, prepareDatabase, type Server, startServer, writeSecrets } from "../../scripts/bench/server";
+import { bundleWorker, freePort, prepareDatabase, type Server, startServer, writeSecrets } from "../../scripts/bench/server";
 
 // The Worker as an operator runs it locally (`wrangler dev`, state in a temp dir), for the browser test.
 
@@ -15,15 +14,6 @@ process.env.PATH = `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.e
 export const chromiumPath = () => ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((p) => existsSync(p)) ?? null;
 
 export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer().once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 export type LocalWorker = { server: Server; dir: string; root: { username: string; password: string } };
 
