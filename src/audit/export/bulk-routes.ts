@@ -10,7 +10,7 @@ import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
 import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
-import { DEFAULT_LINK_SECONDS, linkIsValid, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
+import { assertLinkValid, DEFAULT_LINK_SECONDS, LinkParams, LinkQuery, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./filters";
 import { endOfLife, EXPORT_LIFE_MS, pastItsLife } from "./life";
 import { MAX_CONCURRENT_EXPORTS, freeExportSlot, tooManyExports } from "./slots";
@@ -193,9 +193,8 @@ bulk.openapi(
     tags,
     summary: "Download a finished export with its signed link (no Authorization header needed)",
     request: {
-      params: z.object({ id: z.uuid() }),
-      // Any malformed link is simply not a valid one: 403 below, like an altered one.
-      query: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
+      params: LinkParams,
+      query: LinkQuery,
     },
     responses: {
       200: { description: "The export file", content: { "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() } } },
@@ -204,11 +203,7 @@ bulk.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { expires, sig } = c.req.valid("query");
-    const expiresAt = /^\d{1,12}$/.test(expires ?? "") ? Number(expires) : Number.NaN;
-    if (!(await linkIsValid(c.env.SECRET_KEY, id, expiresAt, sig ?? "", Math.floor(Date.now() / 1000)))) {
-      throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
-    }
+    await assertLinkValid(c.env.SECRET_KEY, id, c.req.valid("query"));
     const job = await findExport(c.get("db"), id);
     if (job?.status === "complete" && pastItsLife(job, Date.now())) {
       throw new AppError(410, "export_expired", "This export's file was kept for its life and is deleted; start a new export");
