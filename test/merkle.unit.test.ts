@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ed25519Signer, generateEd25519PrivateJwk } from "../src/crypto/ed25519";
 import { fromHex, toHex, utf8 } from "../src/crypto/encoding";
-import { CompactRange, foldRight } from "../src/audit/tree/compact-range";
-import { emptyRoot, leafHashOf, nodeHash } from "../src/audit/tree/hash";
-import { hashRanges, nodesOf } from "../src/audit/tree/proof";
-import { completeNodes, consistencyRanges, inclusionRanges, type NodeId } from "../src/audit/tree/ranges";
-import { signTreeHead, verifyTreeHead } from "../src/audit/tree/tree-head";
-import { verifyConsistency, verifyInclusion } from "../src/audit/tree/verify";
+import { CompactRange, foldRight } from "../src/crypto/merkle/compact-range";
+import { emptyRoot, leafHashOf, nodeHash } from "../src/crypto/merkle/hash";
+import { hashRanges, nodesOf } from "../src/crypto/merkle/proof";
+import { completeNodes, consistencyRanges, inclusionRanges, type NodeId } from "../src/crypto/merkle/ranges";
+import { signTreeHead, verifyTreeHead } from "../src/crypto/merkle/tree-head";
+import { verifyConsistency, verifyInclusion } from "../src/crypto/merkle/verify";
 import vectors from "./vectors/merkle-rfc6962.json";
 
 // RFC 6962 §2.1 written out as the RFC gives it: the reference the tiled, range-based code must match.

@@ -9,6 +9,8 @@ import { isoNow } from "../../time";
 import { loadAuditKeyring } from "../../crypto/keys";
 import { liveChainStart } from "./live-start";
 import { type CheckpointRow, rowAtSeq } from "./store";
+import { advanceTreeWitness } from "./tree-witness";
+import { signTreeHead } from "../../crypto/merkle/tree-head";
 
 export type Checkpoint = {
   id: string;
@@ -20,6 +22,8 @@ export type Checkpoint = {
   kid: string;
   statement: string;
   signature: string;
+  /** The signed tree head of size seq (docs/protocol.md §8); null for checkpoints issued before the tree was built. */
+  tree_head: string | null;
 };
 
 type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
@@ -97,20 +101,31 @@ export const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
   kid: row.kid,
   statement: row.statement,
   signature: row.signature,
+  tree_head: row.treeHead,
 });
 
 const witnessKey = (orgId: string, name: string | number) => `checkpoints/${orgId}/${name}.json`;
 
-/** Signs the organization's head at `seq`, stores it in D1 and its witness copy in R2. */
+/**
+ * Signs the organization's head at `seq` and, given the tree's root at that size, its signed tree
+ * head; stores them in D1 and the witness copies in R2. A tree head the witness cannot be proven
+ * consistent with is refused (InconsistentTreeHead) before anything is stored.
+ */
 export async function issueCheckpoint(
   env: Env,
   db: Database,
-  head: { organizationId: string; seq: number; rowHmac: string; kind: Checkpoint["kind"] },
+  head: { organizationId: string; seq: number; rowHmac: string; kind: Checkpoint["kind"]; treeRoot: Uint8Array | null },
 ): Promise<Checkpoint> {
   const s = await checkpointSigner(env);
   const fields = { organization_id: head.organizationId, seq: head.seq, row_hmac: head.rowHmac, issued_at: isoNow(), kind: head.kind };
   const statement = statementOf(fields);
-  const checkpoint: Checkpoint = { id: crypto.randomUUID(), ...fields, kid: s.kid, statement, signature: await s.sign(statement) };
+  let treeHead: string | null = null;
+  if (head.treeRoot) {
+    const tree = { organizationId: head.organizationId, size: head.seq, root: head.treeRoot };
+    treeHead = await signTreeHead(tree, s);
+    await advanceTreeWitness(env, { ...tree, note: treeHead }, await publicKeys(env));
+  }
+  const checkpoint: Checkpoint = { id: crypto.randomUUID(), ...fields, kid: s.kid, statement, signature: await s.sign(statement), tree_head: treeHead };
   // R2 first: a checkpoint must never exist in D1 without its external witness.
   const body = JSON.stringify(checkpoint);
   await env.ARCHIVE.put(witnessKey(head.organizationId, head.seq), body, { httpMetadata: { contentType: "application/json" } });
@@ -127,6 +142,7 @@ export async function issueCheckpoint(
     kid: checkpoint.kid,
     statement,
     signature: checkpoint.signature,
+    treeHead,
   });
   return checkpoint;
 }

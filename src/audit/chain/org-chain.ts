@@ -6,7 +6,11 @@ import type { TokenRole } from "../../db/schema";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
+import { ChainTree } from "./chain-tree";
 import { issueCheckpoint } from "./checkpoints";
+import { InconsistentTreeHead } from "./tree-witness";
+import { recordSecurityEvent } from "../../security/record";
+import { type ReceiptClaim, receiptClaim, receiptClaimOfRecords } from "./receipt";
 import { type AuditRecord, type PendingRecord, recordFromRow } from "./record";
 import { type Sealed, sealAfter } from "./seal";
 import {
@@ -34,7 +38,7 @@ export type AppendRequest = {
 };
 
 export type AppendOutcome =
-  | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null }
+  | { ok: true; records: AuditRecord[]; replayed: boolean; bookmark: string | null; receipt: ReceiptClaim | null }
   | { ok: false; code: "idempotency_mismatch" | "conflict" | "write_failed" | "interrupted" | "unauthorized"; message: string };
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
@@ -43,6 +47,9 @@ const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const CHECKPOINT_INTERVAL_MS = 60 * 1000;
 // Bounds one D1 batch; whatever queues beyond it goes in the next.
 const MAX_ROWS_PER_COMMIT = 5000;
+// A lagging tree is caught up this many rows per D1 batch, for at most this long per alarm.
+const BACKFILL_ROWS_PER_STEP = 2000;
+const BACKFILL_MS_PER_ALARM = 10_000;
 
 /**
  * The only writer of one organization's chain. D1 calls do not serialize a Durable Object, so
@@ -59,6 +66,9 @@ export class OrgChain extends DurableObject<Env> {
   #inFlight = new Map<string, { requestHash: string; outcome: Promise<AppendOutcome> }>();
   #alarmScheduled = false;
   #tokens: OrgTokens | null = null;
+  #tree: ChainTree | null = null;
+  // Commits and tree backfill steps run one at a time: both move the tree's edge.
+  #writeLock: Promise<unknown> = Promise.resolve();
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
     await this.#ready(request.organizationId);
@@ -99,37 +109,74 @@ export class OrgChain extends DurableObject<Env> {
     return this.#checkpoint(this.#head);
   }
 
+  /**
+   * Builds the tree of a chain sealed before trees existed, `BACKFILL_ROWS_PER_STEP` rows per D1
+   * batch, for at most `budgetMs`; each step commits, so an interrupted build resumes where it
+   * stopped. Answers the tree's size and whether it now reaches the head.
+   */
+  async buildTree(organizationId: string, budgetMs = BACKFILL_MS_PER_ALARM) {
+    await this.#ready(organizationId);
+    const until = Date.now() + budgetMs;
+    let done = !this.#tree!.lags(this.#head?.seq ?? 0);
+    while (!done && Date.now() < until) {
+      done = await this.#locked(() => this.#tree!.backfill(this.#head?.seq ?? 0, BACKFILL_ROWS_PER_STEP));
+    }
+    return { tree_size: (await this.#tree!.head())!.size, complete: done };
+  }
+
   override async alarm() {
     this.#alarmScheduled = false;
     const orgId = this.#orgId ?? (await this.ctx.storage.get<string>("organization_id"));
     if (!orgId) return;
     await this.#ready(orgId);
+    if (!(await this.buildTree(orgId)).complete) await this.#scheduleAlarm(0);
     const lastSeq = await this.ctx.storage.get<number>("checkpoint_seq");
     if (!this.#head || this.#head.seq === lastSeq) return;
     try {
       await this.#checkpoint(this.#head);
     } catch (err) {
-      // Without a signing key there is nothing to retry; anything else is retried by the runtime.
+      // Without a signing key there is nothing to retry, nor for a refused tree head (raised, and
+      // tried again at the next commit); anything else is retried by the runtime.
       if (err instanceof AppError && err.code === "not_configured") return console.warn(err.message);
+      if (err instanceof InconsistentTreeHead) return;
       throw err;
     }
   }
 
   async #checkpoint(head: ChainHead) {
+    const tree = this.#tree!.inStep(head.seq) ? await this.#tree!.head() : null;
     const checkpoint = await issueCheckpoint(this.env, this.#db, {
       organizationId: this.#orgId!,
       seq: head.seq,
       rowHmac: head.rowHmac,
       kind: "head",
+      treeRoot: tree?.root ?? null,
+    }).catch(async (err: unknown) => {
+      if (err instanceof InconsistentTreeHead) await this.#raiseInconsistentTree(err);
+      throw err;
     });
     await this.ctx.storage.put("checkpoint_seq", head.seq);
     return checkpoint;
+  }
+
+  /** The tree no longer extends what the witness signed: someone rewrote rows or tiles. Raised, never signed. */
+  async #raiseInconsistentTree(err: InconsistentTreeHead) {
+    console.error(`organization ${this.#orgId}: ${err.message}`);
+    await recordSecurityEvent({ db: this.#db, env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, {
+      organizationId: this.#orgId!,
+      eventType: "chain_integrity_failure",
+      riskScore: 100,
+      severity: "critical",
+      description: `Signed tree head refused: ${err.message}`,
+      metadata: { job: "checkpoint", reason: "inconsistent tree head" },
+    });
   }
 
   async #ready(organizationId: string) {
     if (this.#orgId === null) {
       this.#orgId = organizationId;
       this.#tokens = new OrgTokens(this.#db, organizationId);
+      this.#tree = new ChainTree(this.env.DB, this.#db, organizationId);
       await this.ctx.storage.put("organization_id", organizationId);
     } else if (this.#orgId !== organizationId) {
       throw new Error("This chain object belongs to another organization");
@@ -140,8 +187,10 @@ export class OrgChain extends DurableObject<Env> {
 
   #loadHead() {
     return readHead(this.#db, this.#orgId!).then(
-      (head) => {
+      async (head) => {
         this.#head = head;
+        await this.#tree!.load(head?.seq ?? 0);
+        if (this.#tree!.lags(head?.seq ?? 0)) await this.#scheduleAlarm(0);
       },
       (err: unknown) => {
         this.#headLoaded = null;
@@ -155,7 +204,8 @@ export class OrgChain extends DurableObject<Env> {
     if (!previous) return this.#enqueue(request);
     if (previous.requestHash !== idempotency.requestHash) return mismatch();
     const rows = await rowsInSeqRange(this.#db, request.organizationId, previous.seqFrom, previous.seqTo, previous.seqTo - previous.seqFrom + 1);
-    return { ok: true, records: rows.map(recordFromRow), replayed: true, bookmark: null };
+    const records = rows.map(recordFromRow);
+    return { ok: true, records, replayed: true, bookmark: null, receipt: await receiptClaimOfRecords(request.organizationId, records) };
   }
 
   #enqueue(request: AppendRequest) {
@@ -175,21 +225,30 @@ export class OrgChain extends DurableObject<Env> {
           rows += this.#queue[take]!.request.records.length;
           take++;
         }
-        await this.#commit(this.#queue.splice(0, take));
+        const group = this.#queue.splice(0, take);
+        await this.#locked(() => this.#commit(group));
       }
     } finally {
       this.#flushing = false;
     }
   }
 
+  #locked<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#writeLock.then(work);
+    this.#writeLock = run.catch(() => undefined);
+    return run;
+  }
+
   async #commit(group: Pending[], retried = false): Promise<void> {
     let sealed: Sealed | undefined;
+    let grown: Awaited<ReturnType<ChainTree["grow"]>> = null;
     const session = this.env.DB.withSession("first-primary");
     try {
       await this.#headLoaded;
       const keyring = await loadAuditKeyring(this.env);
       sealed = await sealAfter(this.#head, keyring.current, this.#orgId!, isoNow(), group.map((p) => p.request.records));
-      await session.batch(this.#statements(group, sealed));
+      grown = await this.#tree!.grow(this.#head?.seq ?? 0, sealed.leaves);
+      await session.batch([...this.#statements(group, sealed), ...(grown?.statements ?? [])]);
     } catch (err) {
       this.#tokensMayHaveChanged(group);
       // After any failure the head is re-read from D1 before anything else is sealed.
@@ -218,10 +277,12 @@ export class OrgChain extends DurableObject<Env> {
       }
     }
     this.#head = sealed!.head;
+    if (grown) this.#tree!.accept(grown.edge);
     // Before anyone is answered: once a revocation is answered, its token is refused.
     this.#tokensMayHaveChanged(group);
     const bookmark = session.getBookmark();
-    group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark }));
+    const receipts = await Promise.all(group.map((_, i) => receiptClaim(this.#orgId!, sealed!.perRequest[i]!, sealed!.perRequestLeaves[i]!)));
+    group.forEach((pending, i) => pending.resolve({ ok: true, records: sealed!.perRequest[i]!, replayed: false, bookmark, receipt: receipts[i]! }));
     // Everyone is answered; a failure to schedule the checkpoint must not stall the queue behind.
     await this.#scheduleCheckpoint().catch(() => {
       this.#alarmScheduled = false;
@@ -267,7 +328,12 @@ export class OrgChain extends DurableObject<Env> {
   async #scheduleCheckpoint() {
     if (this.#alarmScheduled) return;
     this.#alarmScheduled = true;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + CHECKPOINT_INTERVAL_MS);
+    await this.#scheduleAlarm(CHECKPOINT_INTERVAL_MS);
+  }
+
+  async #scheduleAlarm(inMs: number) {
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null || at > Date.now() + inMs) await this.ctx.storage.setAlarm(Date.now() + inMs);
   }
 }
 

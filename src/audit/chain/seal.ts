@@ -1,4 +1,5 @@
 import { hmacSha256Hex } from "../../crypto/hmac";
+import { leafHashOfCanonical } from "../../crypto/merkle/hash";
 import { type AuditRecord, canonicalStoredRow, type PendingRecord, type StoredRow, toStoredRow } from "./record";
 import type { ChainHead } from "./store";
 import { OWN_RECORD_SOURCE } from "./walker";
@@ -6,8 +7,11 @@ import { OWN_RECORD_SOURCE } from "./walker";
 /** The actor of records chainproof writes on its own account (key rotation). */
 export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
 
-/** What one commit writes: the stored rows, each request's sealed records, and the new head. */
-export type Sealed = { rows: StoredRow[]; perRequest: AuditRecord[][]; head: ChainHead };
+/**
+ * What one commit writes: the stored rows with their Merkle leaf hashes (docs/protocol.md §8), each
+ * request's sealed records and leaf hashes, and the new head.
+ */
+export type Sealed = { rows: StoredRow[]; leaves: Uint8Array[]; perRequest: AuditRecord[][]; perRequestLeaves: Uint8Array[][]; head: ChainHead };
 
 /**
  * Seals requests' records in order after `head` with the current key (docs/protocol.md §1). When
@@ -22,6 +26,7 @@ export async function sealAfter(
   requests: PendingRecord[][],
 ): Promise<Sealed> {
   const rows: StoredRow[] = [];
+  const leaves: Uint8Array[] = [];
   const seal = async (pending: PendingRecord) => {
     const record: AuditRecord = {
       ...pending,
@@ -33,19 +38,25 @@ export async function sealAfter(
     };
     // JSON columns are canonicalized once: the same text is sealed and stored.
     const stored = toStoredRow(record);
-    record.row_hmac = stored.rowHmac = await hmacSha256Hex(key.key, (record.prev_hash ?? "") + canonicalStoredRow(stored));
+    const canonical = canonicalStoredRow(stored);
+    const [rowHmac, leaf] = await Promise.all([hmacSha256Hex(key.key, (record.prev_hash ?? "") + canonical), leafHashOfCanonical(canonical)]);
+    record.row_hmac = stored.rowHmac = rowHmac;
     head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
     rows.push(stored);
+    leaves.push(leaf);
     return record;
   };
   if (head && head.keyId !== key.id) await seal(keyRotationRecord(organizationId, head.keyId, key.id, recordedAt));
   const perRequest: AuditRecord[][] = [];
+  const perRequestLeaves: Uint8Array[][] = [];
   for (const records of requests) {
+    const first = leaves.length;
     const sealedRows: AuditRecord[] = [];
     for (const record of records) sealedRows.push(await seal(record));
     perRequest.push(sealedRows);
+    perRequestLeaves.push(leaves.slice(first));
   }
-  return { rows, perRequest, head: head! };
+  return { rows, leaves, perRequest, perRequestLeaves, head: head! };
 }
 
 function keyRotationRecord(organizationId: string, previousKeyId: string | null, newKeyId: string, at: string): PendingRecord {

@@ -17,6 +17,8 @@ import { anchorStatement, sealAnchor } from "../chain/anchor";
 import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
 import { liveChainStart } from "../chain/live-start";
 import { pruneThrough } from "./policy";
+import { treeSize } from "../chain/tree-store";
+import { rootAt } from "../chain/tree-witness";
 import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, openArchive, pruneCandidates, updateArchive } from "./store";
 
 // One archive: at most this many rows and about this many bytes of JSON, so it is built in memory
@@ -50,8 +52,10 @@ async function planArchive(scope: SecurityScope, keyring: AuditKeyring, orgId: s
   const live = await liveChainStart(scope.db, keyring, orgId);
   if (live.broken) return halt(scope, orgId, live.broken);
   const from = live.start.seq;
-  const seqTo = pruneThrough(await pruneCandidates(scope.db, orgId, from, ARCHIVE_ROWS), from, cutoff, ARCHIVE_BYTES);
-  if (seqTo === null) return null;
+  const due = pruneThrough(await pruneCandidates(scope.db, orgId, from, ARCHIVE_ROWS), from, cutoff, ARCHIVE_BYTES);
+  // Rows leave D1 only once their leaves are in the Merkle tree (a chain's tree may still be building).
+  const seqTo = due === null ? null : Math.min(due, await treeSize(scope.env.DB, orgId));
+  if (seqTo === null || seqTo < from) return null;
   const now = isoNow();
   const archive: ArchiveRow = {
     id: crypto.randomUUID(),
@@ -220,7 +224,13 @@ async function issuePruneCheckpoint(env: Env, db: Database, archive: ArchiveRow)
   if (!(await availableCheckpointSigner(env))) return;
   const existing = await checkpointsInRange(db, archive.organizationId, archive.seqTo, archive.seqTo);
   if (existing.some((c) => c.kind === "prune" && c.row_hmac === archive.lastRowHmac)) return;
-  await issueCheckpoint(env, db, { organizationId: archive.organizationId, seq: archive.seqTo, rowHmac: archive.lastRowHmac!, kind: "prune" });
+  await issueCheckpoint(env, db, {
+    organizationId: archive.organizationId,
+    seq: archive.seqTo,
+    rowHmac: archive.lastRowHmac!,
+    kind: "prune",
+    treeRoot: await rootAt(env.DB, archive.organizationId, archive.seqTo),
+  });
 }
 
 /** The prune's own record in the chain; its Idempotency-Key makes a resumed run append it once. */

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The chain, idempotency keys, signed checkpoints, uncapped exports and scheduled validation. */
 
@@ -93,8 +93,27 @@ export const checkpoints = sqliteTable(
     /** The exact JCS text that was signed. */
     statement: text("statement").notNull(),
     signature: text("signature").notNull(),
+    /** The signed tree head (C2SP checkpoint note) of tree size = seq; null before the org's tree was built. */
+    treeHead: text("tree_head"),
   },
   (t) => [index("checkpoints_org_seq_idx").on(t.organizationId, t.seq)],
+);
+
+/**
+ * The organization's Merkle tree (docs/protocol.md §8) as tiles: tile `tile_index` of `level` holds
+ * the hashes (32 bytes each, concatenated) of the complete subtrees of 2^level leaves numbered
+ * tile_index·256 … tile_index·256+255. Only the last tile of a level grows; none is ever deleted,
+ * so proofs of rows that retention pruned stay valid.
+ */
+export const merkleTiles = sqliteTable(
+  "merkle_tiles",
+  {
+    organizationId: text("organization_id").notNull(),
+    level: integer("level").notNull(),
+    tileIndex: integer("tile_index").notNull(),
+    hashes: blob("hashes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.level, t.tileIndex] })],
 );
 
 export const EXPORT_STATUSES = ["pending", "running", "complete", "failed"] as const;

@@ -1,4 +1,4 @@
-import { utf8 } from "../../crypto/encoding";
+import { utf8 } from "../encoding";
 
 /** RFC 6962 hashing (docs/protocol.md §8): 0x00 before a leaf's bytes, 0x01 before two children. */
 export const HASH_BYTES = 32;

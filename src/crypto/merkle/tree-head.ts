@@ -1,5 +1,5 @@
-import { fromBase64Url, toBase64Url, utf8 } from "../../crypto/encoding";
-import { verifyEd25519 } from "../../crypto/ed25519";
+import { fromBase64Url, toBase64Url, utf8 } from "../encoding";
+import { verifyEd25519 } from "../ed25519";
 import { HASH_BYTES } from "./hash";
 
 /**

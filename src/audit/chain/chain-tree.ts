@@ -1,0 +1,72 @@
+import type { Database } from "../../db/client";
+import { leafHashOfCanonical } from "../../crypto/merkle/hash";
+import { TreeEdge } from "../../crypto/merkle/tiles";
+import { canonicalStoredRow } from "./record";
+import { rowsInSeqRange } from "./store";
+import { readLastTiles, writeTileStatements } from "./tree-store";
+
+/**
+ * The organization's Merkle tree as its chain object grows it (docs/protocol.md §8): leaf i is the
+ * row of seq i+1. Tiles are written in the same D1 batch as the rows, so the tree and the chain
+ * commit together. A chain older than its tree (rows sealed before the tree existed) is caught up
+ * by `backfill`, a bounded step at a time; until then commits leave the tree alone.
+ */
+export class ChainTree {
+  #edge: TreeEdge | null = null;
+
+  constructor(
+    private readonly d1: D1Database,
+    private readonly db: Database,
+    private readonly orgId: string,
+  ) {}
+
+  async load(headSeq: number): Promise<void> {
+    this.#edge = TreeEdge.fromLastTiles(await readLastTiles(this.d1, this.orgId));
+    if (this.#edge.size > headSeq) {
+      console.error(`organization ${this.orgId}: the Merkle tree holds ${this.#edge.size} leaves but the chain ends at seq ${headSeq}`);
+    }
+  }
+
+  /** Whether the tree holds exactly the chain's rows up to `headSeq`. */
+  inStep(headSeq: number): boolean {
+    return this.#edge !== null && this.#edge.size === headSeq;
+  }
+
+  lags(headSeq: number): boolean {
+    return this.#edge !== null && this.#edge.size < headSeq;
+  }
+
+  /** The tiles a commit writes beside its rows, and the edge to keep once it committed; null while the tree lags. */
+  async grow(headSeqBefore: number, leaves: readonly Uint8Array[]): Promise<{ edge: TreeEdge; statements: D1PreparedStatement[] } | null> {
+    if (!this.inStep(headSeqBefore) || leaves.length === 0) return null;
+    const edge = this.#edge!.copy();
+    const tiles = await edge.append(leaves);
+    return { edge, statements: writeTileStatements(this.d1, this.orgId, tiles) };
+  }
+
+  accept(edge: TreeEdge) {
+    this.#edge = edge;
+  }
+
+  /** The tree's size and root, or null before it was loaded. */
+  async head(): Promise<{ size: number; root: Uint8Array } | null> {
+    return this.#edge ? { size: this.#edge.size, root: await this.#edge.range.root() } : null;
+  }
+
+  /** Adds up to `limit` committed rows to a lagging tree; answers whether it now reaches `headSeq`. */
+  async backfill(headSeq: number, limit: number): Promise<boolean> {
+    const edge = this.#edge!.copy();
+    const from = edge.size + 1;
+    const to = Math.min(headSeq, edge.size + limit);
+    if (from > to) return true;
+    const rows = await rowsInSeqRange(this.db, this.orgId, from, to, to - from + 1);
+    if (rows[0]?.seq !== from || rows.at(-1)?.seq !== from + rows.length - 1) {
+      throw new Error(`organization ${this.orgId}: rows ${from}…${to} are not all in D1; the tree cannot be built past seq ${from - 1}`);
+    }
+    const leaves = await Promise.all(rows.map((row) => leafHashOfCanonical(canonicalStoredRow(row))));
+    const tiles = await edge.append(leaves);
+    await this.d1.batch(writeTileStatements(this.d1, this.orgId, tiles));
+    this.#edge = edge;
+    return edge.size === headSeq;
+  }
+}

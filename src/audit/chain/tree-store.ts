@@ -1,0 +1,73 @@
+import { HASH_BYTES } from "../../crypto/merkle/hash";
+import { type NodeId } from "../../crypto/merkle/ranges";
+import { hashIn, TILE_WIDTH, type Tile, type TileId, tileKey, tilesOf } from "../../crypto/merkle/tiles";
+
+// D1 allows 100 bound parameters per statement: 1 for the org, 2 per tile.
+const TILES_PER_READ = 49;
+
+/** D1 hands blobs back as arrays of bytes (or ArrayBuffers, depending on the path). */
+function bytesOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (Array.isArray(value)) return Uint8Array.from(value as number[]);
+  throw new Error("a Merkle tile is not a blob");
+}
+
+type TileRow = { level: number; tile_index: number; hashes: unknown };
+const toTile = (row: TileRow): Tile => ({ level: row.level, tileIndex: row.tile_index, hashes: bytesOf(row.hashes) });
+
+/** The last tile of every level of the organization's tree. */
+export async function readLastTiles(d1: D1Database, orgId: string): Promise<Tile[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT t.level, t.tile_index, t.hashes FROM merkle_tiles t
+       WHERE t.organization_id = ?1
+         AND t.tile_index = (SELECT max(u.tile_index) FROM merkle_tiles u WHERE u.organization_id = ?1 AND u.level = t.level)`,
+    )
+    .bind(orgId)
+    .all<TileRow>();
+  return results.map(toTile);
+}
+
+/** Writes tiles whole: a tile only ever grows, so the newest bytes replace the old. */
+export function writeTileStatements(d1: D1Database, orgId: string, tiles: readonly Tile[]): D1PreparedStatement[] {
+  return tiles.map((t) =>
+    d1
+      .prepare(
+        `INSERT INTO merkle_tiles (organization_id, level, tile_index, hashes) VALUES (?, ?, ?, ?)
+         ON CONFLICT (organization_id, level, tile_index) DO UPDATE SET hashes = excluded.hashes`,
+      )
+      .bind(orgId, t.level, t.tileIndex, t.hashes),
+  );
+}
+
+/** The hashes of complete subtrees, from the few tiles that hold them; throws if one is missing. */
+export async function readNodes(d1: D1Database, orgId: string, nodes: readonly NodeId[]): Promise<(node: NodeId) => Uint8Array> {
+  const wanted: TileId[] = tilesOf(nodes);
+  const tiles = new Map<string, Uint8Array>();
+  for (let i = 0; i < wanted.length; i += TILES_PER_READ) {
+    const chunk = wanted.slice(i, i + TILES_PER_READ);
+    const where = chunk.map(() => "(level = ? AND tile_index = ?)").join(" OR ");
+    const { results } = await d1
+      .prepare(`SELECT level, tile_index, hashes FROM merkle_tiles WHERE organization_id = ? AND (${where})`)
+      .bind(orgId, ...chunk.flatMap((t) => [t.level, t.tileIndex]))
+      .all<TileRow>();
+    for (const row of results) tiles.set(tileKey({ level: row.level, tileIndex: row.tile_index }), bytesOf(row.hashes));
+  }
+  const lookup = (node: NodeId) => {
+    const hash = hashIn(tiles, node);
+    if (!hash || hash.length !== HASH_BYTES) throw new Error(`Merkle node ${node.level}/${node.index} is missing`);
+    return hash;
+  };
+  for (const node of nodes) lookup(node);
+  return lookup;
+}
+
+/** How many leaves the organization's tree holds. */
+export async function treeSize(d1: D1Database, orgId: string): Promise<number> {
+  const row = await d1
+    .prepare(`SELECT tile_index, length(hashes) AS bytes FROM merkle_tiles WHERE organization_id = ? AND level = 0 ORDER BY tile_index DESC LIMIT 1`)
+    .bind(orgId)
+    .first<{ tile_index: number; bytes: number }>();
+  return row ? row.tile_index * TILE_WIDTH + row.bytes / HASH_BYTES : 0;
+}

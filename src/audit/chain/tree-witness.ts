@@ -1,0 +1,53 @@
+import { foldRight } from "../../crypto/merkle/compact-range";
+import { hashRanges, nodesOf } from "../../crypto/merkle/proof";
+import { compactRangeNodes, consistencyRanges } from "../../crypto/merkle/ranges";
+import { verifyTreeHead } from "../../crypto/merkle/tree-head";
+import { verifyConsistency } from "../../crypto/merkle/verify";
+import type { Env } from "../../env";
+import { readNodes } from "./tree-store";
+
+/** A new tree head that the stored witness head is not a proven prefix of (or the other way round). */
+export class InconsistentTreeHead extends Error {}
+
+const treeWitnessKey = (orgId: string) => `checkpoints/${orgId}/tree-head.txt`;
+
+/** The consistency proof from size m to n, from the organization's tiles. */
+export async function consistencyProof(d1: D1Database, orgId: string, m: number, n: number): Promise<Uint8Array[]> {
+  const ranges = consistencyRanges(m, n);
+  return hashRanges(ranges, await readNodes(d1, orgId, nodesOf(ranges)));
+}
+
+/** root(n) from the organization's tiles. */
+export async function rootAt(d1: D1Database, orgId: string, n: number): Promise<Uint8Array> {
+  const nodes = compactRangeNodes(n);
+  const node = await readNodes(d1, orgId, nodes);
+  return foldRight(nodes.map(node));
+}
+
+/**
+ * The R2 witness of the tree only moves forward: a new head replaces it only when the stored head
+ * is proven (RFC 9162 consistency, from the tiles) to be a prefix of it. A head older than the
+ * witness must be a prefix of the witness. Anything else throws InconsistentTreeHead.
+ */
+export async function advanceTreeWitness(
+  env: Env,
+  head: { organizationId: string; size: number; root: Uint8Array; note: string },
+  keys: readonly { x: string }[],
+): Promise<void> {
+  const stored = await env.ARCHIVE.get(treeWitnessKey(head.organizationId));
+  const witness = stored ? await verifyTreeHead(await stored.text(), keys) : null;
+  if (witness && witness.ok && witness.head.organizationId === head.organizationId) {
+    const [older, newer] = witness.head.size <= head.size ? [witness.head, head] : [head, witness.head];
+    const proof = older.size === 0 ? [] : await consistencyProof(env.DB, head.organizationId, older.size, newer.size);
+    const consistent = older.size === 0 || (await verifyConsistency(older.size, newer.size, older.root, newer.root, proof));
+    if (!consistent) {
+      throw new InconsistentTreeHead(
+        `the tree head of size ${head.size} is not consistent with the witnessed head of size ${witness.head.size}; the witness is kept`,
+      );
+    }
+    if (witness.head.size >= head.size) return;
+  } else if (witness) {
+    console.error(`organization ${head.organizationId}: the witnessed tree head does not verify (${witness.ok ? "another organization" : witness.reason}); it is replaced`);
+  }
+  await env.ARCHIVE.put(treeWitnessKey(head.organizationId), head.note, { httpMetadata: { contentType: "text/plain; charset=utf-8" } });
+}
