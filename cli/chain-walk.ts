@@ -10,13 +10,18 @@ export const isObject = (v: unknown): v is Record<string, unknown> => typeof v =
 const stringOrNull = (v: unknown) => v === null || typeof v === "string";
 
 /** The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain fields are typed here. */
-function parseRecord(line: string): AuditRecord | string {
+export function parseRecord(line: string): AuditRecord | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return "not valid JSON";
   }
+  return recordOf(value);
+}
+
+/** A parsed JSON value as a record, or what is wrong with it. */
+export function recordOf(value: unknown): AuditRecord | string {
   if (!isObject(value)) return "not a JSON object";
   const missing = RECORD_MEMBERS.filter((m) => !(m in value));
   if (missing.length > 0) return `missing ${missing.join(", ")}`;

@@ -4,8 +4,10 @@ import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoints";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import type { Anchor } from "../src/audit/chain/anchor";
 import { anchorForgery, archiveCheck, parseAnchor } from "./anchor";
-import { type Found, isObject, type Pins, walkFiles } from "./chain-walk";
-import { type PublicJwk, readBytes, readJson, readJwks, requireFile, UsageError } from "./io";
+import { type Found, type Pins, walkFiles } from "./chain-walk";
+import { type PublicJwk, readBytes, readJwks, requireFile, UsageError } from "./io";
+import { readNoteFile, readSignedNote, type SignedNoteFile } from "./tree-head";
+import { checkTree, line } from "./verify-tree";
 
 /** key_id(K) = hex(HMAC-SHA256(K, "chainproof key id"))[0..16] (docs/protocol.md §2), K = utf8(the key string). */
 function keyring(keys: string[]) {
@@ -22,16 +24,20 @@ function keyring(keys: string[]) {
   return { ids: [...byId.keys()], hasher };
 }
 
-async function readCheckpoint(path: string): Promise<Checkpoint> {
-  const c = await readJson(path, "checkpoint");
+/**
+ * --checkpoint with --key: a GET /api/v1/audit/checkpoints item, whose row_hmac pins the walk and
+ * whose tree_head (when it has one) the public check uses, or a signed tree head alone.
+ */
+async function readCheckpoint(path: string): Promise<{ item: Checkpoint | null; note: SignedNoteFile | null }> {
+  const file = await readNoteFile(path, "checkpoint");
+  const c = file.json;
+  if (c === null || !("statement" in c)) return { item: null, note: await readSignedNote(path, "checkpoint") };
   const ok =
-    isObject(c) &&
-    typeof c.organization_id === "string" &&
     Number.isSafeInteger(c.seq) &&
     (c.seq as number) >= 1 &&
-    ["row_hmac", "issued_at", "kind", "kid", "statement", "signature"].every((m) => typeof c[m] === "string");
+    ["organization_id", "row_hmac", "issued_at", "kind", "kid", "statement", "signature"].every((m) => typeof c[m] === "string");
   if (!ok) throw new UsageError(`checkpoint ${path} must be a checkpoint object as the API lists it (organization_id, seq, row_hmac, issued_at, kind, kid, statement, signature)`);
-  return c as Checkpoint;
+  return { item: c as unknown as Checkpoint, note: file.note === null ? null : (file as SignedNoteFile) };
 }
 
 /** docs/protocol.md §6: the statement must be the one its fields imply, signed by a key of the JWKS. */
@@ -42,7 +48,7 @@ async function checkpointSignature(c: Checkpoint, keys: PublicJwk[]): Promise<st
   return (await verifyEd25519(key, c.statement, c.signature)) ? null : "its signature does not verify";
 }
 
-export type ChainOptions = { files: string[]; keys: string[]; checkpoint?: string; jwks?: string; anchors?: string[] };
+export type ChainOptions = { files: string[]; keys: string[]; checkpoint?: string; jwks?: string; anchors?: string[]; compactRange?: string };
 
 /** Every --anchor must be chainproof's (its HMAC under a given key), or the answer is INVALID before any walk. */
 async function authenticAnchors(paths: string[], hasher: RowHasher): Promise<Anchor[] | string> {
@@ -84,7 +90,8 @@ const seqRange = (first: number | null, last: number | null) => (last === null ?
 export async function verifyChain(options: ChainOptions): Promise<number> {
   const { ids, hasher } = keyring(options.keys);
   for (const file of options.files) await requireFile(file, "chain file");
-  const checkpoint = options.checkpoint ? await readCheckpoint(options.checkpoint) : null;
+  const given = options.checkpoint ? await readCheckpoint(options.checkpoint) : null;
+  const checkpoint = given?.item ?? null;
   const jwks = options.jwks ? await readJwks(options.jwks) : null;
 
   if (checkpoint && jwks) {
@@ -119,8 +126,10 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
   }
   const anchorChecks = anchors.map((anchor) => ({ anchor, ...archiveCheck(anchor, walk) }));
   const valid = !found && anchorChecks.every((check) => check.ok);
+  // The public check runs first so that the verdict line says both; its lines follow the HMAC walk's.
+  const tree = given?.note && jwks ? await checkTree(options.files, given.note, jwks, options.compactRange) : null;
 
-  console.log(`chain:        ${valid ? "VALID" : "INVALID"}`);
+  console.log(`chain:        ${valid && (tree?.valid ?? true) ? "VALID" : "INVALID"}`);
   if (walk.organizationId) console.log(`organization: ${walk.organizationId}`);
   if (several || walk.files.some((f) => f.gzip)) {
     for (const f of walk.files) {
@@ -148,5 +157,8 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
   }
   if (note) console.log(`note:         ${note}`);
   if (found) console.log(`first break:  ${locationOf(found)}: ${found.reason}`);
-  return valid ? 0 : 1;
+  if (given?.note && !tree) console.log(line("tree head", "not checked: pass --jwks FILE"));
+  // With --key the walk has said where the rows are; of the public check only its own verdict is new.
+  for (const [label, text] of tree?.lines ?? []) if (label !== "rows" && label !== "start") console.log(line(label === "first break" ? "tree break" : label, text));
+  return valid && (tree?.valid ?? true) ? 0 : 1;
 }

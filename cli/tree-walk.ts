@@ -1,0 +1,128 @@
+import { canonicalRow } from "../src/audit/chain/record";
+import { CompactRange } from "../src/crypto/merkle/compact-range";
+import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
+import type { TreeHead } from "../src/crypto/merkle/tree-head";
+import { GzipError, openChainFile } from "./chain-files";
+import { type Found, parseRecord } from "./chain-walk";
+import { UsageError } from "./io";
+import { Progress } from "./progress";
+
+/** Where a chained record is: `file` is the path as given (null when it is the only file). */
+export type Located = { seq: number; id: string; file: string | null; line: number };
+
+/**
+ * Leaves [lo, hi) whose hash a proof states (`expected`): the walk hashes them as they stream by,
+ * so comparing them after it names the leftmost run that differs. Proof ranges start at a multiple
+ * of a power of two at least their size, so a CompactRange fed from lo hashes exactly MTH(lo, hi).
+ */
+export type Segment = { lo: number; hi: number; expected: Uint8Array };
+export type WalkedSegment = Segment & { hash: Uint8Array | null; first: Located | null; last: Located | null };
+
+export type LeafWalk = {
+  organizationId: string | null;
+  /** The chained rows checked: seq firstSeq–lastSeq, never beyond the head's size. */
+  firstSeq: number | null;
+  lastSeq: number | null;
+  first: Located | null;
+  last: Located | null;
+  leaves: number;
+  unchained: number;
+  /** Whether the files hold rows after the head's size (not covered by it, so not checked). */
+  beyond: boolean;
+  found: Found | null;
+  /** The root the leaves give at the head's size; null when the walk broke or the files end before it. */
+  root: Uint8Array | null;
+  segments: WalkedSegment[];
+};
+
+type Tracked = { segment: Segment; range: CompactRange; first: Located | null; last: Located | null };
+
+/**
+ * Streams the files as one chain (seq order, several files in the order given) and hashes the leaf
+ * of every chained row (CRYPTO.md §8) into the tree of `head`, starting from `prefix`, the compact
+ * range of the leaves before the files' first row. Unchained rows are not in the tree.
+ */
+export async function walkLeaves(paths: string[], head: TreeHead, prefix: CompactRange | null, segments: Segment[]): Promise<LeafWalk> {
+  const tree = prefix ? prefix.clone() : new CompactRange(0, []);
+  const tracked: Tracked[] = [...segments].sort((a, b) => a.lo - b.lo).map((segment) => ({ segment, range: new CompactRange(0, []), first: null, last: null }));
+  const walk: LeafWalk = { organizationId: null, firstSeq: null, lastSeq: null, first: null, last: null, leaves: 0, unchained: 0, beyond: false, found: null, root: null, segments: [] };
+  const progress = new Progress(process.stderr);
+  outer: for (const path of paths) {
+    const file = paths.length > 1 ? path : null;
+    const reader = await openChainFile(path);
+    let line = 0;
+    try {
+      for await (const text of reader.lines()) {
+        line++;
+        if (text.trim() === "") continue;
+        const record = parseRecord(text);
+        if (typeof record === "string") {
+          walk.found = { id: null, seq: null, reason: `malformed record: ${record}`, file, line };
+          break outer;
+        }
+        if (record.seq === null) {
+          walk.unchained++;
+          continue;
+        }
+        const at: Located = { seq: record.seq, id: record.id, file, line };
+        const broken = (reason: string) => ({ id: record.id, seq: record.seq, reason, file, line });
+        if (walk.firstSeq === null) {
+          startCheck(record.seq, prefix, head);
+          walk.organizationId = record.organization_id;
+          walk.firstSeq = record.seq;
+          walk.first = at;
+        }
+        if (record.organization_id !== head.organizationId) {
+          walk.found = broken(`organization mismatch (the tree head is organization ${head.organizationId}'s)`);
+          break outer;
+        }
+        if (record.seq !== tree.size + 1) {
+          const reason = record.seq > tree.size + 1 ? "seq gap" : "seq out of order";
+          const starts = walk.leaves === 0 ? ` (the compact range covers seq 1–${tree.size}, so the files must start at seq ${tree.size + 1})` : "";
+          walk.found = broken(reason + starts);
+          break outer;
+        }
+        if (record.seq > head.size) {
+          walk.beyond = true;
+          break outer;
+        }
+        const leaf = await leafHashOfCanonical(canonicalRow(record));
+        await tree.append(leaf, () => {});
+        const index = record.seq - 1;
+        const segment = tracked.find((t) => t.segment.lo <= index && index < t.segment.hi);
+        if (segment) {
+          await segment.range.append(leaf, () => {});
+          segment.first ??= at;
+          segment.last = at;
+        }
+        walk.leaves++;
+        walk.lastSeq = record.seq;
+        walk.last = at;
+        progress.tick(walk.leaves, record.seq);
+      }
+    } catch (err) {
+      if (!(err instanceof GzipError)) throw err;
+      walk.found = { id: null, seq: null, reason: `not a valid gzip file (${err.message})`, file: path, line: null };
+      break;
+    } finally {
+      reader.close();
+    }
+  }
+  progress.done();
+  if (!walk.found && walk.lastSeq === head.size) walk.root = await tree.root();
+  for (const t of tracked) {
+    const whole = t.range.size === t.segment.hi - t.segment.lo;
+    walk.segments.push({ ...t.segment, hash: whole ? await t.range.root() : null, first: t.first, last: t.last });
+  }
+  return walk;
+}
+
+/** The files must start right after the compact range given (at genesis without one), before the head's size. */
+function startCheck(firstSeq: number, prefix: CompactRange | null, head: TreeHead) {
+  if (!prefix && firstSeq > 1) {
+    throw new UsageError(`the files start at seq ${firstSeq}: pass --compact-range FILE with the compact range of the first ${firstSeq - 1} leaves`);
+  }
+  if (prefix && prefix.size >= head.size) {
+    throw new UsageError(`the compact range covers ${prefix.size} leaves: nothing is left to check against a tree head of size ${head.size}`);
+  }
+}
