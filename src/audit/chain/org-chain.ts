@@ -7,7 +7,7 @@ import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
 import { ChainTree } from "./chain-tree";
-import { issueCheckpoint } from "./checkpoints";
+import { type Checkpoint, issueCheckpoint } from "./checkpoints";
 import { InconsistentTreeHead } from "./tree-witness";
 import { recordSecurityEvent } from "../../security/record";
 import { type ReceiptClaim, receiptClaim, receiptClaimOfRecords } from "./receipt";
@@ -102,11 +102,17 @@ export class OrgChain extends DurableObject<Env> {
     return token !== undefined && roles.includes(token.role);
   }
 
-  /** Signs a checkpoint of the current head now (null for an empty chain). */
-  async checkpointNow(organizationId: string) {
+  /** Signs a checkpoint of the current head now (null for an empty chain); refused when its tree head is inconsistent with the witness. */
+  async checkpointNow(organizationId: string): Promise<{ ok: true; checkpoint: Checkpoint | null } | { ok: false; code: "tree_inconsistent"; message: string }> {
     await this.#ready(organizationId);
-    if (!this.#head) return null;
-    return this.#checkpoint(this.#head);
+    if (!this.#head) return { ok: true, checkpoint: null };
+    try {
+      return { ok: true, checkpoint: await this.#checkpoint(this.#head) };
+    } catch (err) {
+      // Raised as a security event already; the caller answers it (errors lose their class over RPC).
+      if (err instanceof InconsistentTreeHead) return { ok: false, code: "tree_inconsistent", message: err.message };
+      throw err;
+    }
   }
 
   /**

@@ -18,7 +18,7 @@ import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
 import { liveChainStart } from "../chain/live-start";
 import { pruneThrough } from "./policy";
 import { treeSize } from "../chain/tree-store";
-import { rootAt } from "../chain/tree-witness";
+import { rootAt } from "../chain/tree-proofs";
 import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, openArchive, pruneCandidates, updateArchive } from "./store";
 
 // One archive: at most this many rows and about this many bytes of JSON, so it is built in memory
