@@ -123,6 +123,8 @@ export class OrgChain extends DurableObject<Env> {
   async buildTree(organizationId: string, budgetMs = BACKFILL_MS_PER_ALARM) {
     await this.#ready(organizationId);
     const until = Date.now() + budgetMs;
+    // Rows may have reached D1 by another way (a restore, a migration): build to the head D1 has.
+    await this.#locked(() => (this.#headLoaded = this.#loadHead()));
     let done = !this.#tree!.lags(this.#head?.seq ?? 0);
     while (!done && Date.now() < until) {
       done = await this.#locked(() => this.#tree!.backfill(this.#head?.seq ?? 0, BACKFILL_ROWS_PER_STEP));
