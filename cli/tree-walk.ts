@@ -117,11 +117,16 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
   return walk;
 }
 
+/** Files that start after seq 1 given without the compact range of the leaves before them. */
+export class CompactRangeNeeded extends UsageError {
+  constructor(readonly firstSeq: number) {
+    super(`the files start at seq ${firstSeq}: pass --compact-range FILE with the compact range of the first ${firstSeq - 1} leaves`);
+  }
+}
+
 /** The files must start right after the compact range given (at genesis without one), before the head's size. */
 function startCheck(firstSeq: number, prefix: CompactRange | null, head: TreeHead) {
-  if (!prefix && firstSeq > 1) {
-    throw new UsageError(`the files start at seq ${firstSeq}: pass --compact-range FILE with the compact range of the first ${firstSeq - 1} leaves`);
-  }
+  if (!prefix && firstSeq > 1) throw new CompactRangeNeeded(firstSeq);
   if (prefix && prefix.size >= head.size) {
     throw new UsageError(`the compact range covers ${prefix.size} leaves: nothing is left to check against a tree head of size ${head.size}`);
   }

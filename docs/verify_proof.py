@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks chainproof's public proofs with the Python 3 standard library only (docs/verifying.md §5,
-docs/protocol.md §8): RFC 6962 hashing and the RFC 9162 proof checks, over saved API answers.
+docs/protocol.md §1 for canonical(row)): RFC 6962 hashing and the RFC 9162 proof checks, over saved API answers.
   python3 verify_proof.py tree-head NOTE [--jwks JWKS]             a signed tree head (C2SP checkpoint)
   python3 verify_proof.py inclusion ANSWER [--record RECORD] [--jwks JWKS]
                                                                    GET /api/v1/audit/logs/{id}/proof

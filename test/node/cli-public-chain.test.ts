@@ -171,6 +171,15 @@ describe("verify-chain with no --key: the public check against a signed tree hea
     expect(linesOf(res.stdout)[0]).toBe("chain:        INVALID");
     expect(linesOf(res.stdout)).toContain("rows:         40 verified (seq 1–40), 0 unchained");
     expect(res.stdout).toContain("\ntree break:   seq 1–40 (lines 1–40): the leaves do not give the signed root;");
+    // A range export: the HMAC walk trusts its first link as before; the tree needs the compact range, and says so.
+    const tail = await file("tail-key.jsonl", jsonl(rows.slice(20)));
+    const unchecked = await runInProcess("verify-chain", tail, "--key", KEY, "--checkpoint", item, "--jwks", keys.jwksPath);
+    expect(unchecked.code).toBe(0);
+    expect(linesOf(unchecked.stdout)).toContain("tree head:    not checked: the files start at seq 21: pass --compact-range FILE with the compact range of the first 20 leaves");
+    const range = await file("range-20-key.json", JSON.stringify((await treeOf(leaves, 20)).compactRange));
+    const ranged = await runInProcess("verify-chain", tail, "--key", KEY, "--checkpoint", item, "--jwks", keys.jwksPath, "--compact-range", range);
+    expect(ranged.code).toBe(0);
+    expect(linesOf(ranged.stdout)).toContain("root:         matches the leaves of seq 1–40");
     const noJwks = await run("verify-chain", inDir("resealed.jsonl"), "--key", KEY, "--checkpoint", inDir("head40-c.note"));
     expect(noJwks.code).toBe(0);
     expect(linesOf(noJwks.stdout)).toContain("tree head:    not checked: pass --jwks FILE");
