@@ -11,7 +11,12 @@ import { CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import { verifyTreeHead } from "../src/crypto/merkle/tree-head";
 import { canonicalRow, type AuditRecord } from "../src/audit/chain/record";
-import { api, appendRecord, createTenant, recordBody, sql } from "./helpers";
+import { inclusionProof } from "../src/audit/chain/tree-proofs";
+import { pruneOrganizationChain } from "../src/audit/retention/prune";
+import { database } from "../src/db/client";
+import type { Env } from "../src/env";
+import { verifyInclusion } from "../src/crypto/merkle/verify";
+import { api, appendRecord, chainRows, createTenant, recordBody, sql } from "./helpers";
 
 const ROWS = 100_000;
 
@@ -19,13 +24,12 @@ const ROWS = 100_000;
  * A chain as it was before trees existed: `n` rows sealed as the chain object seals them, straight
  * into D1, no tiles. Answers the root an auditor computes from those rows.
  */
-async function seedChainWithoutTree(orgId: string, n: number) {
+async function seedChainWithoutTree(orgId: string, n: number, at = new Date().toISOString()) {
   const keyring = await loadAuditKeyring(env);
   const range = new CompactRange(0, []);
   let head: ChainHead | null = null;
-  const at = new Date().toISOString();
   for (let done = 0; done < n; done += 5000) {
-    const pending = Array.from({ length: 5000 }, (_, i) => ({
+    const pending = Array.from({ length: Math.min(5000, n - done) }, (_, i) => ({
       ...recordBody({ metadata: { i: done + i } }),
       id: crypto.randomUUID(),
       organization_id: orgId,
@@ -86,5 +90,43 @@ describe("building the tree of a chain sealed before trees existed", () => {
     // From here on the appends grow the tree themselves.
     const after = await appendRecord(tenant.ingest.as, recordBody());
     expect(await treeSize(env.DB, orgId)).toBe(after.json.seq);
+  });
+});
+
+describe("rows pruned before their tree existed", () => {
+  it("are read back from their archives, checked against the anchor's digest", { timeout: 120_000 }, async () => {
+    const tenant = await createTenant("FREE");
+    const orgId = tenant.org.id;
+    const aged = new Date(Date.now() - 400 * 24 * 60 * 60 * 1000).toISOString();
+    const auditor = await seedChainWithoutTree(orgId, 30, aged);
+    const enforcing = { ...env, ENFORCE_ORG_QUOTAS: "true" } as Env;
+    await pruneOrganizationChain({ db: database(env.DB), env: enforcing }, await loadAuditKeyring(env), orgId, new Date().toISOString(), { rows: 1000, until: Date.now() + 60_000 });
+    const live = await chainRows(orgId);
+    expect(live.map((r) => [r.seq, r.action])).toEqual([[31, "retention_prune"]]);
+
+    // As if the prune had happened before this release: no tiles, no tree heads.
+    await sql("DELETE FROM merkle_tiles WHERE organization_id = ?", orgId);
+    await sql("UPDATE checkpoints SET tree_head = NULL WHERE organization_id = ?", orgId);
+    await env.ARCHIVE.delete(`checkpoints/${orgId}/tree-head.txt`);
+    const chain = chainObjectOf(env, orgId);
+    expect(await chain.buildTree(orgId, 60_000)).toEqual({ tree_size: 31, complete: true });
+    const prune = (await api(`/api/v1/audit/logs/${live[0]!.id}`, { as: tenant.admin.as })).json as AuditRecord;
+    await auditor.append(await leafHashOfCanonical(canonicalRow(prune)), () => {});
+
+    const head = await api(`/api/v1/audit/tree-head`, { as: tenant.admin.as });
+    expect(head.json.tree_size).toBe(31);
+    expect(head.json.root_hash).toBe(toHex(await auditor.root()));
+    const proof = await inclusionProof(env.DB, orgId, 30, 31);
+    expect(await verifyInclusion(30, 31, proof.leafHash, proof.path, await auditor.root())).toBe(true);
+
+    // An archive that is not what its anchor sealed builds nothing.
+    await sql("DELETE FROM merkle_tiles WHERE organization_id = ?", orgId);
+    const [archive] = (await env.ARCHIVE.list({ prefix: `archives/${orgId}/` })).objects.filter((o) => o.key.endsWith(".jsonl.gz"));
+    const bytes = new Uint8Array(await (await env.ARCHIVE.get(archive!.key))!.arrayBuffer());
+    await env.ARCHIVE.put(archive!.key, bytes.slice(0, -1));
+    const failure = await chain.buildTree(orgId, 60_000).then(() => null, (err: unknown) => err);
+    expect(String(failure)).toMatch(/archive|gzip|decompress|unexpected end/i);
+    expect(await treeSize(env.DB, orgId)).toBe(0);
+    await env.ARCHIVE.put(archive!.key, bytes);
   });
 });

@@ -189,7 +189,7 @@ export class OrgChain extends DurableObject<Env> {
     if (this.#orgId === null) {
       this.#orgId = organizationId;
       this.#tokens = new OrgTokens(this.#db, organizationId);
-      this.#tree = new ChainTree(this.env.DB, this.#db, organizationId);
+      this.#tree = new ChainTree(this.env.DB, this.#db, this.env.ARCHIVE, organizationId);
       await this.ctx.storage.put("organization_id", organizationId);
     } else if (this.#orgId !== organizationId) {
       throw new Error("This chain object belongs to another organization");
