@@ -7,7 +7,7 @@ import { rowsInSeqRange } from "./store";
 import { readLastTiles, writeTileStatements } from "./tree-store";
 
 /**
- * The organization's Merkle tree as its chain object grows it (docs/protocol.md §8): leaf i is the
+ * The organization's Merkle tree as its chain object grows it (docs/protocol.md §12): leaf i is the
  * row of seq i+1. Tiles are written in the same D1 batch as the rows, so the tree and the chain
  * commit together. A chain older than its tree (rows sealed before the tree existed) is caught up
  * by `backfill`, a bounded step at a time; until then commits leave the tree alone.
