@@ -1,8 +1,7 @@
 // The "reading" figures, measured after the write figures against the same `wrangler dev`: a varied
 // dataset over 10 fresh orgs, five typical queries (p50/p95) next to the same SQL in node:sqlite on a
 // copy of the same rows, inclusion proofs of random records, capped exports with the Worker's
-// memory watched, and an uncapped export
-// downloaded through its signed link and hashed.
+// memory watched, and an uncapped export downloaded through its signed link and hashed.
 import { join } from "node:path";
 import { createOrgs, orgAdminToken } from "./api";
 import type { DatabaseSync } from "node:sqlite";
