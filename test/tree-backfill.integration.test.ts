@@ -6,7 +6,7 @@ import { sealAfter } from "../src/audit/chain/seal";
 import { insertRowStatements, type ChainHead } from "../src/audit/chain/store";
 import { treeSize } from "../src/audit/chain/tree-store";
 import { loadAuditKeyring } from "../src/crypto/keys";
-import { toHex } from "../src/crypto/encoding";
+import { fromHex, toHex } from "../src/crypto/encoding";
 import { CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import { verifyTreeHead } from "../src/crypto/merkle/tree-head";
@@ -103,6 +103,16 @@ describe("rows pruned before their tree existed", () => {
     await pruneOrganizationChain({ db: database(env.DB), env: enforcing }, await loadAuditKeyring(env), orgId, new Date().toISOString(), { rows: 1000, until: Date.now() + 60_000 });
     const live = await chainRows(orgId);
     expect(live.map((r) => [r.seq, r.action])).toEqual([[31, "retention_prune"]]);
+    // The pruned rows' leaves stay in the tree: the kept row's proof verifies against a signed head.
+    const kept = await api(`/api/v1/audit/logs/${live[0]!.id}/proof`, { as: tenant.admin.as });
+    expect(kept.status).toBe(200);
+    const keptHead = await verifyTreeHead(kept.json.checkpoint, await publicKeys(env));
+    if (!keptHead.ok) throw new Error(keptHead.reason);
+    expect(keptHead.head.size).toBe(31);
+    expect(await verifyInclusion(30, 31, fromHex(kept.json.leaf_hash), kept.json.inclusion.map(fromHex), keptHead.head.root)).toBe(true);
+    // …and the prune checkpoint's tree head (size 30) is consistent with it.
+    const prunedHead = await api(`/api/v1/audit/proofs/consistency?first=30&second=31`, { as: tenant.admin.as });
+    expect(prunedHead.status).toBe(200);
 
     // As if the prune had happened before this release: no tiles, no tree heads.
     await sql("DELETE FROM merkle_tiles WHERE organization_id = ?", orgId);

@@ -22,7 +22,10 @@ export async function archivedLeaves(bucket: R2Bucket, db: Database, orgId: stri
   digested.catch(() => undefined);
   const leaves: Uint8Array[] = [];
   let next = from;
-  for await (const line of lines(forLines.pipeThrough(new DecompressionStream("gzip")).pipeThrough(new TextDecoderStream()))) {
+  const gunzip = new DecompressionStream("gzip");
+  // A truncated archive fails the reading side below; the writing side's copy of that error is not news.
+  forLines.pipeTo(gunzip.writable).catch(() => undefined);
+  for await (const line of lines(gunzip.readable.pipeThrough(new TextDecoderStream()))) {
     const record = JSON.parse(line) as AuditRecord;
     if (record.seq === null || record.seq < next) continue;
     if (record.seq !== next || record.organization_id !== orgId) throw new Error(`organization ${orgId}: the archive ${anchor.archiveKey} skips seq ${next}`);
