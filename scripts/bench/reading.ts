@@ -1,12 +1,13 @@
 // The "reading" figures, measured after the write figures against the same `wrangler dev`: a varied
 // dataset over 10 fresh orgs, five typical queries (p50/p95) next to the same SQL in node:sqlite on a
-// copy of the same rows, capped exports with the Worker's memory watched, and an uncapped export
-// downloaded through its signed link and hashed.
+// copy of the same rows, inclusion proofs of random records, capped exports with the Worker's
+// memory watched, and an uncapped export downloaded through its signed link and hashed.
 import { join } from "node:path";
 import { createOrgs, orgAdminToken } from "./api";
-import { queryKinds, readDataset, SPAN_DAYS } from "./dataset";
+import type { DatabaseSync } from "node:sqlite";
+import { prng, queryKinds, readDataset, SPAN_DAYS } from "./dataset";
 import { cappedExport, download, uncappedExport } from "./exports";
-import type { LatencyResult } from "./load";
+import { type LatencyResult, measureLatency } from "./load";
 import { connectInspector, type Inspector, type MemoryPeak, peakDuring, workerdPid } from "./memory";
 import { openDatabase, recordInserter } from "./raw";
 import { fillReadOrgs, httpReadLatency, httpTotal, rawPlans, rawReadLatency, rawTotal, type ReadOrg } from "./reads";
@@ -83,6 +84,8 @@ export async function readingFigures(o: { server: Server; admin: Credentials; wo
       progress(`GET ${kind.label} as org_admin, ${READ_CONNECTIONS} connections, ${READ_SECONDS} s`);
       httpResults.push(await httpReadLatency({ base, orgs, kind, connections: READ_CONNECTIONS, seconds: READ_SECONDS }));
     }
+    progress(`GET /api/v1/audit/logs/{id}/proof (inclusion proofs of random records) as org_admin, ${READ_CONNECTIONS} connections, ${READ_SECONDS} s`);
+    const proofs = await proofLatency(base, orgs, raw);
     const figures: Figure[] = [
       {
         name: `build read dataset (${label})`,
@@ -103,12 +106,40 @@ export async function readingFigures(o: { server: Server; admin: Credentials; wo
           note: `p50 ${http.p50_ms} ms, ${fmt(http.requests)} req (${http.per_s.toFixed(0)}/s, ${READ_CONNECTIONS} conns)${failures}; node:sqlite p50 ${rawResult.p50_ms} ms; ~${fmt(rawResult.matched_avg)} rows match`,
         };
       }),
+      {
+        name: `inclusion proof [${shortLabel}]`,
+        value: proofs.p95_ms,
+        unit: "ms p95",
+        target: { max_value: P95_TARGET_MS },
+        note: `p50 ${proofs.p50_ms} ms, ${fmt(proofs.requests)} req (${proofs.per_s.toFixed(0)}/s, ${READ_CONNECTIONS} conns)${proofs.non2xx + proofs.errors > 0 ? `, ${proofs.non2xx} non-2xx, ${proofs.errors} errors` : ""}; trees of ~${fmt(rowsPerOrg)} leaves`,
+      },
       ...(await cappedExportFigures(base, orgs[0]!, data.endMs, rowsPerOrg, o.watch, progress)),
     ];
     return { figures, orgs, rowsPerOrg, meta: { fill, raw: rawResults.map((r, i) => ({ query: kinds[i]!.key, ...r })), http: httpResults.map((r, i) => ({ query: kinds[i]!.key, ...r })) } };
   } finally {
     raw.close();
   }
+}
+
+/** Inclusion proofs of random records, after each org's head was signed (so no request signs one). */
+async function proofLatency(base: string, orgs: ReadOrg[], raw: DatabaseSync): Promise<LatencyResult> {
+  const auth = (org: ReadOrg) => ({ Authorization: `Bearer ${org.adminToken}` });
+  for (const org of orgs) {
+    const res = await fetch(`${base}/api/v1/audit/tree-head`, { headers: auth(org) });
+    if (res.status !== 200) throw new Error(`tree-head of ${org.id}: ${res.status} ${await res.text()}`);
+  }
+  const sample = raw.prepare("SELECT id, organization_id FROM audit_logs ORDER BY random() LIMIT 5000").all() as { id: string; organization_id: string }[];
+  const byId = new Map(orgs.map((org) => [org.id, org]));
+  const rng = prng(11);
+  return measureLatency({
+    base,
+    connections: READ_CONNECTIONS,
+    seconds: READ_SECONDS,
+    next: () => {
+      const pick = sample[Math.floor(rng() * sample.length)]!;
+      return { path: `/api/v1/audit/logs/${pick.id}/proof`, headers: auth(byId.get(pick.organization_id)!) };
+    },
+  });
 }
 
 /**

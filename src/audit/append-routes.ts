@@ -56,7 +56,7 @@ const sealedAnswer = <T>(schema: T, description: string) => ({
   headers: z.object({
     [RECEIPT_HEADER]: z.string().openapi({
       description:
-        "base64url(JCS(receipt)): {type: chainproof.receipt.v1, organization_id, first_seq, last_seq, leaves_sha256, recorded_at, kid, signature}, signed with the checkpoint key (docs/protocol.md §8); absent when no signing key is configured",
+        "base64url(JCS(receipt)): {type: chainproof.receipt.v1, organization_id, first_seq, last_seq, leaves_sha256, recorded_at, kid, signature}, signed with the checkpoint key (docs/protocol.md §12); absent when no signing key is configured",
     }),
   }),
 });

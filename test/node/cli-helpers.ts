@@ -13,10 +13,10 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export type Ran = { code: number; stdout: string; stderr: string };
 
-/** Runs a program from the project's root and collects its exit code and output. */
-export function runProgram(file: string, args: string[]): Promise<Ran> {
+/** Runs a program (from the project's root unless told) and collects its exit code and output. */
+export function runProgram(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: ROOT, ...options, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });

@@ -2,11 +2,12 @@ import type { Database } from "../../db/client";
 import { leafHashOfCanonical } from "../../crypto/merkle/hash";
 import { TreeEdge } from "../../crypto/merkle/tiles";
 import { canonicalStoredRow } from "./record";
+import { archivedLeaves } from "./archived-leaves";
 import { rowsInSeqRange } from "./store";
 import { readLastTiles, writeTileStatements } from "./tree-store";
 
 /**
- * The organization's Merkle tree as its chain object grows it (docs/protocol.md §8): leaf i is the
+ * The organization's Merkle tree as its chain object grows it (docs/protocol.md §12): leaf i is the
  * row of seq i+1. Tiles are written in the same D1 batch as the rows, so the tree and the chain
  * commit together. A chain older than its tree (rows sealed before the tree existed) is caught up
  * by `backfill`, a bounded step at a time; until then commits leave the tree alone.
@@ -17,6 +18,7 @@ export class ChainTree {
   constructor(
     private readonly d1: D1Database,
     private readonly db: Database,
+    private readonly bucket: R2Bucket,
     private readonly orgId: string,
   ) {}
 
@@ -60,10 +62,14 @@ export class ChainTree {
     const to = Math.min(headSeq, edge.size + limit);
     if (from > to) return true;
     const rows = await rowsInSeqRange(this.db, this.orgId, from, to, to - from + 1);
-    if (rows[0]?.seq !== from || rows.at(-1)?.seq !== from + rows.length - 1) {
-      throw new Error(`organization ${this.orgId}: rows ${from}…${to} are not all in D1; the tree cannot be built past seq ${from - 1}`);
+    let leaves: Uint8Array[];
+    if (rows[0]?.seq === from) {
+      if (rows.at(-1)?.seq !== from + rows.length - 1) throw new Error(`organization ${this.orgId}: rows ${from}…${to} have a gap; the tree stops at seq ${from - 1}`);
+      leaves = await Promise.all(rows.map((row) => leafHashOfCanonical(canonicalStoredRow(row))));
+    } else {
+      // Pruned before the tree existed: the rows are in their archive.
+      leaves = await archivedLeaves(this.bucket, this.db, this.orgId, from);
     }
-    const leaves = await Promise.all(rows.map((row) => leafHashOfCanonical(canonicalStoredRow(row))));
     const tiles = await edge.append(leaves);
     await this.d1.batch(writeTileStatements(this.d1, this.orgId, tiles));
     this.#edge = edge;

@@ -22,7 +22,7 @@ export type Checkpoint = {
   kid: string;
   statement: string;
   signature: string;
-  /** The signed tree head of size seq (docs/protocol.md §8); null for checkpoints issued before the tree was built. */
+  /** The signed tree head of size seq (docs/protocol.md §12); null for checkpoints issued before the tree was built. */
   tree_head: string | null;
 };
 

@@ -50,6 +50,7 @@ const MAX_ROWS_PER_COMMIT = 5000;
 // A lagging tree is caught up this many rows per D1 batch, for at most this long per alarm.
 const BACKFILL_ROWS_PER_STEP = 2000;
 const BACKFILL_MS_PER_ALARM = 10_000;
+const BACKFILL_RETRY_MS = 30_000;
 
 /**
  * The only writer of one organization's chain. D1 calls do not serialize a Durable Object, so
@@ -137,7 +138,11 @@ export class OrgChain extends DurableObject<Env> {
     const orgId = this.#orgId ?? (await this.ctx.storage.get<string>("organization_id"));
     if (!orgId) return;
     await this.#ready(orgId);
-    if (!(await this.buildTree(orgId)).complete) await this.#scheduleAlarm(0);
+    const built = await this.buildTree(orgId).catch((err: unknown) => {
+      console.error(`organization ${orgId}: building the Merkle tree failed; retried in ${BACKFILL_RETRY_MS / 1000} s: ${err instanceof Error ? err.message : err}`);
+      return { complete: false, retryInMs: BACKFILL_RETRY_MS };
+    });
+    if (!built.complete) await this.#scheduleAlarm("retryInMs" in built ? built.retryInMs : 0);
     const lastSeq = await this.ctx.storage.get<number>("checkpoint_seq");
     if (!this.#head || this.#head.seq === lastSeq) return;
     try {
@@ -184,7 +189,7 @@ export class OrgChain extends DurableObject<Env> {
     if (this.#orgId === null) {
       this.#orgId = organizationId;
       this.#tokens = new OrgTokens(this.#db, organizationId);
-      this.#tree = new ChainTree(this.env.DB, this.#db, organizationId);
+      this.#tree = new ChainTree(this.env.DB, this.#db, this.env.ARCHIVE, organizationId);
       await this.ctx.storage.put("organization_id", organizationId);
     } else if (this.#orgId !== organizationId) {
       throw new Error("This chain object belongs to another organization");

@@ -3,7 +3,7 @@ import { toBase64Url, toHex, utf8 } from "../../crypto/encoding";
 import { leafHashOfCanonical } from "../../crypto/merkle/hash";
 import { type AuditRecord, canonicalRow } from "./record";
 
-/** What a write receipt states (docs/protocol.md §8), before it is signed. */
+/** What a write receipt states (docs/protocol.md §12), before it is signed. */
 export type ReceiptClaim = {
   type: "chainproof.receipt.v1";
   organization_id: string;

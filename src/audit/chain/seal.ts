@@ -8,7 +8,7 @@ import { OWN_RECORD_SOURCE } from "./walker";
 export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
 
 /**
- * What one commit writes: the stored rows with their Merkle leaf hashes (docs/protocol.md §8), each
+ * What one commit writes: the stored rows with their Merkle leaf hashes (docs/protocol.md §12), each
  * request's sealed records and leaf hashes, and the new head.
  */
 export type Sealed = { rows: StoredRow[]; leaves: Uint8Array[]; perRequest: AuditRecord[][]; perRequestLeaves: Uint8Array[][]; head: ChainHead };

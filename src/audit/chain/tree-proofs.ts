@@ -6,7 +6,7 @@ import { hashRanges, nodesOf } from "../../crypto/merkle/proof";
 import { compactRangeNodes, consistencyRanges, inclusionRanges } from "../../crypto/merkle/ranges";
 import { readNodes } from "./tree-store";
 
-/** Proofs from the organization's tiles (docs/protocol.md §8): O(log n) hashes from a few tile reads. */
+/** Proofs from the organization's tiles (docs/protocol.md §12): O(log n) hashes from a few tile reads. */
 
 export async function consistencyProof(d1: D1Database, orgId: string, m: number, n: number): Promise<Uint8Array[]> {
   const ranges = consistencyRanges(m, n);

@@ -10,7 +10,7 @@ import { downloadLinkKey } from "../../crypto/keys";
 export const DEFAULT_LINK_SECONDS = 24 * 60 * 60;
 export const MAX_LINK_SECONDS = 7 * 24 * 60 * 60;
 
-/** docs/protocol.md §8: base64url(HMAC-SHA256(K_links, utf8(id + "." + expires))). */
+/** docs/protocol.md §12: base64url(HMAC-SHA256(K_links, utf8(id + "." + expires))). */
 export async function linkSignature(secretKey: string, id: string, expires: number) {
   return toBase64Url(await hmacSha256(await downloadLinkKey(secretKey), `${id}.${expires}`));
 }

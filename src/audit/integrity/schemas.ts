@@ -12,7 +12,7 @@ export const CheckpointSchema = z
     statement: z.string().openapi({ description: "The exact JCS text that was signed" }),
     signature: z.string().openapi({ description: "base64url Ed25519 signature of `statement`" }),
     tree_head: z.string().nullable().openapi({
-      description: "The signed tree head of tree size `seq` (a C2SP checkpoint note, docs/protocol.md §8); null if the organization's Merkle tree was still being built",
+      description: "The signed tree head of tree size `seq` (a C2SP checkpoint note, docs/protocol.md §12); null if the organization's Merkle tree was still being built",
     }),
   })
   .openapi("Checkpoint");

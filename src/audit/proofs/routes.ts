@@ -12,7 +12,7 @@ import { consistencyProof, inclusionProof, newestTreeHead, type SignedTreeHead, 
 import { recordById } from "../read/store";
 import { visibleRecord } from "../read/routes";
 
-/** Public proofs (docs/protocol.md §8, docs/verifying.md §4): checked by anyone with the JWKS, no secret. */
+/** Public proofs (docs/protocol.md §12, docs/verifying.md §4): checked by anyone with the JWKS, no secret. */
 const proofs = newRouter();
 const tags = ["Public proofs"];
 const hex = z.string().regex(/^[0-9a-f]{64}$/);

@@ -1,6 +1,6 @@
 import { utf8 } from "../encoding";
 
-/** RFC 6962 hashing (docs/protocol.md §8): 0x00 before a leaf's bytes, 0x01 before two children. */
+/** RFC 6962 hashing (docs/protocol.md §12): 0x00 before a leaf's bytes, 0x01 before two children. */
 export const HASH_BYTES = 32;
 
 async function sha256(bytes: Uint8Array): Promise<Uint8Array> {

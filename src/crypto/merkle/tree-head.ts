@@ -4,7 +4,7 @@ import { HASH_BYTES } from "./hash";
 
 /**
  * Signed tree heads: C2SP tlog-checkpoint notes with one signed-note signature line
- * (docs/protocol.md §8). Pure: signing and key lookup are passed in.
+ * (docs/protocol.md §12). Pure: signing and key lookup are passed in.
  */
 export const NOTE_KEY_NAME = "chainproof";
 

@@ -100,7 +100,7 @@ export const checkpoints = sqliteTable(
 );
 
 /**
- * The organization's Merkle tree (docs/protocol.md §8) as tiles: tile `tile_index` of `level` holds
+ * The organization's Merkle tree (docs/protocol.md §12) as tiles: tile `tile_index` of `level` holds
  * the hashes (32 bytes each, concatenated) of the complete subtrees of 2^level leaves numbered
  * tile_index·256 … tile_index·256+255. Only the last tile of a level grows; none is ever deleted,
  * so proofs of rows that retention pruned stay valid.
