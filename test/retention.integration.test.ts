@@ -1,4 +1,5 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import type { OrgChain } from "../src/audit/chain/org-chain";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealAfter } from "../src/audit/chain/seal";
@@ -14,6 +15,9 @@ import worker from "../src/index";
 import { continueRetentionPass } from "../src/ops/scheduled-retention";
 import { continueValidationPass } from "../src/ops/scheduled-validation";
 import { api, appendBatch, chainRows, createTenant, getSuperAdmin, hmacHex, recordBody, sha256Hex, sql, validate } from "./helpers";
+import { sameHash } from "../src/crypto/merkle/hash";
+import { treeSize } from "../src/audit/chain/tree-store";
+import { checkedTreeHead, jsonLinesOf, rootOfRecords } from "./tree-helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const enforcing = { ...env, ENFORCE_ORG_QUOTAS: "true" } as Env;
@@ -79,11 +83,22 @@ async function seedAgedImport(orgId: string, days: number, n: number) {
 // Four rows each 400, 100, 40 and 10 days old: each tier keeps a different part of them.
 const AGES = [400, 400, 400, 400, 100, 100, 100, 100, 40, 40, 40, 40, 10, 10, 10, 10];
 
+/**
+ * Rows seeded straight into D1 are not in the Merkle tree, and retention prunes only rows whose
+ * leaves are: the chain object builds it now, rather than at an alarm that races the test.
+ */
+async function buildTree(orgId: string) {
+  const chain = env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId)) as DurableObjectStub<OrgChain>;
+  expect((await chain.buildTree(orgId)).complete).toBe(true);
+  expect(await treeSize(env.DB, orgId)).toBe((await readHead(database(env.DB), orgId))!.seq);
+}
+
 async function agedTenant(id: string, tier: string | null) {
   const tenant = await createTenant(tier ?? "FREE", id);
   if (tier === null) await sql("UPDATE organizations SET settings = '{}' WHERE id = ?", id);
   await seedAgedRows(id, AGES);
   expect((await appendBatch(tenant.ingest.as, [recordBody(), recordBody(), recordBody()])).status).toBe(201);
+  await buildTree(id);
   return tenant;
 }
 
@@ -238,6 +253,47 @@ describe("retention", () => {
     expect((await chainRows(ids[0]!)).filter((r) => r.action === "retention_prune")).toHaveLength(1);
   }, 120_000);
 
+  it("archives, and an export after them, carry a signed tree head and the compact range before their first row", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await agedTenant(id, "STARTER");
+    await runPass(id);
+    await sql("UPDATE organizations SET settings = ? WHERE id = ?", JSON.stringify({ tier: "FREE" }), id);
+    await runPass(id);
+
+    const items = (await api("/api/v1/audit/archives", { as: tenant.admin.as })).json.items;
+    expect(items.map((a: any) => [a.seq_from, a.seq_to, a.compact_range?.tree_size ?? null, a.compact_range?.hashes.length ?? null])).toEqual([
+      [13, 16, 12, 2],
+      [1, 12, null, null],
+    ]);
+    for (const archive of items) {
+      const head = await checkedTreeHead(archive.tree_head);
+      expect(head).toMatchObject({ organizationId: id, size: archive.seq_to });
+      const lines = await gunzipLines(await (await exports.default.fetch(new Request(archive.download_url))).arrayBuffer());
+      const rebuilt = await rootOfRecords(archive.compact_range, lines);
+      expect(rebuilt.size).toBe(archive.seq_to);
+      expect(sameHash(rebuilt.root, head.root)).toBe(true);
+      // The manifest beside the archive in R2 carries the same.
+      const manifest = (await (await env.ARCHIVE.get(`archives/${id}/${archive.seq_from}-${archive.seq_to}.manifest.json`))!.json()) as Record<string, unknown>;
+      expect(manifest).toMatchObject({ seq_from: archive.seq_from, tree_head: archive.tree_head, compact_range: archive.compact_range });
+    }
+
+    // The live rows 17… exported: checked on top of the compact range of the 16 pruned leaves.
+    const started = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl" } });
+    const runner = env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(started.json.id));
+    let job = (await api(`/api/v1/audit/exports/${started.json.id}`, { as: tenant.admin.as })).json;
+    for (let i = 0; i < 10 && job.status !== "complete"; i++) {
+      await runDurableObjectAlarm(runner);
+      job = (await api(`/api/v1/audit/exports/${started.json.id}`, { as: tenant.admin.as })).json;
+    }
+    expect(job).toMatchObject({ status: "complete", row_count: 5, compact_range: { tree_size: 16, hashes: [expect.stringMatching(/^[0-9a-f]{64}$/)] } });
+    const head = await checkedTreeHead(job.tree_head);
+    expect(head.size).toBe(21);
+    const lines = jsonLinesOf(new TextDecoder().decode(await (await exports.default.fetch(new Request(job.download_url))).arrayBuffer()));
+    expect(lines.map((r) => r.seq)).toEqual([17, 18, 19, 20, 21]);
+    const rebuilt = await rootOfRecords(job.compact_range, lines);
+    expect(sameHash(rebuilt.root, head.root)).toBe(true);
+  }, 120_000);
+
   it("takes the legacy rows an old import record covers along with it, and the chain stays accounted for", async () => {
     const [id] = blockIds(1) as [string];
     const tenant = await createTenant("FREE", id);
@@ -245,6 +301,7 @@ describe("retention", () => {
     const legacy = await seedAgedImport(id, 30, 3);
     await seedAgedRows(id, [2]);
     expect((await appendBatch(tenant.ingest.as, [recordBody()])).status).toBe(201);
+    await buildTree(id);
     expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, unchained: 3, rows_held: 8 });
 
     await runPass(id);
@@ -440,7 +497,10 @@ describe("retention", () => {
     const ids = blockIds(200);
     const now = new Date().toISOString();
     await env.DB.batch(ids.map((id, i) => env.DB.prepare("INSERT INTO organizations (id, name, settings, created_at) VALUES (?, ?, '{}', ?)").bind(id, `bulk-${i}`, now)));
-    for (const id of ids) await seedAgedRows(id, [20, 20]);
+    for (const id of ids) {
+      await seedAgedRows(id, [20, 20]);
+      await buildTree(id);
+    }
     await seedPass(ids[0]!);
     await fiveMinuteCron();
     const prunedAfterOne = (await env.DB.prepare(`SELECT count(*) AS n FROM prune_anchors WHERE organization_id >= ? AND organization_id <= ?`).bind(ids[0], ids.at(-1)).first<{ n: number }>())!.n;
