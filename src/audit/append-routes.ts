@@ -17,6 +17,8 @@ import { type AuditRecord, toStoredRow } from "./chain/record";
 import { importStatement } from "./chain/legacy-import";
 import { insertRowEffects } from "./chain/store";
 import { AuditRecordSchema } from "./chain/record";
+import { availableCheckpointSigner } from "./chain/checkpoints";
+import { signedReceipt } from "./chain/receipt";
 
 const logs = newRouter();
 const tags = ["Audit log"];
@@ -42,8 +44,22 @@ async function appendForCaller(c: Context<AppEnv>, request: Omit<AppendRequest, 
   const outcome = await appendToChain(c.env, { ...request, token: bearer && { tokenHash: bearer.tokenHash, roles: TOKEN_ROLES } });
   c.set("uncheckedBearer", undefined);
   announceWrite(c, outcome);
+  const signer = outcome.receipt && (await availableCheckpointSigner(c.env));
+  if (signer) c.header(RECEIPT_HEADER, await signedReceipt(outcome.receipt!, signer));
   return outcome;
 }
+
+const RECEIPT_HEADER = "Chainproof-Receipt";
+/** 201 answers of chained appends: the sealed body, and the signed write receipt. */
+const sealedAnswer = <T>(schema: T, description: string) => ({
+  ...json(schema, description),
+  headers: z.object({
+    [RECEIPT_HEADER]: z.string().openapi({
+      description:
+        "base64url(JCS(receipt)): {type: chainproof.receipt.v1, organization_id, first_seq, last_seq, leaves_sha256, recorded_at, kid, signature}, signed with the checkpoint key (docs/protocol.md §8); absent when no signing key is configured",
+    }),
+  }),
+});
 
 function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
   const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input.organization_id, orgId, prefix(i)));
@@ -62,7 +78,7 @@ logs.openapi(
     summary: "Append one record to the organization's chain",
     middleware: [requireRole(...APPENDERS), limitBody(2 * MAX_RECORD_BYTES)] as const,
     request: { headers: IdempotencyHeaders, body: jsonBody(AuditRecordInput) },
-    responses: { 201: json(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 422) },
+    responses: { 201: sealedAnswer(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 422) },
   }),
   async (c) => {
     const input = c.req.valid("json");
@@ -89,7 +105,7 @@ logs.openapi(
     middleware: [requireRole(...APPENDERS), limitBody(8 * 1024 * 1024)] as const,
     request: { headers: IdempotencyHeaders, body: jsonBody(BatchInput) },
     responses: {
-      201: json(z.object({ records: z.array(AuditRecordSchema) }).openapi("AuditBatch"), "The sealed records, in order"),
+      201: sealedAnswer(z.object({ records: z.array(AuditRecordSchema) }).openapi("AuditBatch"), "The sealed records, in order"),
       ...errorResponses(401, 403, 413, 422),
     },
   }),

@@ -7,10 +7,11 @@ import validationRunRoutes from "./integrity/runs-routes";
 import readRoutes from "./read/routes";
 import referenceRoutes from "./read/reference-routes";
 import archiveRoutes from "./retention/routes";
+import proofRoutes from "./proofs/routes";
 
 /** The audit log's API, mounted at /api/v1/audit: appending, reading, exporting, integrity. */
 const audit = newRouter();
-for (const capability of [appendRoutes, integrityRoutes, readRoutes, referenceRoutes, cappedExportRoutes, bulkExportRoutes, validationRunRoutes, archiveRoutes]) {
+for (const capability of [appendRoutes, integrityRoutes, readRoutes, referenceRoutes, cappedExportRoutes, bulkExportRoutes, validationRunRoutes, archiveRoutes, proofRoutes]) {
   audit.route("/", capability);
 }
 

@@ -1,4 +1,4 @@
-import { chainOf, SCHEDULER } from "../audit/chain/append";
+import { checkpointNow, SCHEDULER } from "../audit/chain/append";
 import { availableCheckpointSigner, newestCheckpoint } from "../audit/chain/checkpoints";
 import { rowAtSeq } from "../audit/chain/store";
 import { archiveBreak } from "../audit/integrity/archive-check";
@@ -111,7 +111,7 @@ async function validateOnce(
   if (archived) result = { ...result, valid: false, complete: false, broken_at: null, broken_seq: archived.seq, broken_reason: archived.reason };
   await recordValidationOutcome(scope, SCHEDULED_VALIDATOR, result, { start_id: startId ?? null, end_id: null });
   // The head moved (at least by the chain_validate record): sign it, so a cut tail shows.
-  if (await availableCheckpointSigner(env)) await chainOf(env, orgId).checkpointNow(orgId);
+  if (await availableCheckpointSigner(env)) await checkpointNow(env, orgId);
   const id = crypto.randomUUID();
   const finishedAt = isoNow();
   const evidenceKey = `evidence/${orgId}/${id}.json`;

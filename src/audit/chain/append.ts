@@ -13,6 +13,13 @@ import type { PendingRecord } from "./record";
 /** The organization's chain object. Env leaves the namespace untyped so that it need not import the class. */
 export const chainOf = (env: Env, orgId: string) => env.ORG_CHAIN.get(env.ORG_CHAIN.idFromName(orgId)) as DurableObjectStub<OrgChain>;
 
+/** Signs the organization's head now through its chain object; a tree head the witness refutes is a 409. */
+export async function checkpointNow(env: Env, orgId: string) {
+  const outcome = await chainOf(env, orgId).checkpointNow(orgId);
+  if (!outcome.ok) throw new AppError(409, outcome.code, `The signed tree head was refused: ${outcome.message}`);
+  return outcome.checkpoint;
+}
+
 /** Appends through the organization's Durable Object, the only writer of its chain. */
 export async function appendToChain(env: Env, request: AppendRequest): Promise<Extract<AppendOutcome, { ok: true }>> {
   let outcome: AppendOutcome;

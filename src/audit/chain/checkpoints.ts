@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, isNotNull, lte } from "drizzle-orm";
+import { and, desc, eq, gte, lte } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { checkpoints } from "../../db/schema";
 import { canonicalJson } from "../../crypto/jcs";
@@ -187,23 +187,6 @@ export async function checkpointsInRange(db: Database, orgId: string, from: numb
     .from(checkpoints)
     .where(and(eq(checkpoints.organizationId, orgId), gte(checkpoints.seq, from), lte(checkpoints.seq, to)));
   return rows.map(toCheckpoint);
-}
-
-/** The newest checkpoint that carries a signed tree head (of size ≥ `atLeast`, of exactly `size` when given), or null. */
-export async function treeHeadCheckpoint(db: Database, orgId: string, sizes: { atLeast: number } | { size: number }): Promise<Checkpoint | null> {
-  const [row] = await db
-    .select()
-    .from(checkpoints)
-    .where(
-      and(
-        eq(checkpoints.organizationId, orgId),
-        isNotNull(checkpoints.treeHead),
-        "size" in sizes ? eq(checkpoints.seq, sizes.size) : gte(checkpoints.seq, sizes.atLeast),
-      ),
-    )
-    .orderBy(desc(checkpoints.seq), desc(checkpoints.issuedAt))
-    .limit(1);
-  return row ? toCheckpoint(row) : null;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
 import { ChainTree } from "./chain-tree";
-import { issueCheckpoint } from "./checkpoints";
+import { type Checkpoint, issueCheckpoint } from "./checkpoints";
 import { InconsistentTreeHead } from "./tree-witness";
 import { recordSecurityEvent } from "../../security/record";
 import { type ReceiptClaim, receiptClaim, receiptClaimOfRecords } from "./receipt";
@@ -102,11 +102,17 @@ export class OrgChain extends DurableObject<Env> {
     return token !== undefined && roles.includes(token.role);
   }
 
-  /** Signs a checkpoint of the current head now (null for an empty chain). */
-  async checkpointNow(organizationId: string) {
+  /** Signs a checkpoint of the current head now (null for an empty chain); refused when its tree head is inconsistent with the witness. */
+  async checkpointNow(organizationId: string): Promise<{ ok: true; checkpoint: Checkpoint | null } | { ok: false; code: "tree_inconsistent"; message: string }> {
     await this.#ready(organizationId);
-    if (!this.#head) return null;
-    return this.#checkpoint(this.#head);
+    if (!this.#head) return { ok: true, checkpoint: null };
+    try {
+      return { ok: true, checkpoint: await this.#checkpoint(this.#head) };
+    } catch (err) {
+      // Raised as a security event already; the caller answers it (errors lose their class over RPC).
+      if (err instanceof InconsistentTreeHead) return { ok: false, code: "tree_inconsistent", message: err.message };
+      throw err;
+    }
   }
 
   /**
@@ -117,6 +123,8 @@ export class OrgChain extends DurableObject<Env> {
   async buildTree(organizationId: string, budgetMs = BACKFILL_MS_PER_ALARM) {
     await this.#ready(organizationId);
     const until = Date.now() + budgetMs;
+    // Rows may have reached D1 by another way (a restore, a migration): build to the head D1 has.
+    await this.#locked(() => (this.#headLoaded = this.#loadHead()));
     let done = !this.#tree!.lags(this.#head?.seq ?? 0);
     while (!done && Date.now() < until) {
       done = await this.#locked(() => this.#tree!.backfill(this.#head?.seq ?? 0, BACKFILL_ROWS_PER_STEP));

@@ -1,28 +1,12 @@
-import { foldRight } from "../../crypto/merkle/compact-range";
-import { hashRanges, nodesOf } from "../../crypto/merkle/proof";
-import { compactRangeNodes, consistencyRanges } from "../../crypto/merkle/ranges";
 import { verifyTreeHead } from "../../crypto/merkle/tree-head";
 import { verifyConsistency } from "../../crypto/merkle/verify";
 import type { Env } from "../../env";
-import { readNodes } from "./tree-store";
+import { consistencyProof } from "./tree-proofs";
 
 /** A new tree head that the stored witness head is not a proven prefix of (or the other way round). */
 export class InconsistentTreeHead extends Error {}
 
 const treeWitnessKey = (orgId: string) => `checkpoints/${orgId}/tree-head.txt`;
-
-/** The consistency proof from size m to n, from the organization's tiles. */
-export async function consistencyProof(d1: D1Database, orgId: string, m: number, n: number): Promise<Uint8Array[]> {
-  const ranges = consistencyRanges(m, n);
-  return hashRanges(ranges, await readNodes(d1, orgId, nodesOf(ranges)));
-}
-
-/** root(n) from the organization's tiles. */
-export async function rootAt(d1: D1Database, orgId: string, n: number): Promise<Uint8Array> {
-  const nodes = compactRangeNodes(n);
-  const node = await readNodes(d1, orgId, nodes);
-  return foldRight(nodes.map(node));
-}
 
 /**
  * The R2 witness of the tree only moves forward: a new head replaces it only when the stored head

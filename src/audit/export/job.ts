@@ -10,7 +10,8 @@ import { type ExportRow, updateExport } from "./store";
 import type { StoredRow } from "../chain/record";
 import { type LogFilters, logConditions } from "../read/filters";
 import { chainedExtent, countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "../read/store";
-import { compactRangeBefore, signedTreeHeadOfSize } from "../chain/tree-proofs";
+import { compactRangeBefore } from "../chain/tree-proofs";
+import { signedTreeHeadOfSize } from "../chain/tree-head-of-size";
 
 // R2 multipart: every part but the last must be ≥ 5 MiB and all of one size.
 export const PART_SIZE = 5 * 1024 * 1024;

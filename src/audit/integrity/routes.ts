@@ -9,7 +9,7 @@ import { limitBody } from "../../http/request-guards";
 import type { Context } from "hono";
 import { type AppEnv, clientInfo } from "../../http/context";
 import { securityScope } from "../../security/record";
-import { announceWrite, chainOf } from "../chain/append";
+import { announceWrite, checkpointNow } from "../chain/append";
 import { recordValidationOutcome } from "./outcome";
 import { listCheckpoints, availableCheckpointSigner } from "../chain/checkpoints";
 import { CheckpointSchema, ValidationSchema } from "./schemas";
@@ -149,7 +149,7 @@ integrity.openapi(
   }),
   async (c) => {
     const org = await scopeOrganization(c, c.req.valid("json").organization_id, ["super_admin"]);
-    const checkpoint = await chainOf(c.env, org.id).checkpointNow(org.id);
+    const checkpoint = await checkpointNow(c.env, org.id);
     if (!checkpoint) throw conflict("The organization's chain is empty; there is no head to sign");
     return c.json(checkpoint, 201);
   },

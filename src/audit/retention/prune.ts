@@ -4,9 +4,8 @@ import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { recordSecurityEvent, type SecurityScope } from "../../security/record";
 import { isoNow } from "../../time";
-import { appendToChain, SCHEDULER, selfAuditRecord } from "../chain/append";
+import { appendToChain, chainOf, SCHEDULER, selfAuditRecord } from "../chain/append";
 import { availableCheckpointSigner, type Checkpoint, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
-import { compactRangeBefore } from "../chain/tree-proofs";
 import { importStatementOf } from "../chain/legacy-import";
 import { recordFromRow, type StoredRow } from "../chain/record";
 import { rowsWithinBudget } from "../read/store";
@@ -19,7 +18,7 @@ import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
 import { liveChainStart } from "../chain/live-start";
 import { pruneThrough } from "./policy";
 import { treeSize } from "../chain/tree-store";
-import { rootAt } from "../chain/tree-witness";
+import { compactRangeBefore, rootAt } from "../chain/tree-proofs";
 import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, openArchive, pruneCandidates, updateArchive } from "./store";
 
 // One archive: at most this many rows and about this many bytes of JSON, so it is built in memory
@@ -54,9 +53,12 @@ async function planArchive(scope: SecurityScope, keyring: AuditKeyring, orgId: s
   if (live.broken) return halt(scope, orgId, live.broken);
   const from = live.start.seq;
   const due = pruneThrough(await pruneCandidates(scope.db, orgId, from, ARCHIVE_ROWS), from, cutoff, ARCHIVE_BYTES);
-  // Rows leave D1 only once their leaves are in the Merkle tree (a chain's tree may still be building).
-  const seqTo = due === null ? null : Math.min(due, await treeSize(scope.env.DB, orgId));
-  if (seqTo === null || seqTo < from) return null;
+  if (due === null) return null;
+  // Rows leave D1 only once their leaves are in the Merkle tree: a tree still being built is helped along first.
+  let treeCovers = await treeSize(scope.env.DB, orgId);
+  if (treeCovers < due) treeCovers = (await chainOf(scope.env, orgId).buildTree(orgId)).tree_size;
+  const seqTo = Math.min(due, treeCovers);
+  if (seqTo < from) return null;
   const now = isoNow();
   const archive: ArchiveRow = {
     id: crypto.randomUUID(),
