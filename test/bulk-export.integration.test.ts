@@ -9,6 +9,8 @@ import { PART_SIZE } from "../src/audit/export/job";
 import { keyringHasher } from "../src/audit/chain/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sha256Hex, type Tenant } from "./helpers";
+import { sameHash } from "../src/crypto/merkle/hash";
+import { checkedTreeHead, jsonLinesOf, rootOfRecords } from "./tree-helpers";
 
 let t: Tenant;
 let other: Tenant;
@@ -165,5 +167,31 @@ describe("uncapped exports into R2", () => {
     // The 25,000-row export and this one, newest first.
     expect(listed.json.items.map((e: { id: string }) => e.id)[0]).toBe(mine.json.id);
     expect(listed.json.items).toHaveLength(2);
+  });
+});
+
+describe("exports carry what checks them against the tree with the public key alone", () => {
+  it("an unfiltered export ends at a signed tree head whose root its records rebuild; a filtered one with gaps carries none", async () => {
+    const tenant = await createTenant();
+    const records = Array.from({ length: 6 }, (_, i) => recordBody({ action: i % 2 === 0 ? "create" : "update" }));
+    expect((await appendBatch(tenant.ingest.as, records)).status).toBe(201);
+
+    const whole = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl" } });
+    const done = await runToEnd(whole.json.id, tenant.admin.as);
+    expect(done.json).toMatchObject({ status: "complete", row_count: 6, compact_range: null });
+    const head = await checkedTreeHead(done.json.tree_head);
+    expect(head).toMatchObject({ organizationId: tenant.org.id, size: 6 });
+    const lines = jsonLinesOf(new TextDecoder().decode(await (await download(done.json.download_url)).arrayBuffer()));
+    const rebuilt = await rootOfRecords(null, lines);
+    expect(rebuilt.size).toBe(6);
+    expect(sameHash(rebuilt.root, head.root)).toBe(true);
+    // One changed record, and the root is another.
+    const altered = lines.map((r, i) => (i === 3 ? { ...r, metadata: { ticket: "OPS-2" } } : r));
+    expect(sameHash((await rootOfRecords(null, altered)).root, head.root)).toBe(false);
+
+    // Seqs 2, 4 and 6 are no range of the tree: nothing to check them against as a whole.
+    const filtered = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl", actions: ["update"] } });
+    const partial = await runToEnd(filtered.json.id, tenant.admin.as);
+    expect(partial.json).toMatchObject({ status: "complete", row_count: 3, tree_head: null, compact_range: null });
   });
 });

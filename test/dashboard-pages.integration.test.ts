@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, appendBatch, chainRows, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
 import { page, post, type Session, signIn } from "./dashboard-helpers";
+import { canonicalRow } from "../src/audit/chain/record";
+import { fromHex } from "../src/crypto/encoding";
+import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
+import { verifyInclusion } from "../src/crypto/merkle/verify";
+import { checkedTreeHead } from "./tree-helpers";
 
 let t: Tenant;
 let foreign: Tenant;
@@ -8,6 +13,7 @@ let admin: Session;
 let member: Session;
 let root: Session;
 let recordId: string;
+let memberRecordId: string;
 
 beforeAll(async () => {
   [t, foreign] = await Promise.all([createTenant(), createTenant()]);
@@ -19,6 +25,7 @@ beforeAll(async () => {
   const res = await appendBatch(t.ingest.as, records);
   expect(res.status).toBe(201);
   recordId = res.json.records[1].id;
+  memberRecordId = res.json.records[2].id;
   expect((await appendBatch(foreign.ingest.as, [recordBody()])).status).toBe(201);
   [admin, member, root] = await Promise.all([signIn(t.admin.user.username), signIn(t.member.user.username), getSuperAdmin().then((sa) => signIn(sa.user.username))]);
 });
@@ -123,6 +130,28 @@ describe("viewing and exporting are audited", () => {
     expect(bad.status).toBe(422);
     expect(bad.text).toContain("format");
     expect((await selfAudits(t.org.id, "export")).length).toBe(exportsBefore + 1);
+  });
+
+  it("the record page shows how to verify the record with the public key alone: leaf hash, inclusion proof, signed tree head, command", async () => {
+    const detail = await page(member, `/logs/${memberRecordId}`);
+    expect(detail.status).toBe(200);
+    expect(detail.text).toContain("<h2>Verify this record</h2>");
+    const record = (await api(`/api/v1/audit/logs/${memberRecordId}`, { as: t.admin.as })).json;
+    const leafHash = await leafHashOfCanonical(canonicalRow(record));
+    expect(detail.text).toContain(`<dt>Leaf hash</dt><dd><code>${Buffer.from(leafHash).toString("hex")}</code></dd>`);
+    const note = /<h3>Signed tree head<\/h3><pre>([^<]*)<\/pre>/.exec(detail.text)![1]!;
+    const head = await checkedTreeHead(note);
+    expect(head.organizationId).toBe(t.org.id);
+    const shown = [...detail.text.matchAll(/<li><code>([0-9a-f]{64})<\/code><\/li>/g)].map((m) => m[1]!);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(await verifyInclusion(record.seq - 1, head.size, leafHash, shown.map(fromHex), head.root)).toBe(true);
+    expect(detail.text).toContain("npx chainproof verify-proof proof.json --jwks jwks.json --record record.json");
+    // The download is the API's proof of the very tree head shown, with the member's own session.
+    const link = `/api/v1/audit/logs/${memberRecordId}/proof?tree_size=${head.size}`;
+    expect(detail.text).toContain(`href="${link}" download="proof.json"`);
+    const proof = await page(member, link);
+    expect(proof.status).toBe(200);
+    expect(proof.json).toEqual({ organization_id: t.org.id, leaf_index: record.seq - 1, tree_size: head.size, leaf_hash: Buffer.from(leafHash).toString("hex"), inclusion: shown, checkpoint: note });
   });
 
   it("the Compliance tab audits the report it shows, and its download is the API route's signed file", async () => {

@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealAfter } from "../src/audit/chain/seal";
@@ -14,6 +14,8 @@ import worker from "../src/index";
 import { continueRetentionPass } from "../src/ops/scheduled-retention";
 import { continueValidationPass } from "../src/ops/scheduled-validation";
 import { api, appendBatch, chainRows, createTenant, getSuperAdmin, hmacHex, recordBody, sha256Hex, sql, validate } from "./helpers";
+import { sameHash } from "../src/crypto/merkle/hash";
+import { checkedTreeHead, jsonLinesOf, rootOfRecords } from "./tree-helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const enforcing = { ...env, ENFORCE_ORG_QUOTAS: "true" } as Env;
@@ -236,6 +238,47 @@ describe("retention", () => {
     await runPass(ids[0]!);
     expect((await api("/api/v1/audit/archives", { as: free.admin.as })).json.items).toHaveLength(1);
     expect((await chainRows(ids[0]!)).filter((r) => r.action === "retention_prune")).toHaveLength(1);
+  }, 120_000);
+
+  it("archives, and an export after them, carry a signed tree head and the compact range before their first row", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await agedTenant(id, "STARTER");
+    await runPass(id);
+    await sql("UPDATE organizations SET settings = ? WHERE id = ?", JSON.stringify({ tier: "FREE" }), id);
+    await runPass(id);
+
+    const items = (await api("/api/v1/audit/archives", { as: tenant.admin.as })).json.items;
+    expect(items.map((a: any) => [a.seq_from, a.seq_to, a.compact_range?.tree_size ?? null, a.compact_range?.hashes.length ?? null])).toEqual([
+      [13, 16, 12, 2],
+      [1, 12, null, null],
+    ]);
+    for (const archive of items) {
+      const head = await checkedTreeHead(archive.tree_head);
+      expect(head).toMatchObject({ organizationId: id, size: archive.seq_to });
+      const lines = await gunzipLines(await (await exports.default.fetch(new Request(archive.download_url))).arrayBuffer());
+      const rebuilt = await rootOfRecords(archive.compact_range, lines);
+      expect(rebuilt.size).toBe(archive.seq_to);
+      expect(sameHash(rebuilt.root, head.root)).toBe(true);
+      // The manifest beside the archive in R2 carries the same.
+      const manifest = (await (await env.ARCHIVE.get(`archives/${id}/${archive.seq_from}-${archive.seq_to}.manifest.json`))!.json()) as Record<string, unknown>;
+      expect(manifest).toMatchObject({ seq_from: archive.seq_from, tree_head: archive.tree_head, compact_range: archive.compact_range });
+    }
+
+    // The live rows 17… exported: checked on top of the compact range of the 16 pruned leaves.
+    const started = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl" } });
+    const runner = env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(started.json.id));
+    let job = (await api(`/api/v1/audit/exports/${started.json.id}`, { as: tenant.admin.as })).json;
+    for (let i = 0; i < 10 && job.status !== "complete"; i++) {
+      await runDurableObjectAlarm(runner);
+      job = (await api(`/api/v1/audit/exports/${started.json.id}`, { as: tenant.admin.as })).json;
+    }
+    expect(job).toMatchObject({ status: "complete", row_count: 5, compact_range: { tree_size: 16, hashes: [expect.stringMatching(/^[0-9a-f]{64}$/)] } });
+    const head = await checkedTreeHead(job.tree_head);
+    expect(head.size).toBe(21);
+    const lines = jsonLinesOf(new TextDecoder().decode(await (await exports.default.fetch(new Request(job.download_url))).arrayBuffer()));
+    expect(lines.map((r) => r.seq)).toEqual([17, 18, 19, 20, 21]);
+    const rebuilt = await rootOfRecords(job.compact_range, lines);
+    expect(sameHash(rebuilt.root, head.root)).toBe(true);
   }, 120_000);
 
   it("takes the legacy rows an old import record covers along with it, and the chain stays accounted for", async () => {

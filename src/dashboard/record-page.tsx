@@ -7,6 +7,7 @@ import { visibleRecord } from "../audit/read/routes";
 import { loadAuditKeyring } from "../crypto/keys";
 import type { AppEnv } from "../http/context";
 import { auditView } from "./page-org";
+import { recordProofOf, VerifyRecord } from "./record-proof";
 
 type Json = Record<string, unknown> | null;
 const show = (v: unknown) => (v === undefined ? "—" : JSON.stringify(v));
@@ -59,6 +60,7 @@ export async function recordPage(c: Context<AppEnv>) {
   const r = recordFromRow(row);
   const seal = r.row_hmac === null ? null : (await sealChecks(await loadAuditKeyring(c.env), [row]))[0]!;
   await auditView(c, r.organization_id, "audit_log", r.id, { view: "record" });
+  const proof = r.seq === null ? null : await recordProofOf(c, r.organization_id, r.seq);
   const changes = Object.entries(r.changes ?? {}) as [string, { old?: unknown; new?: unknown }][];
   return c.render(
     <>
@@ -115,6 +117,7 @@ export async function recordPage(c: Context<AppEnv>) {
           </dl>
         </>
       )}
+      {proof && <VerifyRecord recordId={r.id} proof={proof} />}
       <h2>Verify it offline</h2>
       <p>Export the log as JSONL (Exports page), save a signed checkpoint from the Integrity page, then run:</p>
       <pre>{`npx chainproof verify-chain chainproof-export-<id>.jsonl --key "$AUDIT_HMAC_KEY" --checkpoint checkpoint.json`}</pre>

@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { checkpoints } from "../../db/schema";
-import { foldRight } from "../../crypto/merkle/compact-range";
+import { type CompactRangeJson, compactRangeJson, foldRight } from "../../crypto/merkle/compact-range";
 import { hashRanges, nodesOf } from "../../crypto/merkle/proof";
 import { compactRangeNodes, consistencyRanges, inclusionRanges } from "../../crypto/merkle/ranges";
 import { readNodes } from "./tree-store";
@@ -27,6 +27,10 @@ export async function compactRangeAt(d1: D1Database, orgId: string, n: number): 
   const node = await readNodes(d1, orgId, nodes);
   return nodes.map(node);
 }
+
+/** The compact range before the row of `seq` (tree_size = seq − 1), as exports and archives carry it. */
+export const compactRangeBefore = async (d1: D1Database, orgId: string, seq: number): Promise<CompactRangeJson> =>
+  compactRangeJson(seq - 1, await compactRangeAt(d1, orgId, seq - 1));
 
 export const rootAt = async (d1: D1Database, orgId: string, n: number) => foldRight(await compactRangeAt(d1, orgId, n));
 

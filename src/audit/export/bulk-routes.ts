@@ -10,6 +10,7 @@ import { spendBudget } from "../../http/rate-limits";
 import { limitBody } from "../../http/request-guards";
 import { isoNow } from "../../time";
 import { commitAudited } from "../chain/append";
+import { CompactRangeSchema } from "../integrity/schemas";
 import { assertLinkValid, DEFAULT_LINK_SECONDS, LinkParams, LinkQuery, MAX_LINK_SECONDS, signedDownloadPath } from "./download-links";
 import { exportFilters, ExportFilters, recordedFilters } from "./filters";
 import { endOfLife, EXPORT_LIFE_MS, pastItsLife } from "./life";
@@ -43,6 +44,14 @@ const ExportSchema = z
     completed_at: z.string().nullable(),
     download_url: z.string().nullable().openapi({ description: "Signed, expiring; works without credentials. null unless complete and within its life" }),
     download_expires_at: z.string().nullable().openapi({ description: "The link's end: the asked lifetime, but never after `expires_at`" }),
+    tree_head: z.string().nullable().openapi({
+      description:
+        "The signed tree head (docs/protocol.md §8) of the export's last chained seq: with the exported records it proves them against the public JWKS key, no secret needed. " +
+        "null unless the export's chained rows are one run of seqs (a filtered export that skips rows cannot be checked against the tree as a whole), and while not complete",
+    }),
+    compact_range: CompactRangeSchema.nullable().openapi({
+      description: "The roots of the complete subtrees of every leaf before the export's first chained seq, largest first; null when that is seq 1 or tree_head is null",
+    }),
     expires_at: z.string().nullable().openapi({
       description: `When a complete export's file is deleted (${EXPORT_LIFE_MS / 86_400_000} days after completed_at); its download then answers 410`,
     }),
@@ -70,6 +79,8 @@ export async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetim
     completed_at: job.completedAt,
     download_url: ready ? new URL(await signedDownloadPath(c.env.SECRET_KEY, BASE_PATH, job.id, expires), c.req.url).toString() : null,
     download_expires_at: ready ? isoNow(expires * 1000) : null,
+    tree_head: job.treeHead,
+    compact_range: job.compactRange,
     expires_at: fileEnds === null ? null : isoNow(fileEnds),
   };
 }

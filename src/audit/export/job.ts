@@ -9,7 +9,9 @@ import { type Cursor, PartFiller, type Position } from "./parts";
 import { type ExportRow, updateExport } from "./store";
 import type { StoredRow } from "../chain/record";
 import { type LogFilters, logConditions } from "../read/filters";
-import { countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "../read/store";
+import { chainedExtent, countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "../read/store";
+import { compactRangeBefore } from "../chain/tree-proofs";
+import { signedTreeHeadOfSize } from "../chain/tree-head-of-size";
 
 // R2 multipart: every part but the last must be ≥ 5 MiB and all of one size.
 export const PART_SIZE = 5 * 1024 * 1024;
@@ -128,13 +130,30 @@ async function storedSha256(env: Env, key: string): Promise<{ size: number; sha2
   return { size: object.size, sha256: toHex(await digest.digest) };
 }
 
-/** Hashes the finished object as stored and records the totals. */
+/**
+ * What checks the export against the organization's tree offline (docs/protocol.md §8): the signed
+ * tree head of its last seq, and the compact range before its first unless that is seq 1. Only when
+ * its chained rows are one run of seqs (every unfiltered export; a filtered one only if it skipped
+ * none): rows with gaps between them are no range of the tree, and no root can be rebuilt from them.
+ */
+async function treeEvidence(env: Env, db: Database, orgId: string, where: ReturnType<typeof exportConditions>): Promise<Pick<ExportRow, "treeHead" | "compactRange">> {
+  const none = { treeHead: null, compactRange: null };
+  const { first, last, chained } = await chainedExtent(db, where);
+  if (first === null || last === null || last - first + 1 !== chained) return none;
+  const treeHead = await signedTreeHeadOfSize(env, db, orgId, last);
+  if (treeHead === null) return none;
+  return { treeHead, compactRange: first > 1 ? await compactRangeBefore(env.DB, orgId, first) : null };
+}
+
+/** Hashes the finished object as stored and records the totals and the tree evidence. */
 async function finish(env: Env, db: Database, job: ExportRow, where: ReturnType<typeof exportConditions>, parts: ExportRow["parts"]) {
   const object = await storedSha256(env, job.r2Key);
+  const evidence = await treeEvidence(env, db, job.organizationId, where);
   const now = isoNow();
   await updateExport(db, job.id, {
     status: "complete",
     parts,
+    ...evidence,
     rowCount: await countRecords(db, where),
     bytes: object.size,
     sha256: object.sha256,

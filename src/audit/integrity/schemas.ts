@@ -17,6 +17,14 @@ export const CheckpointSchema = z
   })
   .openapi("Checkpoint");
 
+/** CompactRangeJson (src/crypto/merkle/compact-range.ts) as exports and archives carry it. */
+export const CompactRangeSchema = z
+  .object({
+    tree_size: z.number().int().openapi({ description: "How many leaves it covers: the first seq of the range, minus one" }),
+    hashes: z.array(z.string()).openapi({ description: "hex SHA-256 roots of the complete subtrees of those leaves, largest first (one per set bit of tree_size)" }),
+  })
+  .openapi("CompactRange");
+
 const organizationValidation = {
   organization_id: z.string(),
   valid: z.boolean(),

@@ -1,14 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { requireRole } from "../../auth/caller";
 import { scopeOrganization } from "../../auth/tenancy";
 import { toHex } from "../../crypto/encoding";
-import type { AppEnv } from "../../http/context";
 import { AppError, invalid } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
-import { checkpointNow } from "../chain/append";
-import { availableCheckpointSigner } from "../chain/checkpoints";
-import { consistencyProof, inclusionProof, newestTreeHead, type SignedTreeHead, treeHeadOfSize } from "../chain/tree-proofs";
+import { consistencyProof, treeHeadOfSize } from "../chain/tree-proofs";
+import { currentTreeHead, inclusionAnswer } from "./inclusion";
 import { recordById } from "../read/store";
 import { visibleRecord } from "../read/routes";
 
@@ -32,23 +29,6 @@ const ConsistencySchema = z
 /** The root a signed tree head states (its third line, base64), as hex. */
 const rootHexOf = (checkpoint: string) => toHex(Uint8Array.from(atob(checkpoint.split("\n")[2]!), (ch) => ch.charCodeAt(0)));
 
-/** The newest signed tree head; when none covers `atLeast` yet, the chain object signs its head now. */
-async function currentTreeHead(c: Context<AppEnv>, orgId: string, atLeast: number): Promise<SignedTreeHead | null> {
-  const newest = await newestTreeHead(c.get("db"), orgId);
-  if (newest && newest.tree_size >= atLeast) return newest;
-  if (!(await availableCheckpointSigner(c.env))) {
-    throw new AppError(503, "not_configured", "Tree heads cannot be signed: CHECKPOINT_SIGNING_KEY is not configured");
-  }
-  const checkpoint = await checkpointNow(c.env, orgId);
-  if (!checkpoint) return null;
-  if (!checkpoint.tree_head) {
-    throw new AppError(503, "tree_building", "The organization's Merkle tree is still being built from its chain; try again shortly", {
-      headers: { "Retry-After": "10" },
-    });
-  }
-  return { organization_id: orgId, tree_size: checkpoint.seq, checkpoint: checkpoint.tree_head };
-}
-
 proofs.openapi(
   createRoute({
     method: "get",
@@ -65,7 +45,7 @@ proofs.openapi(
     const named = c.req.valid("query").organization_id ?? c.get("caller").organizationId;
     if (!named) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
     const org = await scopeOrganization(c, named, ["member", "org_admin", "super_admin"]);
-    const head = await currentTreeHead(c, org.id, 1);
+    const head = await currentTreeHead(c.env, c.get("db"), org.id, 1);
     if (!head) throw new AppError(404, "not_found", "The organization's chain is empty: there is no tree head yet");
     return c.json({ ...head, root_hash: rootHexOf(head.checkpoint) }, 200);
   },
@@ -91,24 +71,7 @@ proofs.openapi(
   async (c) => {
     const row = visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
     if (row.seq === null) throw new AppError(404, "not_found", "The record is an unchained legacy import: it is not in the Merkle tree");
-    const wanted = c.req.valid("query").tree_size;
-    if (wanted !== undefined && wanted < row.seq) {
-      throw invalid([{ field: "tree_size", message: `must be at least ${row.seq}, the record's seq` }]);
-    }
-    const head = wanted === undefined ? await currentTreeHead(c, row.organizationId, row.seq) : await treeHeadOfSize(c.get("db"), row.organizationId, wanted);
-    if (!head) throw invalid([{ field: "tree_size", message: `no signed tree head of size ${wanted} was issued` }]);
-    const proof = await inclusionProof(c.env.DB, row.organizationId, row.seq - 1, head.tree_size);
-    return c.json(
-      {
-        organization_id: row.organizationId,
-        leaf_index: row.seq - 1,
-        tree_size: head.tree_size,
-        leaf_hash: toHex(proof.leafHash),
-        inclusion: proof.path.map(toHex),
-        checkpoint: head.checkpoint,
-      },
-      200,
-    );
+    return c.json(await inclusionAnswer(c.env, c.get("db"), row.organizationId, row.seq, c.req.valid("query").tree_size), 200);
   },
 );
 

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, lt, lte, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, lt, lte, max, min, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { MAX_PAGE_DEPTH } from "../../http/query";
@@ -28,6 +28,10 @@ export async function pageOfRecords(db: Database, where: SQL | undefined, counte
 
 export const countRecords = async (db: Database, where: SQL | undefined) =>
   (await db.select({ n: count() }).from(auditLogs).where(where))[0]!.n;
+
+/** The first and last seq of the chained rows that match, and how many there are (legacy rows have none). */
+export const chainedExtent = async (db: Database, where: SQL | undefined) =>
+  (await db.select({ first: min(auditLogs.seq), last: max(auditLogs.seq), chained: count(auditLogs.seq) }).from(auditLogs).where(where))[0]!;
 
 export const anyRecord = async (db: Database, where: SQL | undefined) =>
   (await db.select({ id: auditLogs.id }).from(auditLogs).where(where).limit(1)).length > 0;

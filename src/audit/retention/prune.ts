@@ -5,7 +5,7 @@ import type { Env } from "../../env";
 import { recordSecurityEvent, type SecurityScope } from "../../security/record";
 import { isoNow } from "../../time";
 import { appendToChain, chainOf, SCHEDULER, selfAuditRecord } from "../chain/append";
-import { availableCheckpointSigner, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
+import { availableCheckpointSigner, type Checkpoint, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
 import { importStatementOf } from "../chain/legacy-import";
 import { recordFromRow, type StoredRow } from "../chain/record";
 import { rowsWithinBudget } from "../read/store";
@@ -18,7 +18,7 @@ import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
 import { liveChainStart } from "../chain/live-start";
 import { pruneThrough } from "./policy";
 import { treeSize } from "../chain/tree-store";
-import { rootAt } from "../chain/tree-proofs";
+import { compactRangeBefore, rootAt } from "../chain/tree-proofs";
 import { type ArchiveRow, commitPrune, importRecordsInRange, insertArchive, openArchive, pruneCandidates, updateArchive } from "./store";
 
 // One archive: at most this many rows and about this many bytes of JSON, so it is built in memory
@@ -71,6 +71,8 @@ async function planArchive(scope: SecurityScope, keyring: AuditKeyring, orgId: s
     bytes: null,
     sha256: null,
     r2Key: archiveKeyOf(orgId, from, seqTo),
+    treeHead: null,
+    compactRange: null,
     state: "pending",
     createdAt: now,
     updatedAt: now,
@@ -104,6 +106,9 @@ async function finishArchive(scope: SecurityScope, keyring: AuditKeyring, archiv
  * Streams rows seq_from..seq_to into a gzipped JSONL archive while walking them (the chain must
  * verify up to the last row pruned), then the legacy rows their import records cover, and stores
  * it with its manifest in R2. The object key is fixed by the plan, so a retry overwrites, never adds.
+ * The prune checkpoint is signed before the manifest is written, so that the manifest carries its
+ * tree head (docs/protocol.md §8) with the compact range before seq_from: the archive then checks
+ * against the tree offline with the public key alone.
  */
 async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive: ArchiveRow): Promise<{ archive: ArchiveRow } | { broken: ChainBreak }> {
   const { db, env } = scope;
@@ -133,8 +138,12 @@ async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive
     await file.write(rows.filter((row) => row.seq === null).map((row) => JSON.stringify(recordFromRow(row))));
   }
   const { body, sha256 } = await file.finish();
+  const checkpoint = await issuePruneCheckpoint(env, db, { ...archive, lastRowHmac: walker.lastRowHmac });
+  const treeHead = checkpoint?.tree_head ?? null;
   const done: ArchiveRow = {
     ...archive,
+    treeHead,
+    compactRange: treeHead !== null && archive.seqFrom > 1 ? await compactRangeBefore(env.DB, orgId, archive.seqFrom) : null,
     count: file.lines,
     lastRowHmac: walker.lastRowHmac,
     bytes: body.length,
@@ -174,9 +183,14 @@ const manifestOf = (a: ArchiveRow) => ({
   bytes: a.bytes,
   sha256: a.sha256,
   created_at: a.createdAt,
+  tree_head: a.treeHead,
+  compact_range: a.compactRange,
 });
 
-/** The prune checkpoint, then the HMAC-sealed anchor and the deletion in one D1 transaction. */
+/**
+ * The prune checkpoint (already signed with the manifest, unless the archive was written before a
+ * signing key was set), then the HMAC-sealed anchor and the deletion in one D1 transaction.
+ */
 async function anchorAndDelete(scope: SecurityScope, keyring: AuditKeyring, archive: ArchiveRow): Promise<ArchiveRow> {
   const { db, env } = scope;
   const orgId = archive.organizationId;
@@ -222,12 +236,13 @@ async function anchorAndDelete(scope: SecurityScope, keyring: AuditKeyring, arch
   return { ...archive, state: "pruned", updatedAt: now };
 }
 
-/** A signed statement of the last pruned row (CRYPTO.md §3), once: a resumed prune does not sign it again. */
-async function issuePruneCheckpoint(env: Env, db: Database, archive: ArchiveRow) {
-  if (!(await availableCheckpointSigner(env))) return;
+/** A signed statement of the last pruned row (CRYPTO.md §3), once: a resumed prune gets the one it signed. Null without a signing key. */
+async function issuePruneCheckpoint(env: Env, db: Database, archive: ArchiveRow): Promise<Checkpoint | null> {
+  if (!(await availableCheckpointSigner(env))) return null;
   const existing = await checkpointsInRange(db, archive.organizationId, archive.seqTo, archive.seqTo);
-  if (existing.some((c) => c.kind === "prune" && c.row_hmac === archive.lastRowHmac)) return;
-  await issueCheckpoint(env, db, {
+  const signed = existing.find((c) => c.kind === "prune" && c.row_hmac === archive.lastRowHmac);
+  if (signed) return signed;
+  return issueCheckpoint(env, db, {
     organizationId: archive.organizationId,
     seq: archive.seqTo,
     rowHmac: archive.lastRowHmac!,

@@ -5,6 +5,7 @@ import { notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
 import { DEFAULT_LINK_SECONDS, LinkParams, LinkQuery, linkedDownloadId, signedDownloadPath } from "../export/download-links";
 import { anchorOf } from "../chain/anchor";
+import { CompactRangeSchema } from "../integrity/schemas";
 import { anchorsOfArchives, findArchive, listArchives } from "./store";
 
 /** Retention archives (PRODUCT.md §2.8): the pruned rows in R2, each with the anchor that seals its end. */
@@ -41,6 +42,12 @@ const ArchiveSchema = z
     created_at: z.string(),
     download_url: z.string().openapi({ description: "The gzipped JSONL archive: signed, expires in 24 h, works without credentials" }),
     anchor: AnchorSchema.nullable(),
+    tree_head: z.string().nullable().openapi({
+      description: "The prune checkpoint's signed tree head, of size seq_to (docs/protocol.md §8): the archive checks against it with the public JWKS key alone. null without a signing key",
+    }),
+    compact_range: CompactRangeSchema.nullable().openapi({
+      description: "The roots of the complete subtrees of every leaf before seq_from, largest first; null when seq_from is 1 or tree_head is null",
+    }),
   })
   .openapi("Archive");
 
@@ -82,6 +89,8 @@ archives.openapi(
         created_at: a.createdAt,
         download_url: new URL(await signedDownloadPath(c.env.SECRET_KEY, BASE_PATH, a.id, expires), c.req.url).toString(),
         anchor: anchors.get(a.id) ?? null,
+        tree_head: a.treeHead,
+        compact_range: a.compactRange,
       })),
     );
     return c.json({ items }, 200);

@@ -1,3 +1,4 @@
+import { fromHex, toHex } from "../encoding";
 import { emptyRoot, nodeHash } from "./hash";
 import type { NodeId } from "./ranges";
 
@@ -46,3 +47,14 @@ export class CompactRange {
     return new CompactRange(this.size, [...this.nodes]);
   }
 }
+
+/**
+ * A compact range as exports and archives carry it (docs/protocol.md §8): the roots of the complete
+ * subtrees of the first `tree_size` leaves, largest first, in hex. With the leaves that follow, it
+ * is all an offline check needs to recompute the root of a tree that does not start at seq 1.
+ */
+export type CompactRangeJson = { tree_size: number; hashes: string[] };
+
+export const compactRangeJson = (size: number, hashes: readonly Uint8Array[]): CompactRangeJson => ({ tree_size: size, hashes: hashes.map(toHex) });
+
+export const compactRangeFromJson = (json: CompactRangeJson) => new CompactRange(json.tree_size, json.hashes.map(fromHex));

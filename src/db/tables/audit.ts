@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { CompactRangeJson } from "../../crypto/merkle/compact-range";
 
 /** The chain, idempotency keys, signed checkpoints, uncapped exports and scheduled validation. */
 
@@ -146,6 +147,13 @@ export const auditExports = sqliteTable(
     expiredAt: text("expired_at"),
     /** Which of the organization's concurrent-export slots a pending or running export holds. */
     slot: integer("slot"),
+    /**
+     * For an export whose chained rows are one run of seqs (docs/protocol.md §8): the signed tree
+     * head of its last seq, and the compact range before its first when that is not seq 1. Null for
+     * a filtered export that skips rows, and while the tree does not reach its rows.
+     */
+    treeHead: text("tree_head"),
+    compactRange: text("compact_range", { mode: "json" }).$type<CompactRangeJson>(),
   },
   (t) => [
     index("exports_org_created_idx").on(t.organizationId, t.createdAt),
@@ -210,6 +218,9 @@ export const auditArchives = sqliteTable(
     bytes: integer("bytes"),
     sha256: text("sha256"),
     r2Key: text("r2_key").notNull(),
+    /** The prune checkpoint's signed tree head (size seq_to) and the compact range before seq_from (null from seq 1). */
+    treeHead: text("tree_head"),
+    compactRange: text("compact_range", { mode: "json" }).$type<CompactRangeJson>(),
     state: text("state", { enum: ARCHIVE_STATES }).notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
