@@ -8,7 +8,7 @@ import {
   parsePrivateJwk,
   verifyEd25519,
 } from "../src/crypto/ed25519";
-import { fromBase64Url, fromHex, sha256Hex, toBase64Url, toHex, utf8 } from "../src/crypto/encoding";
+import { fromBase64Url, fromHex, hexInto, sha256Hex, toBase64Url, toHex, utf8 } from "../src/crypto/encoding";
 import { hkdfSha256 } from "../src/crypto/hkdf";
 import { hmacSha256, hmacSha256Hex, importHmacKey, verifyHmacSha256 } from "../src/crypto/hmac";
 import { canonicalJson, ijsonViolations } from "../src/crypto/jcs";
@@ -43,6 +43,10 @@ describe("encoding", () => {
     expect(() => fromHex("zz")).toThrow();
     for (const bad of ["0g", "G0", "@0", "0`", "0/", ":0", " 0", "0\u0661", "0\u0141"]) expect(() => fromHex(bad)).toThrow();
     expect(fromHex("09afAF")).toEqual(new Uint8Array([0x09, 0xaf, 0xaf]));
+    const shared = new Uint8Array(6);
+    expect(hexInto("0aFf", shared.subarray(2))).toBe(true);
+    expect(shared).toEqual(new Uint8Array([0, 0, 0x0a, 0xff, 0, 0]));
+    expect(hexInto("01zz", shared.subarray(4))).toBe(false);
     expect(toBase64Url(new Uint8Array([0xfb, 0xff]))).toBe("-_8");
     expect(fromBase64Url("-_8")).toEqual(new Uint8Array([0xfb, 0xff]));
     expect(toBase64Url(new Uint8Array())).toBe("");

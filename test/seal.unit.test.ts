@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type PendingRecord, sealedMessage } from "../src/audit/chain/record";
 import { sealAfter } from "../src/audit/chain/seal";
+import { sealChecks } from "../src/audit/chain/seal-check";
 import { importHmacKey } from "../src/crypto/hmac";
 import { auditKeyId } from "../src/crypto/keys";
 
@@ -41,5 +42,23 @@ describe("sealing", () => {
     expect(JSON.parse(rotation!.metadata)).toEqual({ source: "chainproof", previous_key_id: old.id, new_key_id: current.id });
     expect(record).toMatchObject({ seq: 9, keyId: current.id, prevHash: rotation!.rowHmac });
     expect(sealed.perRequest).toEqual([[expect.objectContaining({ seq: 9 })]]);
+  });
+});
+
+describe("seal checks of a page", () => {
+  it("judges each row's row_hmac on its own: a malformed or wrong one beside good ones breaks only itself", async () => {
+    const key = await keyOf("k1");
+    const verifier = await importHmacKey(new TextEncoder().encode("k1"), ["sign", "verify"]);
+    const keyring = { current: { id: key.id, key: verifier }, byId: new Map([[key.id, verifier]]), derivedFromSecret: false };
+    const rows = (await sealAfter(null, key, ORG, AT, [[pending(1), pending(2), pending(3), pending(4), pending(5)]])).rows;
+    const page = [
+      rows[0]!,
+      { ...rows[1]!, rowHmac: `${"zz"}${rows[1]!.rowHmac!.slice(2)}` },
+      rows[2]!,
+      { ...rows[3]!, rowHmac: rows[3]!.rowHmac!.slice(2) },
+      { ...rows[4]!, rowHmac: rows[2]!.rowHmac },
+    ];
+    expect(await sealChecks(keyring, page)).toEqual(["valid", "invalid", "valid", "invalid", "invalid"]);
+    expect(await sealChecks(keyring, [rows[0]!, { ...rows[1]!, keyId: "unknown" }, rows[2]!])).toEqual(["valid", "unknown_key", "valid"]);
   });
 });

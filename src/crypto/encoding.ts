@@ -22,15 +22,21 @@ function nibble(code: number): number {
 }
 
 // Char codes, not a regex and parseInt per byte: validation decodes a row_hmac for every row it checks.
+/** Decodes `hex` into the start of `out`; false (with `out` partly written) if a character is not a hex digit. */
+export function hexInto(hex: string, out: Uint8Array): boolean {
+  for (let i = 0; i < hex.length / 2; i++) {
+    const high = nibble(hex.charCodeAt(i * 2));
+    const low = nibble(hex.charCodeAt(i * 2 + 1));
+    if (high < 0 || low < 0) return false;
+    out[i] = (high << 4) | low;
+  }
+  return true;
+}
+
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0) throw new Error("invalid hex string");
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    const high = nibble(hex.charCodeAt(i * 2));
-    const low = nibble(hex.charCodeAt(i * 2 + 1));
-    if (high < 0 || low < 0) throw new Error("invalid hex string");
-    out[i] = (high << 4) | low;
-  }
+  if (!hexInto(hex, out)) throw new Error("invalid hex string");
   return out;
 }
 

@@ -49,13 +49,14 @@ export const rowAtSeq = async (db: Database, orgId: string, seq: number) =>
 export const rowById = async (db: Database, orgId: string, id: string) =>
   (await db.select().from(auditLogs).where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.id, id))).limit(1))[0];
 
-const STORED_COLUMNS = getTableColumns(auditLogs);
-const STORED_KEYS = Object.keys(STORED_COLUMNS) as (keyof StoredRow)[];
+// organization_id is the WHERE's own value, so it is not read back: one column of twenty on every row.
+const { organizationId: _organizationId, ...PAGE_COLUMNS } = getTableColumns(auditLogs);
+const PAGE_KEYS = Object.keys(PAGE_COLUMNS) as (keyof StoredRow)[];
 
-/** A row as D1 answers it in raw form (values in STORED_KEYS order); every column maps as is. */
-function storedRowOf(values: unknown[]): StoredRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < STORED_KEYS.length; i++) row[STORED_KEYS[i]!] = values[i];
+/** A row as D1 answers it in raw form (values in PAGE_KEYS order); every column maps as is. */
+function storedRowOf(orgId: string, values: unknown[]): StoredRow {
+  const row: Record<string, unknown> = { organizationId: orgId };
+  for (let i = 0; i < PAGE_KEYS.length; i++) row[PAGE_KEYS[i]!] = values[i];
   return row as StoredRow;
 }
 
@@ -66,13 +67,13 @@ function storedRowOf(values: unknown[]): StoredRow {
 export const rowsInSeqRange = async (db: Database, orgId: string, from: number, to: number, limit: number): Promise<StoredRow[]> =>
   (
     await db
-      .select(STORED_COLUMNS)
+      .select(PAGE_COLUMNS)
       .from(auditLogs)
       .where(and(eq(auditLogs.organizationId, orgId), gte(auditLogs.seq, from), lte(auditLogs.seq, to)))
       .orderBy(asc(auditLogs.seq))
       .limit(limit)
       .values()
-  ).map(storedRowOf);
+  ).map((values) => storedRowOf(orgId, values));
 
 export const countUnchained = async (db: Database, orgId: string) =>
   (
