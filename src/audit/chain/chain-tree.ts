@@ -4,7 +4,7 @@ import { TreeEdge } from "../../crypto/merkle/tiles";
 import { canonicalStoredRow } from "./record";
 import { archivedLeaves } from "./archived-leaves";
 import { rowsInSeqRange } from "./store";
-import { readLastTiles, writeTileStatements } from "./tree-store";
+import { readLastTiles, growTileStatements } from "./tree-store";
 
 /**
  * The organization's Merkle tree as its chain object grows it (docs/protocol.md §12): leaf i is the
@@ -43,7 +43,7 @@ export class ChainTree {
     if (!this.inStep(headSeqBefore) || leaves.length === 0) return null;
     const edge = this.#edge!.copy();
     const tiles = await edge.append(leaves);
-    return { edge, statements: writeTileStatements(this.d1, this.orgId, tiles) };
+    return { edge, statements: growTileStatements(this.d1, this.orgId, tiles) };
   }
 
   accept(edge: TreeEdge) {
@@ -71,7 +71,7 @@ export class ChainTree {
       leaves = await archivedLeaves(this.bucket, this.db, this.orgId, from);
     }
     const tiles = await edge.append(leaves);
-    await this.d1.batch(writeTileStatements(this.d1, this.orgId, tiles));
+    await this.d1.batch(growTileStatements(this.d1, this.orgId, tiles));
     this.#edge = edge;
     return edge.size === headSeq;
   }

@@ -1,6 +1,6 @@
 import { HASH_BYTES } from "../../crypto/merkle/hash";
 import { type NodeId } from "../../crypto/merkle/ranges";
-import { hashIn, TILE_WIDTH, type Tile, type TileId, tileKey, tilesOf } from "../../crypto/merkle/tiles";
+import { hashIn, TILE_WIDTH, type Tile, type TileGrowth, type TileId, tileKey, tilesOf } from "../../crypto/merkle/tiles";
 
 // D1 allows 100 bound parameters per statement: 1 for the org, 2 per tile.
 const TILES_PER_READ = 49;
@@ -29,15 +29,21 @@ export async function readLastTiles(d1: D1Database, orgId: string): Promise<Tile
   return results.map(toTile);
 }
 
-/** Writes tiles whole: a tile only ever grows, so the newest bytes replace the old. */
-export function writeTileStatements(d1: D1Database, orgId: string, tiles: readonly Tile[]): D1PreparedStatement[] {
-  return tiles.map((t) =>
+/**
+ * Appends what each tile gained, binding 32 bytes per new hash instead of rewriting the tile. A
+ * tile that does not hold exactly the hashes the chain object expects (it alone writes tiles,
+ * under its write lock) fails the NOT NULL constraint, and with it the whole batch with the rows.
+ * SQLite's || yields text even of two blobs; the CAST takes the same bytes back as a blob.
+ */
+export function growTileStatements(d1: D1Database, orgId: string, growth: readonly TileGrowth[]): D1PreparedStatement[] {
+  return growth.map((t) =>
     d1
       .prepare(
-        `INSERT INTO merkle_tiles (organization_id, level, tile_index, hashes) VALUES (?, ?, ?, ?)
-         ON CONFLICT (organization_id, level, tile_index) DO UPDATE SET hashes = excluded.hashes`,
+        `INSERT INTO merkle_tiles (organization_id, level, tile_index, hashes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (organization_id, level, tile_index) DO UPDATE
+         SET hashes = CASE WHEN length(merkle_tiles.hashes) = ?5 THEN CAST(merkle_tiles.hashes || excluded.hashes AS BLOB) END`,
       )
-      .bind(orgId, t.level, t.tileIndex, t.hashes),
+      .bind(orgId, t.level, t.tileIndex, t.added, t.count * HASH_BYTES),
   );
 }
 

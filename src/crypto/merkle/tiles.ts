@@ -28,25 +28,21 @@ export function hashIn(tiles: ReadonlyMap<string, Uint8Array>, node: NodeId): Ui
   return hashes && hashes.length >= at + HASH_BYTES ? hashes.slice(at, at + HASH_BYTES) : undefined;
 }
 
+/** Hashes to add at the end of a tile: `count` already there, `added` (32 bytes each) after them. */
+export type TileGrowth = TileId & { count: number; added: Uint8Array };
+
 /**
- * The growing right edge of a tree: its compact range and the last tile of every level. Appending
- * leaves hashes O(1) per leaf amortized and names the tiles it changed, which the caller writes in
- * the same D1 batch as the rows. Work on a `copy()` and keep it only when that batch committed.
+ * The growing right edge of a tree: its compact range. Appending leaves hashes O(1) per leaf
+ * amortized and answers only the hashes each tile gains (nodes of a level complete in index order),
+ * which the caller appends in the same D1 batch as the rows. Work on a `copy()` and keep it only
+ * when that batch committed.
  */
 export class TreeEdge {
-  private constructor(
-    readonly range: CompactRange,
-    private readonly lastTiles: Map<number, Tile>,
-  ) {}
-
-  static empty(): TreeEdge {
-    return new TreeEdge(new CompactRange(0, []), new Map());
-  }
+  private constructor(readonly range: CompactRange) {}
 
   /** Rebuilt from the last tile of each level, as storage holds them. */
   static fromLastTiles(tiles: readonly Tile[]): TreeEdge {
-    const lastTiles = new Map(tiles.map((t) => [t.level, t]));
-    const leaves = lastTiles.get(0);
+    const leaves = tiles.find((t) => t.level === 0);
     const size = leaves ? leaves.tileIndex * TILE_WIDTH + leaves.hashes.length / HASH_BYTES : 0;
     const byKey = new Map(tiles.map((t) => [tileKey(t), t.hashes]));
     const nodes = compactRangeNodes(size).map((node) => {
@@ -54,7 +50,7 @@ export class TreeEdge {
       if (!hash) throw new Error(`the Merkle tiles do not hold node ${node.level}/${node.index} of a tree of ${size}`);
       return hash;
     });
-    return new TreeEdge(new CompactRange(size, nodes), lastTiles);
+    return new TreeEdge(new CompactRange(size, nodes));
   }
 
   get size(): number {
@@ -62,35 +58,28 @@ export class TreeEdge {
   }
 
   copy(): TreeEdge {
-    return new TreeEdge(this.range.clone(), new Map(this.lastTiles));
+    return new TreeEdge(this.range.clone());
   }
 
-  /** Appends leaf hashes in order; answers the tiles to write (whole, as they now are). */
-  async append(leafHashes: readonly Uint8Array[]): Promise<Tile[]> {
-    const grown = new Map<string, { tile: Tile; added: Uint8Array[] }>();
+  /** Appends leaf hashes in order; answers what each tile they reach gains. */
+  async append(leafHashes: readonly Uint8Array[]): Promise<TileGrowth[]> {
+    const grown = new Map<string, { id: TileId; count: number; added: Uint8Array[] }>();
     const emit = (node: NodeId, hash: Uint8Array) => {
       const id = tileOf(node);
       const key = tileKey(id);
       let entry = grown.get(key);
       if (!entry) {
-        const last = this.lastTiles.get(id.level);
-        const base = last && last.tileIndex === id.tileIndex ? last.hashes : new Uint8Array(0);
-        entry = { tile: { ...id, hashes: base }, added: [] };
+        // The tile holds the level's nodes before this one already.
+        entry = { id, count: node.index % TILE_WIDTH, added: [] };
         grown.set(key, entry);
       }
       entry.added.push(hash);
     };
     for (const leaf of leafHashes) await this.range.append(leaf, emit);
-    const written: Tile[] = [];
-    for (const { tile, added } of grown.values()) {
-      const hashes = new Uint8Array(tile.hashes.length + added.length * HASH_BYTES);
-      hashes.set(tile.hashes);
-      added.forEach((h, i) => hashes.set(h, tile.hashes.length + i * HASH_BYTES));
-      const next = { level: tile.level, tileIndex: tile.tileIndex, hashes };
-      const last = this.lastTiles.get(tile.level);
-      if (!last || last.tileIndex <= tile.tileIndex) this.lastTiles.set(tile.level, next);
-      written.push(next);
-    }
-    return written;
+    return [...grown.values()].map(({ id, count, added }) => {
+      const bytes = new Uint8Array(added.length * HASH_BYTES);
+      added.forEach((h, i) => bytes.set(h, i * HASH_BYTES));
+      return { ...id, count, added: bytes };
+    });
   }
 }
