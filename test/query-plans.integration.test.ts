@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type LogFilters, logConditions } from "../src/audit/read/filters";
 import { and } from "drizzle-orm";
-import { cappedCount, olderThan, recordsPage, TOTAL_CAP } from "../src/audit/read/store";
+import { cappedCount, recordsPage, TOTAL_CAP } from "../src/audit/read/store";
+import { olderThan } from "../src/audit/read/order";
 import { db } from "./helpers";
 
 // SQLite's plan for every documented filter combination of GET /api/v1/audit/logs, in workerd's D1

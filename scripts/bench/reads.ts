@@ -4,7 +4,8 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { count, type SQL, sql } from "drizzle-orm";
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
-import { logConditions, newestFirst } from "../../src/audit/read/filters";
+import { logConditions } from "../../src/audit/read/filters";
+import { newestFirst } from "../../src/audit/read/order";
 import { TOTAL_CAP } from "../../src/audit/read/store";
 import type { AuditRecord } from "../../src/audit/chain/record";
 import { auditLogs } from "../../src/db/schema";

@@ -14,7 +14,8 @@ import { ExportFilters, exportFilters, recordedFilters } from "./filters";
 import { assertRangeInOrder } from "../../http/query";
 import { logConditions } from "../read/filters";
 import { recordFromRow } from "../chain/record";
-import { countRecords, distinctOrganizations, type NewestFirstCursor, newestFirstPage, rowsWithinBudget } from "../read/store";
+import { countRecords, distinctOrganizations, newestFirstPage, rowsWithinBudget } from "../read/store";
+import type { NewestFirstCursor } from "../read/order";
 
 export const EXPORT_LIMIT = 10_000;
 const PAGE_ROWS = 1_000;

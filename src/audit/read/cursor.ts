@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { fromBase64Url, toBase64Url, utf8 } from "../../crypto/encoding";
-import type { NewestFirstCursor } from "./store";
+import type { NewestFirstCursor } from "./order";
 
 /**
  * The `cursor` of a newest-first list: the (timestamp, seq, id) of the last record a page held,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, inArray, lt, lte, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, lte, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { containsText } from "../../db/contains";
 import { auditLogs } from "../../db/schema";
@@ -7,7 +7,7 @@ import { endDate, MAX_SEARCH, pageDepth, pagingParams, startDate } from "../../h
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "../chain/enums";
 import { resourceId } from "../chain/input";
 import { CursorParam } from "./cursor";
-import { type NewestFirstCursor, olderThan } from "./store";
+import { type NewestFirstCursor, olderThan } from "./order";
 
 /** A query parameter that may repeat (`?action=a&action=b`), always read as a list. */
 const repeatable = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -100,5 +100,3 @@ function metadataContains(text: string): SQL {
   return and(sql`${auditLogs}.rowid IN (SELECT rowid FROM audit_search WHERE audit_search MATCH ${phrase})`, exact)!;
 }
 
-/** Newest first by the event's own time; ties by seq, then id (rows of several organizations). */
-export const newestFirst = [desc(auditLogs.timestamp), desc(auditLogs.seq), desc(auditLogs.id)];

@@ -1,9 +1,9 @@
-import { and, asc, count, desc, eq, gt, lt, lte, max, min, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, max, min, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { MAX_PAGE_DEPTH } from "../../http/query";
 import type { StoredRow } from "../chain/record";
-import { newestFirst } from "./filters";
+import { type NewestFirstCursor, newestFirst, olderThan } from "./order";
 
 /**
  * `total` counts matching rows up to here and no further, so no page costs a count of the whole
@@ -38,16 +38,6 @@ export const anyRecord = async (db: Database, where: SQL | undefined) =>
 
 export const recordById = async (db: Database, id: string) =>
   (await db.select().from(auditLogs).where(eq(auditLogs.id, id)).limit(1))[0];
-
-/** Keyset position in newest-first order: after (timestamp, seq, id) = cursor. */
-export type NewestFirstCursor = { timestamp: string; seq: number | null; id: string };
-
-/** `timestamp` may be written `+timestamp` by the caller (see logConditions). */
-export function olderThan(c: NewestFirstCursor, timestamp: SQLWrapper = auditLogs.timestamp): SQL {
-  const seq = sql`coalesce(${auditLogs.seq}, -1)`;
-  // The leading `timestamp <=` is what lets an index on the timestamp start at the position.
-  return and(lte(timestamp, c.timestamp), or(lt(timestamp, c.timestamp), lt(seq, c.seq ?? -1), and(eq(seq, c.seq ?? -1), lt(auditLogs.id, c.id))))!;
-}
 
 export const newestFirstPage = (db: Database, where: SQL | undefined, after: NewestFirstCursor | null, limit: number) =>
   db
