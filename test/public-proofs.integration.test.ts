@@ -129,6 +129,8 @@ describe("tree heads and proofs", () => {
     const older = await signCheckpoint(tenant.org.id);
     await appendBatch(tenant.ingest.as, Array.from({ length: 9 }, () => recordBody()));
     const newer = await signCheckpoint(tenant.org.id);
+    // The tree's witness moved on to the newer head, which extends the one it held.
+    expect(await (await env.ARCHIVE.get(`checkpoints/${tenant.org.id}/tree-head.txt`))!.text()).toBe(newer.tree_head);
     const res = await api(`/api/v1/audit/proofs/consistency?first=${older.seq}&second=${newer.seq}`, { as: tenant.admin.as });
     expect(res.status).toBe(200);
     expect(res.json.checkpoint).toBe(newer.tree_head);

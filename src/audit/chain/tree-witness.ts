@@ -33,5 +33,10 @@ export async function advanceTreeWitness(
   } else if (witness) {
     console.error(`organization ${head.organizationId}: the witnessed tree head does not verify (${witness.ok ? "another organization" : witness.reason}); it is replaced`);
   }
-  await env.ARCHIVE.put(treeWitnessKey(head.organizationId), head.note, { httpMetadata: { contentType: "text/plain; charset=utf-8" } });
+  // Only over the witness just checked: a head signed meanwhile (by the chain object, an export or
+  // a prune, all at sizes it has reached) is not overwritten by this one, which may be older.
+  await env.ARCHIVE.put(treeWitnessKey(head.organizationId), head.note, {
+    httpMetadata: { contentType: "text/plain; charset=utf-8" },
+    ...(stored ? { onlyIf: { etagMatches: stored.etag } } : {}),
+  });
 }
