@@ -2,7 +2,7 @@ import type { RowHasher } from "../src/audit/chain/walker";
 import { timingSafeEqualStrings } from "../src/crypto/constant-time";
 import { type Anchor, anchorStatement } from "../src/audit/chain/anchor";
 import type { Walk } from "./chain-walk";
-import { isObject } from "./chain-walk";
+import { exactObject } from "./chain-walk";
 
 const ANCHOR_TYPE = "chainproof.anchor.v1";
 const STRING_MEMBERS = ["organization_id", "row_hmac", "archive_key", "archive_sha256", "created_at", "key_id", "anchor_hmac"] as const;
@@ -11,17 +11,8 @@ const MEMBERS: ReadonlySet<string> = new Set(["type", ...STRING_MEMBERS, ...COUN
 
 /** The anchor in a file's text, or what is wrong with it: exactly its 10 members, each of its type. */
 export function parseAnchor(text: string): Anchor | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "not valid JSON";
-  }
-  if (!isObject(value)) return "not a JSON object";
-  const missing = [...MEMBERS].filter((m) => !(m in value));
-  if (missing.length > 0) return `missing ${missing.join(", ")}`;
-  const extra = Object.keys(value).filter((k) => !MEMBERS.has(k));
-  if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;
+  const value = exactObject(text, MEMBERS);
+  if (typeof value === "string") return value;
   if (value.type !== ANCHOR_TYPE) return `type must be ${ANCHOR_TYPE}`;
   const notString = STRING_MEMBERS.filter((m) => typeof value[m] !== "string");
   if (notString.length > 0) return `${notString.join(", ")} must be strings`;

@@ -7,6 +7,22 @@ import { Progress } from "./progress";
 const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** JSON text that must be an object with exactly `members`: the object, or what is wrong with it. */
+export function exactObject(text: string, members: ReadonlySet<string>): Record<string, unknown> | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not valid JSON";
+  }
+  if (!isObject(value)) return "not a JSON object";
+  const missing = [...members].filter((m) => !(m in value));
+  if (missing.length > 0) return `missing ${missing.join(", ")}`;
+  const extra = Object.keys(value).filter((k) => !members.has(k));
+  if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;
+  return value;
+}
 const stringOrNull = (v: unknown) => v === null || typeof v === "string";
 
 /** The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain fields are typed here. */

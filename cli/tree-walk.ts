@@ -39,7 +39,7 @@ type Tracked = { segment: Segment; range: CompactRange; first: Located | null; l
 
 /**
  * Streams the files as one chain (seq order, several files in the order given) and hashes the leaf
- * of every chained row (CRYPTO.md §8) into the tree of `head`, starting from `prefix`, the compact
+ * of every chained row (docs/protocol.md §12) into the tree of `head`, starting from `prefix`, the compact
  * range of the leaves before the files' first row. Unchained rows are not in the tree.
  */
 export async function walkLeaves(paths: string[], head: TreeHead, prefix: CompactRange | null, segments: Segment[]): Promise<LeafWalk> {

@@ -3,7 +3,7 @@ import { type ReceiptClaim, receiptClaimOfRecords } from "../src/audit/chain/rec
 import { fromBase64Url, toBase64Url } from "../src/crypto/encoding";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import { canonicalJson } from "../src/crypto/jcs";
-import { isObject, parseRecord, recordOf } from "./chain-walk";
+import { exactObject, isObject, parseRecord, recordOf } from "./chain-walk";
 import { readBytes, readJwks } from "./io";
 import { line } from "./verify-tree";
 
@@ -13,7 +13,7 @@ type Receipt = ReceiptClaim & { kid: string; signature: string };
 
 const STRING_MEMBERS = ["organization_id", "leaves_sha256", "recorded_at", "kid", "signature"] as const;
 const MEMBERS: ReadonlySet<string> = new Set(["type", "first_seq", "last_seq", ...STRING_MEMBERS]);
-/** The members the records must give again (CRYPTO.md §8); type, kid and signature are the receipt's own. */
+/** The members the records must give again (docs/protocol.md §12); type, kid and signature are the receipt's own. */
 const CLAIMED = ["organization_id", "first_seq", "last_seq", "recorded_at", "leaves_sha256"] as const;
 
 /** The Chainproof-Receipt header value (base64url of the JCS text), or the JSON it decodes to. */
@@ -27,17 +27,8 @@ function parseReceipt(text: string): Receipt | string {
       return "the header value does not decode to UTF-8 text";
     }
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return "not valid JSON";
-  }
-  if (!isObject(value)) return "not a JSON object";
-  const missing = [...MEMBERS].filter((m) => !(m in value));
-  if (missing.length > 0) return `missing ${missing.join(", ")}`;
-  const extra = Object.keys(value).filter((k) => !MEMBERS.has(k));
-  if (extra.length > 0) return `unexpected member ${extra.join(", ")}`;
+  const value = exactObject(json, MEMBERS);
+  if (typeof value === "string") return value;
   if (value.type !== "chainproof.receipt.v1") return "type must be chainproof.receipt.v1";
   const notString = STRING_MEMBERS.filter((m) => typeof value[m] !== "string");
   if (notString.length > 0) return `${notString.join(", ")} must be strings`;

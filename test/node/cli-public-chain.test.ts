@@ -51,7 +51,7 @@ describe("verify-chain with no --key: the public check against a signed tree hea
     const lines = jsonl(small).split("\n");
     const before = Buffer.byteLength(lines.slice(0, 6).join("\n") + "\n");
     const line7 = lines[6]!;
-    // prev_hash and row_hmac are the HMAC chain's links, not part of the leaf (CRYPTO.md §8): the public check does not cover them.
+    // prev_hash and row_hmac are the HMAC chain's links, not part of the leaf (docs/protocol.md §12): the public check does not cover them.
     const unsealed = [line7.indexOf('"prev_hash"'), line7.length - 1];
     expect(line7.slice(unsealed[0]).startsWith('"prev_hash"')).toBe(true);
     let flips = 0;

@@ -9,7 +9,7 @@ import { vi } from "vitest";
 import { main } from "../../cli/main";
 import type { Signer } from "./cli-helpers";
 
-// Proof answers as the API shapes them (PRODUCT.md §2.10), built with the project's own tree code.
+// Proof answers as the API shapes them (docs/protocol.md §12), built with the project's own tree code.
 
 export const leavesOf = (rows: readonly AuditRecord[]) => Promise.all(rows.map((r) => leafHashOfCanonical(canonicalRow(r))));
 

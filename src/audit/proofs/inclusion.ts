@@ -24,7 +24,7 @@ export async function currentTreeHead(env: Env, db: Database, orgId: string, atL
 }
 
 /**
- * PRODUCT.md §2.10's inclusion proof of the record of `seq`: against the signed tree head of
+ * The inclusion proof (docs/protocol.md §12) of the record of `seq`: against the signed tree head of
  * `treeSize`, or by default the newest (signed now if none covers the record yet). The API route
  * answers it and the dashboard's record page shows it, so both give the same proof.
  */
