@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
+import { assembleReport, signReport } from "../../src/compliance/report";
 import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
 
 const CLI = fileURLToPath(new URL("../../cli/chainproof.mjs", import.meta.url));
@@ -54,6 +55,25 @@ export type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 
 export const newSigner = async (): Promise<Signer> =>
   ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
+
+/**
+ * A compliance report body exactly as the Worker signs it (attestation included) for `orgId`, with
+ * the report key `key`, and the JWKS that verifies its attestation.
+ */
+export async function signedReportBody(orgId: string, key: string, anchorHmac: string) {
+  const signer = await newSigner();
+  const report = assembleReport({
+    organization: { id: orgId, name: "Acme GmbH — Zürich & Köln", tier: "ENTERPRISE" },
+    generatedAt: "2026-03-01T12:00:00.000Z",
+    services: [],
+    lastBackups: new Map(),
+    chain: prunedChainCoverage(orgId, anchorHmac),
+    retentionEnforced: false,
+    lastCheckpoint: null,
+    tailProtected: true,
+  });
+  return { body: (await signReport(report, key, signer)).body, jwks: JSON.stringify({ keys: [signer.publicJwk] }) };
+}
 
 /**
  * A signer and two JWKS files for the calling test file, made before its tests: `jwksPath`

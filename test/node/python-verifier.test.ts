@@ -1,14 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { createHash, generateKeyPairSync, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
-import { assembleReport, signReport } from "../../src/compliance/report";
-import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
-import { jsonl, keyId, legacyRow, linesOf, prunedChainCoverage, runProgram, sealChain as sealRows, slow, tempDir } from "./cli-helpers";
+import { jsonl, keyId, legacyRow, linesOf, runProgram, sealChain as sealRows, signedReportBody, slow, tempDir } from "./cli-helpers";
 
 // docs/verify.py is the standard-library verifier an auditor runs; these cases feed it files made by
 // the project's own sealing and signing code, so the script and the server cannot drift apart.
@@ -27,20 +25,7 @@ describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
   const KEY = "5c".repeat(32);
 
   /** The body exactly as the Worker builds it, attestation included. */
-  async function reportBody() {
-    const signer = await ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
-    const report = assembleReport({
-      organization: { id: ORG, name: "Acme GmbH — Zürich & Köln", tier: "ENTERPRISE" },
-      generatedAt: "2026-03-01T12:00:00.000Z",
-      services: [],
-      lastBackups: new Map(),
-      chain: prunedChainCoverage(ORG, "cd".repeat(32)),
-      retentionEnforced: false,
-      lastCheckpoint: null,
-      tailProtected: true,
-    });
-    return (await signReport(report, KEY, signer)).body;
-  }
+  const reportBody = async () => (await signedReportBody(ORG, KEY, "cd".repeat(32))).body;
 
   it("accepts the report as signed, and rejects one changed byte or a wrong key", async () => {
     const body = await reportBody();

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, realpath } from "node:fs/promises";
 import { isBuiltin } from "node:module";
@@ -8,9 +8,7 @@ import { fileURLToPath } from "node:url";
 import { format } from "node:util";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../cli/main";
-import { assembleReport, signReport } from "../../src/compliance/report";
-import { ed25519Signer, parsePrivateJwk } from "../../src/crypto/ed25519";
-import { jsonl, prunedChainCoverage, type Ran, runProgram, sealChain, tempDir } from "./cli-helpers";
+import { jsonl, type Ran, runProgram, sealChain, signedReportBody, tempDir } from "./cli-helpers";
 
 // The auditor's path: the verifier packed by `npm pack` in verifier/ (its prepack builds the bundle),
 // then run from an empty directory outside the repository, with npm offline and its registry pointed
@@ -64,20 +62,7 @@ const KEY = "7a".repeat(32);
 const AUDIT_KEY = "audit-key-auditor";
 const ORG = randomUUID();
 
-async function signedReport() {
-  const signer = await ed25519Signer(parsePrivateJwk(JSON.stringify(generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }))));
-  const report = assembleReport({
-    organization: { id: ORG, name: "Acme GmbH — Zürich & Köln", tier: "ENTERPRISE" },
-    generatedAt: "2026-03-01T12:00:00.000Z",
-    services: [],
-    lastBackups: new Map(),
-    chain: prunedChainCoverage(ORG, "ef".repeat(32)),
-    retentionEnforced: false,
-    lastCheckpoint: null,
-    tailProtected: true,
-  });
-  return { body: (await signReport(report, KEY, signer)).body, jwks: JSON.stringify({ keys: [signer.publicJwk] }) };
-}
+const signedReport = () => signedReportBody(ORG, KEY, "ef".repeat(32));
 
 /** Flips one character of the signed bytes (a digit of the organization id inside "report"). */
 const flipped = (body: string) => {
