@@ -1,15 +1,17 @@
-// npm run bench:append [-- --port N] [-- --seconds S] [-- --stages]: the append figures of
+// npm run bench:append [-- --port N] [-- --seconds S] [-- --only one,ten,batch] [-- --profile]: the append figures of
 // `npm run bench` alone (HTTP floor, single-record appends to 1 and 10 orgs, 1,000-record batches),
-// each as a ratio against the floor measured in the same run, in about a minute.
+// each as a ratio against the floor measured in the same run, in about a minute. --profile adds the
+// Worker's CPU profile (self time by function) of each figure: steadier than throughput on a busy machine.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { batchBody, createOrgs, sampleRecord } from "./bench/api";
 import { type LoadOptions, type LoadResult, measure } from "./bench/load";
+import { profileDuring } from "./bench/profile";
 import { bundleWorker, prepareDatabase, startServer } from "./bench/server";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8911" }, seconds: { type: "string", default: "6" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { port: { type: "string", default: "8911" }, seconds: { type: "string", default: "6" }, only: { type: "string" }, profile: { type: "boolean", default: false } } });
 const port = Number(values.port);
 const seconds = Number(values.seconds);
 const CONNECTIONS = 64;
@@ -39,8 +41,14 @@ function serverCpuSeconds(): number {
 /** measure() (its warm-up, then the measured run) with the server's CPU time per 2xx answer. */
 async function measured(options: LoadOptions) {
   const cpuAt: number[] = [];
-  const r = await measure({ ...options, onStart: () => cpuAt.push(serverCpuSeconds()) });
+  const run = () => measure({ ...options, onStart: () => cpuAt.push(serverCpuSeconds()) });
+  const r = values.profile ? await profiled(run) : await run();
   return { ...r, cpu_ms: ((serverCpuSeconds() - cpuAt.at(-1)!) * 1000) / Math.max(1, r.ok) };
+}
+async function profiled<T>(work: () => Promise<T>): Promise<T> {
+  const { result, top } = await profileDuring(server.inspectorPort, work);
+  console.log(top.split("\n").slice(0, 25).join("\n"));
+  return result;
 }
 const line = (name: string, r: LoadResult & { cpu_ms: number }, floor?: number, per = 1) =>
   console.log(

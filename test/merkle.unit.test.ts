@@ -4,6 +4,7 @@ import { fromHex, toHex, utf8 } from "../src/crypto/encoding";
 import { CompactRange, foldRight } from "../src/crypto/merkle/compact-range";
 import { emptyRoot, leafHashOf, nodeHash } from "../src/crypto/merkle/hash";
 import { hashRanges, nodesOf } from "../src/crypto/merkle/proof";
+import { TILE_WIDTH, type Tile, TreeEdge } from "../src/crypto/merkle/tiles";
 import { completeNodes, consistencyRanges, inclusionRanges, type NodeId } from "../src/crypto/merkle/ranges";
 import { signTreeHead, verifyTreeHead } from "../src/crypto/merkle/tree-head";
 import { verifyConsistency, verifyInclusion } from "../src/crypto/merkle/verify";
@@ -161,6 +162,45 @@ describe("transparency-dev's negative and edge-case probes", () => {
     );
     expect(results).toHaveLength(196);
     expect(results.filter((r) => r.ok === r.wantErr)).toEqual([]);
+  });
+});
+
+describe("appending many leaves at once, and the tiles that hold them", () => {
+  it("hashes level by level exactly as the RFC, across tile boundaries, whatever the chunks", { timeout: 60_000 }, async () => {
+    const SIZE = 2 * TILE_WIDTH + 70;
+    const data = Array.from({ length: SIZE }, (_, i) => utf8(`row ${i}`));
+    const leafHashes = await Promise.all(data.map(leafHashOf));
+    // Chunks of 1, 2, 3, … leaves, then one of 200: odd and even starts at every level.
+    const chunks: number[] = [];
+    for (let n = 1, at = 0; at < SIZE; n = n === 24 ? 200 : n + 1) chunks.push(Math.min(n, SIZE - at)), (at += chunks.at(-1)!);
+    let edge = TreeEdge.fromLastTiles([]);
+    const stored = new Map<string, Uint8Array>();
+    let at = 0;
+    for (const n of chunks) {
+      for (const tile of await edge.append(leafHashes.slice(at, at + n))) {
+        const key = `${tile.level}:${tile.tileIndex}`;
+        stored.set(key, concat(stored.get(key) ?? new Uint8Array(), tile.added));
+      }
+      at += n;
+      expect(toHex(await edge.range.root())).toBe(toHex(await mth(data, 0, at)));
+      // What storage holds is enough to pick the edge up again (a chain object that restarts).
+      const lastTiles = new Map<number, Tile>();
+      for (const [key, hashes] of stored) {
+        const [level, tileIndex] = key.split(":").map(Number) as [number, number];
+        if ((lastTiles.get(level)?.tileIndex ?? -1) < tileIndex) lastTiles.set(level, { level, tileIndex, hashes });
+      }
+      edge = TreeEdge.fromLastTiles([...lastTiles.values()]);
+      expect(edge.size).toBe(at);
+    }
+    // Every stored hash is the RFC's hash of its complete subtree, and every complete subtree is stored.
+    for (let level = 0; 2 ** level <= SIZE; level++) {
+      const count = Math.floor(SIZE / 2 ** level);
+      for (let tileIndex = 0; tileIndex * TILE_WIDTH < count; tileIndex++) {
+        const expected = [];
+        for (let i = tileIndex * TILE_WIDTH; i < Math.min(count, (tileIndex + 1) * TILE_WIDTH); i++) expected.push(await mth(data, i * 2 ** level, (i + 1) * 2 ** level));
+        expect(toHex(stored.get(`${level}:${tileIndex}`) ?? new Uint8Array())).toBe(toHex(concat(...expected)));
+      }
+    }
   });
 });
 

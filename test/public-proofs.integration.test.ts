@@ -7,6 +7,8 @@ import { canonicalJson } from "../src/crypto/jcs";
 import { verifyEd25519, ed25519Signer, parsePrivateJwk } from "../src/crypto/ed25519";
 import { foldRight, CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
+import { TILE_WIDTH } from "../src/crypto/merkle/tiles";
+import { growTileStatements } from "../src/audit/chain/tree-store";
 import { signTreeHead, verifyTreeHead } from "../src/crypto/merkle/tree-head";
 import { verifyConsistency, verifyInclusion } from "../src/crypto/merkle/verify";
 import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, sql } from "./helpers";
@@ -78,6 +80,37 @@ const concat = (parts: Uint8Array[]) => {
   parts.forEach((p, i) => out.set(p, i * 32));
   return out;
 };
+
+describe("tile writes", () => {
+  const hashes = (n: number, fill: number) => new Uint8Array(32 * n).fill(fill);
+  const tileBytes = async (orgId: string, level: number, tileIndex: number) =>
+    (await env.DB.prepare("SELECT length(hashes) AS bytes FROM merkle_tiles WHERE organization_id = ? AND level = ? AND tile_index = ?").bind(orgId, level, tileIndex).first<{ bytes: number }>())?.bytes;
+
+  it("land only on tiles holding exactly the tree's nodes before them; otherwise nothing in their batch lands", async () => {
+    const orgId = crypto.randomUUID();
+    const bystander = crypto.randomUUID();
+    await env.DB.batch(growTileStatements(env.DB, orgId, 0, [{ level: 0, tileIndex: 0, added: hashes(TILE_WIDTH - 1, 1) }]));
+    // The tree has 255 leaves; a writer that believes it has 254 is refused, with everything in its batch.
+    const stale = [...growTileStatements(env.DB, bystander, 0, [{ level: 0, tileIndex: 0, added: hashes(1, 9) }]), ...growTileStatements(env.DB, orgId, TILE_WIDTH - 2, [{ level: 0, tileIndex: 0, added: hashes(1, 2) }])];
+    await expect(env.DB.batch(stale)).rejects.toThrow(/NOT NULL/);
+    expect(await tileBytes(bystander, 0, 0)).toBeUndefined();
+    expect(await tileBytes(orgId, 0, 0)).toBe(32 * (TILE_WIDTH - 1));
+
+    // A tile the tree has not reached yet must not exist: one planted ahead of it refuses the write.
+    await env.DB.batch(growTileStatements(env.DB, orgId, TILE_WIDTH * 2, [{ level: 1, tileIndex: 1, added: hashes(1, 7) }]));
+    const twoLeaves = [
+      { level: 0, tileIndex: 0, added: hashes(1, 3) },
+      { level: 0, tileIndex: 1, added: hashes(1, 4) },
+      { level: 1, tileIndex: 0, added: hashes(1, 5) },
+      { level: 1, tileIndex: 1, added: hashes(1, 6) },
+    ];
+    await expect(env.DB.batch(growTileStatements(env.DB, orgId, TILE_WIDTH - 1, twoLeaves))).rejects.toThrow(/NOT NULL/);
+    expect(await tileBytes(orgId, 0, 1)).toBeUndefined();
+    await sql("DELETE FROM merkle_tiles WHERE organization_id = ? AND level = 1", orgId);
+    await env.DB.batch(growTileStatements(env.DB, orgId, TILE_WIDTH - 1, twoLeaves.slice(0, 3)));
+    expect([await tileBytes(orgId, 0, 0), await tileBytes(orgId, 0, 1), await tileBytes(orgId, 1, 0)]).toEqual([32 * TILE_WIDTH, 32, 32]);
+  });
+});
 
 describe("tree heads and proofs", () => {
   it("the tree head is signed over the root of every chained row; inclusion proofs verify against it", async () => {

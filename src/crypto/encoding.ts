@@ -8,9 +8,12 @@ function asBytes(bytes: Uint8Array | ArrayBuffer): Uint8Array {
   return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
 }
 
+const HEX_OF_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 export function toHex(bytes: Uint8Array | ArrayBuffer): string {
+  const view = asBytes(bytes);
   let out = "";
-  for (const b of asBytes(bytes)) out += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < view.length; i++) out += HEX_OF_BYTE[view[i]!];
   return out;
 }
 

@@ -14,6 +14,9 @@ export function importHmacKey(
   return crypto.subtle.importKey("raw", bytesOf(raw), { name: "HMAC", hash: "SHA-256" }, false, usages);
 }
 
+/** The tag as WebCrypto answers it, without another async frame around it (appends seal one per record). */
+export const hmacSha256Bytes = (key: CryptoKey, data: Uint8Array): Promise<ArrayBuffer> => crypto.subtle.sign("HMAC", key, data);
+
 export async function hmacSha256(key: CryptoKey, data: string | Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, bytesOf(data)));
 }

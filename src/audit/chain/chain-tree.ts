@@ -1,5 +1,6 @@
 import type { Database } from "../../db/client";
-import { leafHashOfCanonical } from "../../crypto/merkle/hash";
+import { utf8 } from "../../crypto/encoding";
+import { leafHashesOf } from "../../crypto/merkle/hash";
 import { TreeEdge } from "../../crypto/merkle/tiles";
 import { canonicalStoredRow } from "./record";
 import { archivedLeaves } from "./archived-leaves";
@@ -43,7 +44,7 @@ export class ChainTree {
     if (!this.inStep(headSeqBefore) || leaves.length === 0) return null;
     const edge = this.#edge!.copy();
     const tiles = await edge.append(leaves);
-    return { edge, statements: growTileStatements(this.d1, this.orgId, tiles) };
+    return { edge, statements: growTileStatements(this.d1, this.orgId, headSeqBefore, tiles) };
   }
 
   accept(edge: TreeEdge) {
@@ -65,13 +66,13 @@ export class ChainTree {
     let leaves: Uint8Array[];
     if (rows[0]?.seq === from) {
       if (rows.at(-1)?.seq !== from + rows.length - 1) throw new Error(`organization ${this.orgId}: rows ${from}…${to} have a gap; the tree stops at seq ${from - 1}`);
-      leaves = await Promise.all(rows.map((row) => leafHashOfCanonical(canonicalStoredRow(row))));
+      leaves = await leafHashesOf(rows.map((row) => utf8(canonicalStoredRow(row))));
     } else {
       // Pruned before the tree existed: the rows are in their archive.
       leaves = await archivedLeaves(this.bucket, this.db, this.orgId, from);
     }
     const tiles = await edge.append(leaves);
-    await this.d1.batch(growTileStatements(this.d1, this.orgId, tiles));
+    await this.d1.batch(growTileStatements(this.d1, this.orgId, from - 1, tiles));
     this.#edge = edge;
     return edge.size === headSeq;
   }

@@ -1,8 +1,11 @@
-import { hmacSha256Hex } from "../../crypto/hmac";
-import { leafHashOfCanonical } from "../../crypto/merkle/hash";
+import { toHex, utf8 } from "../../crypto/encoding";
+import { hmacSha256Bytes } from "../../crypto/hmac";
+import { leafHashesOf } from "../../crypto/merkle/hash";
 import { type AuditRecord, canonicalStoredRow, type PendingRecord, type StoredRow, toStoredRow } from "./record";
 import type { ChainHead } from "./store";
 import { OWN_RECORD_SOURCE } from "./walker";
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The actor of records chainproof writes on its own account (key rotation). */
 export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
@@ -26,8 +29,11 @@ export async function sealAfter(
   requests: PendingRecord[][],
 ): Promise<Sealed> {
   const rows: StoredRow[] = [];
-  const leaves: Uint8Array[] = [];
-  const seal = async (pending: PendingRecord) => {
+  const leafData: Uint8Array[] = [];
+  const sealed: AuditRecord[] = [];
+  const pendings = [...(head && head.keyId !== key.id ? [keyRotationRecord(organizationId, head.keyId, key.id, recordedAt)] : []), ...requests.flat()];
+  // A plain loop with one await per record: each HMAC needs the one before it (prev_hash).
+  for (const pending of pendings) {
     const record: AuditRecord = {
       ...pending,
       seq: (head?.seq ?? 0) + 1,
@@ -36,25 +42,27 @@ export async function sealAfter(
       prev_hash: head?.rowHmac ?? null,
       row_hmac: null,
     };
-    // JSON columns are canonicalized once: the same text is sealed and stored.
+    // JSON columns are canonicalized once: the same text is sealed, stored and hashed as a leaf.
     const stored = toStoredRow(record);
     const canonical = canonicalStoredRow(stored);
-    const [rowHmac, leaf] = await Promise.all([hmacSha256Hex(key.key, (record.prev_hash ?? "") + canonical), leafHashOfCanonical(canonical)]);
-    record.row_hmac = stored.rowHmac = rowHmac;
+    const prevHash = record.prev_hash ?? "";
+    const message = utf8(prevHash + canonical);
+    record.row_hmac = stored.rowHmac = toHex(await hmacSha256Bytes(key.key, message));
     head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
     rows.push(stored);
-    leaves.push(leaf);
-    return record;
-  };
-  if (head && head.keyId !== key.id) await seal(keyRotationRecord(organizationId, head.keyId, key.id, recordedAt));
+    sealed.push(record);
+    // prev_hash is hex, one byte a character: the row's own bytes are what follows it in the message.
+    leafData.push(ASCII.test(prevHash) ? message.subarray(prevHash.length) : utf8(canonical));
+  }
+  // Leaves do not depend on one another: hashed together, after the chain.
+  const leaves = await leafHashesOf(leafData);
   const perRequest: AuditRecord[][] = [];
   const perRequestLeaves: Uint8Array[][] = [];
+  let next = pendings.length - requests.reduce((n, records) => n + records.length, 0);
   for (const records of requests) {
-    const first = leaves.length;
-    const sealedRows: AuditRecord[] = [];
-    for (const record of records) sealedRows.push(await seal(record));
-    perRequest.push(sealedRows);
-    perRequestLeaves.push(leaves.slice(first));
+    perRequest.push(sealed.slice(next, next + records.length));
+    perRequestLeaves.push(leaves.slice(next, next + records.length));
+    next += records.length;
   }
   return { rows, leaves, perRequest, perRequestLeaves, head: head! };
 }

@@ -29,22 +29,33 @@ export async function readLastTiles(d1: D1Database, orgId: string): Promise<Tile
   return results.map(toTile);
 }
 
+// 2 parameters for the statement, 3 per tile, at most 100 in all.
+const TILES_PER_WRITE = 32;
+
 /**
- * Appends what each tile gained, binding 32 bytes per new hash instead of rewriting the tile. A
- * tile that does not hold exactly the hashes the chain object expects (it alone writes tiles,
- * under its write lock) fails the NOT NULL constraint, and with it the whole batch with the rows.
- * SQLite's || yields text even of two blobs; the CAST takes the same bytes back as a blob.
+ * Appends what each tile gained, binding 32 bytes per new hash instead of rewriting the tile, in one
+ * statement for all of them. A tile must hold exactly the nodes the tree of `sizeBefore` leaves has
+ * in it, max(0, (sizeBefore >> level) − tile_index × 256), or the NOT NULL constraint fails the
+ * statement and with it the whole batch with the rows (the chain object alone writes tiles, under
+ * its write lock). SQLite's || yields text even of two blobs; the CAST takes the bytes back as a blob.
  */
-export function growTileStatements(d1: D1Database, orgId: string, growth: readonly TileGrowth[]): D1PreparedStatement[] {
-  return growth.map((t) =>
-    d1
-      .prepare(
-        `INSERT INTO merkle_tiles (organization_id, level, tile_index, hashes) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (organization_id, level, tile_index) DO UPDATE
-         SET hashes = CASE WHEN length(merkle_tiles.hashes) = ?5 THEN CAST(merkle_tiles.hashes || excluded.hashes AS BLOB) END`,
-      )
-      .bind(orgId, t.level, t.tileIndex, t.added, t.count * HASH_BYTES),
-  );
+export function growTileStatements(d1: D1Database, orgId: string, sizeBefore: number, growth: readonly TileGrowth[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < growth.length; i += TILES_PER_WRITE) {
+    const chunk = growth.slice(i, i + TILES_PER_WRITE);
+    const values = chunk.map((_, j) => `(?1, ?${3 + 3 * j}, ?${4 + 3 * j}, ?${5 + 3 * j})`).join(", ");
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO merkle_tiles (organization_id, level, tile_index, hashes) VALUES ${values}
+           ON CONFLICT (organization_id, level, tile_index) DO UPDATE
+           SET hashes = CASE WHEN length(merkle_tiles.hashes) = max(0, (?2 >> excluded.level) - excluded.tile_index * ${TILE_WIDTH}) * ${HASH_BYTES}
+                             THEN CAST(merkle_tiles.hashes || excluded.hashes AS BLOB) END`,
+        )
+        .bind(orgId, sizeBefore, ...chunk.flatMap((t) => [t.level, t.tileIndex, t.added])),
+    );
+  }
+  return statements;
 }
 
 /** The hashes of complete subtrees, from the few tiles that hold them; throws if one is missing. */

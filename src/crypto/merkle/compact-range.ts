@@ -1,5 +1,5 @@
 import { fromHex, toHex } from "../encoding";
-import { emptyRoot, nodeHash } from "./hash";
+import { emptyRoot, nodeHash, nodeHashesOf } from "./hash";
 import type { NodeId } from "./ranges";
 
 /** The hash of adjacent complete subtrees, largest (leftmost) first: MTH folds them from the right. */
@@ -21,18 +21,35 @@ export class CompactRange {
   ) {}
 
   /** Appends a leaf; `emit` receives every subtree it completes, the leaf itself first. */
-  async append(leaf: Uint8Array, emit: (node: NodeId, hash: Uint8Array) => void): Promise<void> {
-    const index = this.size;
-    let hash = leaf;
-    let level = 0;
-    emit({ level, index }, hash);
-    while (Math.floor(index / 2 ** level) % 2 === 1) {
-      hash = await nodeHash(this.nodes.pop()!, hash);
-      level++;
-      emit({ level, index: Math.floor(index / 2 ** level) }, hash);
+  append(leaf: Uint8Array, emit: (node: NodeId, hash: Uint8Array) => void): Promise<void> {
+    return this.appendAll([leaf], emit);
+  }
+
+  /**
+   * Appends leaves in order, a level at a time: the nodes a level gains are hashed together (one
+   * await per level, not per node). `emit` receives every subtree completed, level by level, each
+   * level in index order.
+   */
+  async appendAll(leaves: readonly Uint8Array[], emit: (node: NodeId, hash: Uint8Array) => void): Promise<void> {
+    const before = this.size;
+    const after = before + leaves.length;
+    const oldByLevel = new Map(setBitsDescending(before).map((level, i) => [level, this.nodes[i]!]));
+    const newByLevel = new Map<number, Uint8Array>();
+    let gained = [...leaves];
+    let first = before;
+    for (let level = 0; gained.length > 0; level++) {
+      gained.forEach((hash, i) => emit({ level, index: first + i }, hash));
+      // An odd first index pairs with the subtree on its left, which the range holds.
+      const row = first % 2 === 1 ? [oldByLevel.get(level)!, ...gained] : gained;
+      if (row.length % 2 === 1) newByLevel.set(level, row.at(-1)!);
+      const pairs: [Uint8Array, Uint8Array][] = [];
+      for (let i = 0; i + 1 < row.length; i += 2) pairs.push([row[i]!, row[i + 1]!]);
+      gained = await nodeHashesOf(pairs);
+      first = Math.floor(first / 2);
     }
-    this.nodes.push(hash);
-    this.size++;
+    // Levels that gained nothing keep their subtree.
+    this.nodes.splice(0, this.nodes.length, ...setBitsDescending(after).map((level) => newByLevel.get(level) ?? oldByLevel.get(level)!));
+    this.size = after;
   }
 
   root(): Promise<Uint8Array> {
@@ -58,3 +75,10 @@ export type CompactRangeJson = { tree_size: number; hashes: string[] };
 export const compactRangeJson = (size: number, hashes: readonly Uint8Array[]): CompactRangeJson => ({ tree_size: size, hashes: hashes.map(toHex) });
 
 export const compactRangeFromJson = (json: CompactRangeJson) => new CompactRange(json.tree_size, json.hashes.map(fromHex));
+
+/** The levels of the complete subtrees making a tree of `size` leaves, largest first (its set bits). */
+function setBitsDescending(size: number): number[] {
+  const levels: number[] = [];
+  for (let level = 0, rest = size; rest > 0; level++, rest = Math.floor(rest / 2)) if (rest % 2 === 1) levels.unshift(level);
+  return levels;
+}

@@ -28,8 +28,8 @@ export function hashIn(tiles: ReadonlyMap<string, Uint8Array>, node: NodeId): Ui
   return hashes && hashes.length >= at + HASH_BYTES ? hashes.slice(at, at + HASH_BYTES) : undefined;
 }
 
-/** Hashes to add at the end of a tile: `count` already there, `added` (32 bytes each) after them. */
-export type TileGrowth = TileId & { count: number; added: Uint8Array };
+/** Hashes to add at the end of a tile (32 bytes each), after the ones it holds. */
+export type TileGrowth = TileId & { added: Uint8Array };
 
 /**
  * The growing right edge of a tree: its compact range. Appending leaves hashes O(1) per leaf
@@ -63,23 +63,22 @@ export class TreeEdge {
 
   /** Appends leaf hashes in order; answers what each tile they reach gains. */
   async append(leafHashes: readonly Uint8Array[]): Promise<TileGrowth[]> {
-    const grown = new Map<string, { id: TileId; count: number; added: Uint8Array[] }>();
+    const grown = new Map<string, { id: TileId; added: Uint8Array[] }>();
     const emit = (node: NodeId, hash: Uint8Array) => {
       const id = tileOf(node);
       const key = tileKey(id);
       let entry = grown.get(key);
       if (!entry) {
-        // The tile holds the level's nodes before this one already.
-        entry = { id, count: node.index % TILE_WIDTH, added: [] };
+        entry = { id, added: [] };
         grown.set(key, entry);
       }
       entry.added.push(hash);
     };
-    for (const leaf of leafHashes) await this.range.append(leaf, emit);
-    return [...grown.values()].map(({ id, count, added }) => {
+    await this.range.appendAll(leafHashes, emit);
+    return [...grown.values()].map(({ id, added }) => {
       const bytes = new Uint8Array(added.length * HASH_BYTES);
       added.forEach((h, i) => bytes.set(h, i * HASH_BYTES));
-      return { ...id, count, added: bytes };
+      return { ...id, added: bytes };
     });
   }
 }
