@@ -1,5 +1,5 @@
 // npm run bench:reads -- --dir DIR [--rows N] [--port N]: only the read-query figures of `npm run bench`
-// (p50/p95 of the five typical queries as org_admin). The first run builds the dataset in DIR and keeps
+// (p50/p95 of the five typical queries and of inclusion proofs, as org_admin). The first run builds the dataset in DIR and keeps
 // it; a later run on the same DIR applies any new migrations to it and measures again, so a change to
 // indexes or queries is compared on the very same rows without rebuilding them.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { createOrgs, orgAdminToken } from "./bench/api";
 import { queryKinds, readDataset } from "./bench/dataset";
 import { measureLatency } from "./bench/load";
-import { fillReadOrgs, httpReadLatency, httpTotal, type ReadOrg } from "./bench/reads";
+import { fillReadOrgs, httpReadLatency, httpTotal, proofLatency, proofTargets, type ReadOrg } from "./bench/reads";
 import { bundleWorker, type Credentials, prepareDatabase, startServer, writeSecrets } from "./bench/server";
 import { wrangler } from "./wrangler";
 
@@ -76,6 +76,9 @@ try {
     const r = await httpReadLatency({ base: server.base, orgs: saved.orgs, kind, connections: CONNECTIONS, seconds: SECONDS });
     lines.push(`${kind.label.padEnd(34)} p50 ${String(r.p50_ms).padStart(7)} ms  p95 ${String(r.p95_ms).padStart(7)} ms  ${r.requests} req, ${r.non2xx} non-2xx, ${r.errors} errors; total ${JSON.stringify(total)}`);
   }
+  progress(`GET /api/v1/audit/logs/{id}/proof (random records): ${CONNECTIONS} connections, ${SECONDS} s`);
+  const proofs = await proofLatency({ base: server.base, orgs: saved.orgs, sample: await proofTargets(server.base, saved.orgs), connections: CONNECTIONS, seconds: SECONDS });
+  lines.push(`${"inclusion proof".padEnd(34)} p50 ${String(proofs.p50_ms).padStart(7)} ms  p95 ${String(proofs.p95_ms).padStart(7)} ms  ${proofs.requests} req, ${proofs.non2xx} non-2xx, ${proofs.errors} errors; trees of ~${Math.round(saved.rows / ORGS)} leaves`);
   console.log(`${saved.rows} rows over ${ORGS} orgs`);
   for (const line of lines) console.log(line);
 } finally {

@@ -4,13 +4,12 @@
 // memory watched, and an uncapped export downloaded through its signed link and hashed.
 import { join } from "node:path";
 import { createOrgs, orgAdminToken } from "./api";
-import type { DatabaseSync } from "node:sqlite";
-import { prng, queryKinds, readDataset, SPAN_DAYS } from "./dataset";
+import { queryKinds, readDataset, SPAN_DAYS } from "./dataset";
 import { cappedExport, download, uncappedExport } from "./exports";
-import { type LatencyResult, measureLatency } from "./load";
+import type { LatencyResult } from "./load";
 import { connectInspector, type Inspector, type MemoryPeak, peakDuring, workerdPid } from "./memory";
 import { openDatabase, recordInserter } from "./raw";
-import { fillReadOrgs, httpReadLatency, httpTotal, rawPlans, rawReadLatency, rawTotal, type ReadOrg } from "./reads";
+import { fillReadOrgs, httpReadLatency, httpTotal, type ProofTarget, proofLatency, rawPlans, rawReadLatency, rawTotal, type ReadOrg } from "./reads";
 import type { Figure } from "./report";
 import type { Credentials, Server } from "./server";
 
@@ -85,7 +84,8 @@ export async function readingFigures(o: { server: Server; admin: Credentials; wo
       httpResults.push(await httpReadLatency({ base, orgs, kind, connections: READ_CONNECTIONS, seconds: READ_SECONDS }));
     }
     progress(`GET /api/v1/audit/logs/{id}/proof (inclusion proofs of random records) as org_admin, ${READ_CONNECTIONS} connections, ${READ_SECONDS} s`);
-    const proofs = await proofLatency(base, orgs, raw);
+    const sample = raw.prepare("SELECT id, organization_id FROM audit_logs ORDER BY random() LIMIT 5000").all() as ProofTarget[];
+    const proofs = await proofLatency({ base, orgs, sample, connections: READ_CONNECTIONS, seconds: READ_SECONDS });
     const figures: Figure[] = [
       {
         name: `build read dataset (${label})`,
@@ -119,27 +119,6 @@ export async function readingFigures(o: { server: Server; admin: Credentials; wo
   } finally {
     raw.close();
   }
-}
-
-/** Inclusion proofs of random records, after each org's head was signed (so no request signs one). */
-async function proofLatency(base: string, orgs: ReadOrg[], raw: DatabaseSync): Promise<LatencyResult> {
-  const auth = (org: ReadOrg) => ({ Authorization: `Bearer ${org.adminToken}` });
-  for (const org of orgs) {
-    const res = await fetch(`${base}/api/v1/audit/tree-head`, { headers: auth(org) });
-    if (res.status !== 200) throw new Error(`tree-head of ${org.id}: ${res.status} ${await res.text()}`);
-  }
-  const sample = raw.prepare("SELECT id, organization_id FROM audit_logs ORDER BY random() LIMIT 5000").all() as { id: string; organization_id: string }[];
-  const byId = new Map(orgs.map((org) => [org.id, org]));
-  const rng = prng(11);
-  return measureLatency({
-    base,
-    connections: READ_CONNECTIONS,
-    seconds: READ_SECONDS,
-    next: () => {
-      const pick = sample[Math.floor(rng() * sample.length)]!;
-      return { path: `/api/v1/audit/logs/${pick.id}/proof`, headers: auth(byId.get(pick.organization_id)!) };
-    },
-  });
 }
 
 /**

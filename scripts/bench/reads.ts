@@ -159,3 +159,39 @@ export function rawReadLatency(db: DatabaseSync, orgIds: string[], kind: QueryKi
   }
   return { ...latencySummary(times, (performance.now() - started) / 1000), matched_avg: matched / times.length };
 }
+
+export type ProofTarget = { id: string; organization_id: string };
+
+/** Records to prove, drawn over the API: `pages` random pages of 200 from each org's newest 10,000. */
+export async function proofTargets(base: string, orgs: ReadOrg[], pages = 5): Promise<ProofTarget[]> {
+  const rng = prng(7);
+  const targets: ProofTarget[] = [];
+  for (const org of orgs) {
+    for (let i = 0; i < pages; i++) {
+      const res = await fetch(`${base}/api/v1/audit/logs?per_page=200&page=${1 + Math.floor(rng() * 50)}`, { headers: { Authorization: `Bearer ${org.adminToken}` } });
+      if (!res.ok) throw new Error(`listing records of ${org.id}: ${res.status} ${await res.text()}`);
+      targets.push(...((await res.json()) as { items: ProofTarget[] }).items.map(({ id, organization_id }) => ({ id, organization_id })));
+    }
+  }
+  return targets;
+}
+
+/** Inclusion proofs of random records, after each org's head was signed (so no request signs one). */
+export async function proofLatency(o: { base: string; orgs: ReadOrg[]; sample: ProofTarget[]; connections: number; seconds: number }): Promise<LatencyResult> {
+  const auth = (org: ReadOrg) => ({ Authorization: `Bearer ${org.adminToken}` });
+  for (const org of o.orgs) {
+    const res = await fetch(`${o.base}/api/v1/audit/tree-head`, { headers: auth(org) });
+    if (res.status !== 200) throw new Error(`tree-head of ${org.id}: ${res.status} ${await res.text()}`);
+  }
+  const byId = new Map(o.orgs.map((org) => [org.id, org]));
+  const rng = prng(11);
+  return measureLatency({
+    base: o.base,
+    connections: o.connections,
+    seconds: o.seconds,
+    next: () => {
+      const pick = o.sample[Math.floor(rng() * o.sample.length)]!;
+      return { path: `/api/v1/audit/logs/${pick.id}/proof`, headers: auth(byId.get(pick.organization_id)!) };
+    },
+  });
+}

@@ -1,9 +1,10 @@
 import { HASH_BYTES } from "../../crypto/merkle/hash";
 import { type NodeId } from "../../crypto/merkle/ranges";
-import { hashIn, TILE_WIDTH, type Tile, type TileGrowth, type TileId, tileKey, tilesOf } from "../../crypto/merkle/tiles";
+import { fromHex } from "../../crypto/encoding";
+import { TILE_WIDTH, type Tile, type TileGrowth } from "../../crypto/merkle/tiles";
 
-// D1 allows 100 bound parameters per statement: 1 for the org, 2 per tile.
-const TILES_PER_READ = 49;
+// D1 allows 100 bound parameters per statement: 1 for the org, 2 per node.
+const NODES_PER_READ = 49;
 
 /** D1 hands blobs back as arrays of bytes (or ArrayBuffers, depending on the path). */
 function bytesOf(value: unknown): Uint8Array {
@@ -58,27 +59,39 @@ export function growTileStatements(d1: D1Database, orgId: string, sizeBefore: nu
   return statements;
 }
 
-/** The hashes of complete subtrees, from the few tiles that hold them; throws if one is missing. */
+/**
+ * The hashes of complete subtrees, cut out of the tiles that hold them by SQLite: a proof needs 32
+ * bytes of each tile, and D1 answers blobs as JSON arrays of numbers (a whole 8 KiB tile each).
+ * Throws if one is missing.
+ */
 export async function readNodes(d1: D1Database, orgId: string, nodes: readonly NodeId[]): Promise<(node: NodeId) => Uint8Array> {
-  const wanted: TileId[] = tilesOf(nodes);
-  const tiles = new Map<string, Uint8Array>();
-  for (let i = 0; i < wanted.length; i += TILES_PER_READ) {
-    const chunk = wanted.slice(i, i + TILES_PER_READ);
-    const where = chunk.map(() => "(level = ? AND tile_index = ?)").join(" OR ");
+  const wanted = [...new Map(nodes.map((node) => [nodeKey(node), node])).values()];
+  const hashes = new Map<string, Uint8Array>();
+  for (let i = 0; i < wanted.length; i += NODES_PER_READ) {
+    const chunk = wanted.slice(i, i + NODES_PER_READ);
+    // D1 may bind a JS number as a real; the CAST keeps the tile arithmetic integral.
+    const values = chunk.map((_, j) => `(CAST(?${2 + 2 * j} AS INTEGER), CAST(?${3 + 2 * j} AS INTEGER))`).join(", ");
     const { results } = await d1
-      .prepare(`SELECT level, tile_index, hashes FROM merkle_tiles WHERE organization_id = ? AND (${where})`)
-      .bind(orgId, ...chunk.flatMap((t) => [t.level, t.tileIndex]))
-      .all<TileRow>();
-    for (const row of results) tiles.set(tileKey({ level: row.level, tileIndex: row.tile_index }), bytesOf(row.hashes));
+      .prepare(
+        `SELECT w.column1 AS level, w.column2 AS node_index,
+                hex(substr(t.hashes, (w.column2 % ${TILE_WIDTH}) * ${HASH_BYTES} + 1, ${HASH_BYTES})) AS hash
+         FROM (VALUES ${values}) AS w
+         JOIN merkle_tiles t ON t.organization_id = ?1 AND t.level = w.column1 AND t.tile_index = w.column2 / ${TILE_WIDTH}`,
+      )
+      .bind(orgId, ...chunk.flatMap((node) => [node.level, node.index]))
+      .all<{ level: number; node_index: number; hash: string }>();
+    for (const row of results) hashes.set(nodeKey({ level: row.level, index: row.node_index }), fromHex(row.hash));
   }
   const lookup = (node: NodeId) => {
-    const hash = hashIn(tiles, node);
+    const hash = hashes.get(nodeKey(node));
     if (!hash || hash.length !== HASH_BYTES) throw new Error(`Merkle node ${node.level}/${node.index} is missing`);
     return hash;
   };
   for (const node of nodes) lookup(node);
   return lookup;
 }
+
+const nodeKey = (node: NodeId) => `${node.level}:${node.index}`;
 
 /** How many leaves the organization's tree holds. */
 export async function treeSize(d1: D1Database, orgId: string): Promise<number> {

@@ -11,16 +11,6 @@ export type Tile = TileId & { hashes: Uint8Array };
 export const tileOf = (node: NodeId): TileId => ({ level: node.level, tileIndex: Math.floor(node.index / TILE_WIDTH) });
 export const tileKey = (t: TileId) => `${t.level}:${t.tileIndex}`;
 
-/** The tiles holding `nodes`, each once. */
-export function tilesOf(nodes: readonly NodeId[]): TileId[] {
-  const tiles = new Map<string, TileId>();
-  for (const node of nodes) {
-    const tile = tileOf(node);
-    tiles.set(tileKey(tile), tile);
-  }
-  return [...tiles.values()];
-}
-
 /** A node's hash from the tiles read for it; undefined when the tiles do not reach it. */
 export function hashIn(tiles: ReadonlyMap<string, Uint8Array>, node: NodeId): Uint8Array | undefined {
   const hashes = tiles.get(tileKey(tileOf(node)));
