@@ -39,7 +39,7 @@ const TILES_PER_WRITE = 32;
  * in it, max(0, (sizeBefore >> level) − tile_index × 256), or the NOT NULL constraint fails the
  * statement and with it the whole batch with the rows (the chain object alone writes tiles, under
  * its write lock). SQLite's || yields text even of two blobs; the CAST takes the bytes back as a blob.
- * The hashes travel as hex text, unhex()ed by SQLite (≥ 3.41, as D1 and the local runtime have): D1
+ * The hashes travel as hex text, unhex()ed by SQLite (3.41+; see docs/operations.md, "Deploying"): D1
  * sends a bound blob as a JSON array of numbers, which cost the Worker as much as sealing the rows.
  */
 export function growTileStatements(d1: D1Database, orgId: string, sizeBefore: number, growth: readonly TileGrowth[]): D1PreparedStatement[] {
