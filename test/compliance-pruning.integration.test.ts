@@ -1,5 +1,5 @@
-// The compliance report's audit_log block after pruning and scheduled validation (PRODUCT.md §3.2,
-// §6): the first three members stay first; the prune totals and the last scheduled run follow.
+// The compliance report's audit_log block after pruning and scheduled validation (README.md, "Compliance reports"
+// and "Every row accounted for"): the first three members stay first; the prune totals and the last scheduled run follow.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, createTenant, getSuperAdmin, sha256Hex, sql } from "./helpers";

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, unique, validate } from "./helpers";
 import { postBackup, putService, serviceBody } from "./compliance-helpers";
 
-// PRODUCT.md §2.1: resource_id is a UUID or the platform's own id (1–128 of A–Z a–z 0–9 . _ : -).
+// README.md, "The chain": resource_id is a UUID or the platform's own id (1–128 of A–Z a–z 0–9 . _ : -).
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 let a: Tenant;
 let b: Tenant;

@@ -2,7 +2,7 @@ import { hkdfSha256 } from "../crypto/hkdf";
 import { hmacSha256, importHmacKey } from "../crypto/hmac";
 import { AppError } from "../http/errors";
 
-/** PRODUCT.md §1: 10 failures for a username within 15 minutes lock it for 15 minutes. */
+/** README.md, "Request limits": 10 failures for a username within 15 minutes lock it for 15 minutes. */
 export const LOCKOUT_FAILURES = 10;
 export const LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
 export const LOCKOUT_DURATION_MS = 15 * 60 * 1000;

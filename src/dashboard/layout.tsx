@@ -14,7 +14,7 @@ export type PageProps = { title: string; caller?: Caller; orgId?: string | null;
 
 type Link = { href: string; label: string; key: string };
 
-/** What each role may open (PRODUCT.md §1): the menu never offers a page the role is refused. */
+/** What each role may open (README.md, "Identities and roles"): the menu never offers a page the role is refused. */
 export function menuFor(caller: Caller, orgId: string | null | undefined): Link[] {
   const q = caller.role === "super_admin" && orgId ? `?organization_id=${orgId}` : "";
   const orgPage = orgId ?? caller.organizationId;

@@ -142,7 +142,7 @@ export async function logsPage(c: Context<AppEnv>) {
     actions: q.action,
     resourceTypes: q.resource_type,
     resourceId: q.resource_id,
-    // A member's history is the records it acted in (PRODUCT.md §6, "Actors").
+    // A member's history is the records it acted in (README.md, "Reading the log").
     actorId: caller.role === "member" ? caller.actorId : q.actor_id,
     status: q.status,
     search: q.search,

@@ -8,7 +8,7 @@ import { alertsOfEvents, deleteEvents, deliveriesOfAlerts, eventsBefore } from "
 const EVENTS_PER_ARCHIVE = 2_000;
 
 /**
- * Security events older than the cutoff (PRODUCT.md §2.8, the audit log's rule), with their alerts
+ * Security events older than the cutoff (docs/operations.md, "Retention": the audit log's rule), with their alerts
  * and delivery attempts, archived to R2 as gzipped JSONL, then deleted. The object is named by the
  * digest of the event ids it holds: a run cut short between the two steps writes the same object
  * again, never a second one beside it. Returns the events pruned, at most `budget`.

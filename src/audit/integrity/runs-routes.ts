@@ -8,7 +8,7 @@ import { findValidationRun, listValidationRuns } from "../../ops/validation-stor
 import { DEFAULT_LINK_SECONDS, LinkParams, LinkQuery, linkedDownloadId, signedDownloadPath } from "../export/download-links";
 import { OrganizationValidationSchema } from "./schemas";
 
-/** Scheduled validation runs (PRODUCT.md §2.9) and their evidence documents in R2. */
+/** Scheduled validation runs (README.md, "Every row accounted for") and their evidence documents in R2. */
 const runs = newRouter();
 const tags = ["Chain integrity"];
 const BASE_PATH = "/api/v1/audit/validation-runs";

@@ -1,6 +1,6 @@
 import type { Tier } from "../../db/schema";
 
-/** Days each tier keeps its audit log and security events (PRODUCT.md §2.8); null keeps them for ever. */
+/** Days each tier keeps its audit log and security events (docs/operations.md, "Retention"); null keeps them for ever. */
 export const RETENTION_DAYS: Record<Tier, number | null> = {
   FREE: 7,
   STARTER: 30,
@@ -24,7 +24,7 @@ export const retentionEnforced = (env: { ENFORCE_ORG_QUOTAS?: string }) => env.E
 export type PruneCandidate = { seq: number; recordedAt: string; bytes: number };
 
 /**
- * The last seq of the next prune (PRODUCT.md §6: the longest prefix by seq recorded before the
+ * The last seq of the next prune (docs/operations.md, "Retention": the longest prefix by seq recorded before the
  * cutoff), taken from `candidates` (rows from `from` on, by seq) and bounded by `maxBytes` so one
  * archive fits a Worker's memory; null when nothing is due. A missing seq ends the prefix: the
  * walk that archives it reports the gap.

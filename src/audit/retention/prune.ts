@@ -236,7 +236,7 @@ async function anchorAndDelete(scope: SecurityScope, keyring: AuditKeyring, arch
   return { ...archive, state: "pruned", updatedAt: now };
 }
 
-/** A signed statement of the last pruned row (CRYPTO.md §3), once: a resumed prune gets the one it signed. Null without a signing key. */
+/** A signed statement of the last pruned row (docs/protocol.md §6), once: a resumed prune gets the one it signed. Null without a signing key. */
 async function issuePruneCheckpoint(env: Env, db: Database, archive: ArchiveRow): Promise<Checkpoint | null> {
   if (!(await availableCheckpointSigner(env))) return null;
   const existing = await checkpointsInRange(db, archive.organizationId, archive.seqTo, archive.seqTo);

@@ -8,7 +8,7 @@ import { anchorOf } from "../chain/anchor";
 import { CompactRangeSchema } from "../integrity/schemas";
 import { anchorsOfArchives, findArchive, listArchives } from "./store";
 
-/** Retention archives (PRODUCT.md §2.8): the pruned rows in R2, each with the anchor that seals its end. */
+/** Retention archives (docs/operations.md, "Retention"): the pruned rows in R2, each with the anchor that seals its end. */
 const archives = newRouter();
 const tags = ["Retention"];
 const BASE_PATH = "/api/v1/audit/archives";

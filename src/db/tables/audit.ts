@@ -164,7 +164,7 @@ export const auditExports = sqliteTable(
 
 export const VALIDATION_KINDS = ["incremental", "full"] as const;
 
-/** Scheduled validation runs (PRODUCT.md §2.9): one walk of one organization's chain; R2 holds its evidence. */
+/** Scheduled validation runs (README.md, "Every row accounted for"): one walk of one organization's chain; R2 holds its evidence. */
 export const validationRuns = sqliteTable(
   "validation_runs",
   {
