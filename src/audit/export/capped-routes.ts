@@ -64,9 +64,10 @@ export async function cappedExport(c: Context<AppEnv>, body: z.infer<typeof Capp
   const ignored = Object.keys(body).filter((k) => !KNOWN_FIELDS.includes(k));
   const orgId = await readScope(c, namedOrg);
   await spendBudget(c.env, "EXPORT_BUDGET", orgId);
-  const where = logConditions(exportFilters(body, orgId, isoNow()));
+  const filters = exportFilters(body, orgId, isoNow());
+  const where = logConditions(filters);
   const db = c.get("db");
-  const total = await countRecords(db, where);
+  const total = await countRecords(db, logConditions(filters, "search-list"));
   const returned = Math.min(total, EXPORT_LIMIT);
   const audited = orgId ? [orgId] : await distinctOrganizations(db, where);
   for (const org of audited) {

@@ -8,7 +8,7 @@ import { csvHeader, csvRows, jsonLines } from "./format";
 import { type Cursor, PartFiller, type Position } from "./parts";
 import { type ExportRow, updateExport } from "./store";
 import type { StoredRow } from "../chain/record";
-import { type LogFilters, logConditions } from "../read/filters";
+import { type LogFilters, logConditions, type ReadPath } from "../read/filters";
 import { chainedExtent, countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "../read/store";
 import { compactRangeBefore } from "../chain/tree-proofs";
 import { signedTreeHeadOfSize } from "../chain/tree-head-of-size";
@@ -21,7 +21,7 @@ const PAGE_BYTES = 4 * 1024 * 1024;
 /** Parts one alarm uploads: the part buffer is reused, so this bounds the slice's time, not its memory. */
 export const PARTS_PER_RUN = 4;
 
-export const exportConditions = (job: ExportRow) => logConditions(job.filters as LogFilters);
+export const exportConditions = (job: ExportRow, path?: ReadPath) => logConditions(job.filters as LogFilters, path);
 
 /** The next rows after `at`: the chain in seq order first, then legacy rows by id. */
 async function nextRows(db: Database, where: SQL | undefined, at: Position, rows: number) {
@@ -90,7 +90,7 @@ export async function advanceExport(env: Env, db: Database, job: ExportRow): Pro
     await upload.abort();
     await env.ARCHIVE.put(job.r2Key, new Uint8Array(0));
   }
-  await finish(env, db, job, where, parts);
+  await finish(env, db, job, exportConditions(job, "search-list"), parts);
   return "done";
 }
 
@@ -145,7 +145,7 @@ async function treeEvidence(env: Env, db: Database, orgId: string, where: Return
   return { treeHead, compactRange: first > 1 ? await compactRangeBefore(env.DB, orgId, first) : null };
 }
 
-/** Hashes the finished object as stored and records the totals and the tree evidence. */
+/** Hashes the finished object as stored and records the totals and the tree evidence (`where` counts: every matching row). */
 async function finish(env: Env, db: Database, job: ExportRow, where: ReturnType<typeof exportConditions>, parts: ExportRow["parts"]) {
   const object = await storedSha256(env, job.r2Key);
   const evidence = await treeEvidence(env, db, job.organizationId, where);

@@ -55,16 +55,33 @@ export type LogFilters = {
 // and the enums are short enough that distinct lists always fit.
 const distinct = (values: string[]) => [...new Set(values)];
 
-export function logConditions(f: LogFilters): SQL | undefined {
+/**
+ * How a read reaches its rows. `index`: through an organization index in time order, stopping when
+ * a page is full. `search-list`: where the search index lists the candidates (see readsSearchList),
+ * those rows and nothing else, each by its rowid: every other condition is written `+column`, which
+ * no index serves. A count reads every match, so it takes the list. A page takes the index: at 1M
+ * rows, reading 1% of an organization's rows by rowid and sorting them measured slower in workerd's
+ * D1 than reading its index newest first until the page is full (docs/architecture.md).
+ */
+export type ReadPath = "index" | "search-list";
+
+/** Whether the search index can list a read's candidates: search of three characters or more, and no resource or actor (whose index is narrower still). */
+function readsSearchList(f: LogFilters) {
+  return f.search !== undefined && usesSearchIndex(f.search) && f.resourceId === undefined && f.actorId === undefined;
+}
+
+export function logConditions(f: LogFilters, path: ReadPath = "index"): SQL | undefined {
   // Without statistics SQLite cannot tell that one resource or one actor is far narrower than a
   // date range, an action, a status, a site or a resource type, and may pick the broad filter's
   // index. With a narrow filter the broad ones are written `+column`: no index serves them, they
   // only filter the narrow index's rows (test/query-plans.integration.test.ts).
   const narrow = f.resourceId !== undefined || f.actorId !== undefined;
-  const broad = (column: SQLiteColumn): SQLWrapper => (narrow ? sql`+${column}` : column);
+  const bySearchList = path === "search-list" && readsSearchList(f);
+  const broad = (column: SQLiteColumn): SQLWrapper => (narrow || bySearchList ? sql`+${column}` : column);
+  const scoped = (column: SQLiteColumn): SQLWrapper => (bySearchList ? sql`+${column}` : column);
   const timestamp = broad(auditLogs.timestamp);
   return and(
-    f.organizationId ? eq(auditLogs.organizationId, f.organizationId) : undefined,
+    f.organizationId ? eq(scoped(auditLogs.organizationId), f.organizationId) : undefined,
     f.startDate ? gte(timestamp, f.startDate) : undefined,
     f.endDate ? lte(timestamp, f.endDate) : undefined,
     f.actions?.length ? inArray(broad(auditLogs.action), distinct(f.actions)) : undefined,
@@ -74,29 +91,47 @@ export function logConditions(f: LogFilters): SQL | undefined {
     f.actorId ? eq(auditLogs.actorId, f.actorId) : undefined,
     f.status ? eq(broad(auditLogs.status), f.status) : undefined,
     f.siteId ? eq(broad(auditLogs.siteId), f.siteId) : undefined,
-    f.search ? metadataContains(f.search) : undefined,
+    f.search ? metadataContains(f.search, f.organizationId) : undefined,
     // Strictly before: the export's own audit record may be stamped in the same millisecond.
-    f.recordedUntil ? lt(auditLogs.recordedAt, f.recordedUntil) : undefined,
+    f.recordedUntil ? lt(scoped(auditLogs.recordedAt), f.recordedUntil) : undefined,
     f.after ? olderThan(f.after, timestamp) : undefined,
   );
 }
 
 /** The trigram index holds sequences of three characters: shorter text matches nothing in it. */
-const usesSearchIndex = (text: string) => [...text].length >= 3;
+function usesSearchIndex(text: string) {
+  return [...text].length >= 3;
+}
+
+// audit_search's key: the organization's rowid in the high bits, the row's rowid in the low 40
+// (migrations/0015_search_by_org.sql).
+const ROW_BITS = 40;
+const ROW_MASK = 2 ** ROW_BITS - 1;
+
+/**
+ * The rowids of the rows whose metadata the trigram index matches `phrase` for, of one organization
+ * when it is given: its entries are one range of keys, read alone, so a search costs what that
+ * organization's matches cost whatever the others hold.
+ */
+function searchCandidates(phrase: string, organizationId: string | undefined): SQL {
+  const listed = sql`SELECT rowid & ${sql.raw(String(ROW_MASK))} FROM audit_search WHERE audit_search MATCH ${phrase}`;
+  if (!organizationId) return listed;
+  const first = sql`(coalesce((SELECT rowid FROM organizations WHERE id = ${organizationId}), 0) << ${sql.raw(String(ROW_BITS))})`;
+  return sql`${listed} AND rowid >= ${first} AND rowid <= ${first} + ${sql.raw(String(ROW_MASK))}`;
+}
 
 /**
  * Metadata contains `text` (ASCII case folded, every character literal). From three characters on,
- * the trigram index audit_search (migrations/0011_search_index.sql) names the candidate rows: its
- * phrase match is a superset of the containment (it folds case beyond ASCII), so the exact test
- * still decides. SQLite reads the organization's index in time order and keeps the rows the list
- * names (an index entry holds the rowid: no row is read for the others), which measured faster at
- * 1M rows than fetching every candidate of every organization by rowid. Shorter text has no
- * trigram and is tested row by row.
+ * the trigram index audit_search names the candidate rows (searchCandidates): its phrase match is a
+ * superset of the containment (it folds case beyond ASCII), so the exact test still decides. A page
+ * on the `index` path reads the organization's index in time order and keeps the rows the list names
+ * (an index entry holds the rowid: no row is read for the others) until the page is full; on the
+ * `search-list` path the listed rows are read (logConditions). Shorter text has no trigram and is
+ * tested row by row.
  */
-function metadataContains(text: string): SQL {
+function metadataContains(text: string, organizationId: string | undefined): SQL {
   const exact = containsText(auditLogs.metadata, text);
   if (!usesSearchIndex(text)) return exact;
   const phrase = `"${text.replaceAll('"', '""')}"`;
-  return and(sql`${auditLogs}.rowid IN (SELECT rowid FROM audit_search WHERE audit_search MATCH ${phrase})`, exact)!;
+  return and(sql`${auditLogs}.rowid IN (${searchCandidates(phrase, organizationId)})`, exact)!;
 }
-

@@ -47,7 +47,8 @@ const PagingQuery = z
 export async function paged(c: Context<AppEnv>, filters: LogFilters, page: number, perPage: number, cursor?: NewestFirstCursor) {
   if (cursor && c.req.query("page") !== undefined) throw invalid([{ field: "cursor", message: "use either cursor or page, not both" }]);
   const where = logConditions({ ...filters, after: cursor });
-  const { rows, more, total, totalExact } = await pageOfRecords(c.get("db"), where, cursor ? logConditions(filters) : where, cursor ? 0 : (page - 1) * perPage, perPage);
+  const counted = logConditions(filters, "search-list");
+  const { rows, more, total, totalExact } = await pageOfRecords(c.get("db"), where, counted, cursor ? 0 : (page - 1) * perPage, perPage);
   const pages = Math.ceil(total / perPage);
   if (!cursor && page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
   const last = rows.at(-1);
