@@ -1,3 +1,4 @@
+import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { publicKeys } from "../src/audit/chain/checkpoints";
@@ -9,6 +10,7 @@ import { foldRight, CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import { TILE_WIDTH } from "../src/crypto/merkle/tiles";
 import { growTileStatements } from "../src/audit/chain/tree-store";
+import { checkpointNow } from "../src/audit/chain/append";
 import { signTreeHead, verifyTreeHead } from "../src/crypto/merkle/tree-head";
 import { verifyConsistency, verifyInclusion } from "../src/crypto/merkle/verify";
 import { api, appendBatch, appendRecord, chainRows, createTenant, getSuperAdmin, recordBody, sql } from "./helpers";
@@ -109,6 +111,53 @@ describe("tile writes", () => {
     await sql("DELETE FROM merkle_tiles WHERE organization_id = ? AND level = 1", orgId);
     await env.DB.batch(growTileStatements(env.DB, orgId, TILE_WIDTH - 1, twoLeaves.slice(0, 3)));
     expect([await tileBytes(orgId, 0, 0), await tileBytes(orgId, 0, 1), await tileBytes(orgId, 1, 0)]).toEqual([32 * TILE_WIDTH, 32, 32]);
+  });
+});
+
+describe("a tree ahead of its chain", () => {
+  const raised = (orgId: string) =>
+    env.DB.prepare("SELECT description, risk_score, metadata FROM security_events WHERE organization_id = ? AND event_type = 'chain_integrity_failure'")
+      .bind(orgId)
+      .all<{ description: string; risk_score: number; metadata: string }>()
+      .then((r) => r.results.map((e) => ({ ...e, metadata: JSON.parse(e.metadata) })));
+
+  it("the newest row cut from the chain behind chainproof's back: raised once as chain_integrity_failure when the chain loads; appends go on", async () => {
+    const tenant = await createTenant();
+    await appendBatch(tenant.ingest.as, [recordBody(), recordBody(), recordBody()]);
+    const rows = await chainRows(tenant.org.id);
+    const head = rows.at(-1)!;
+    await sql("DELETE FROM audit_logs WHERE id = ?", head.id);
+    expect(await raised(tenant.org.id)).toEqual([]);
+
+    // Restarted, the chain object reads the head and the tree again on its first call (a checkpoint: it appends nothing).
+    await abortAllDurableObjects();
+    expect((await checkpointNow(env, tenant.org.id)).seq).toBe(head.seq - 1);
+    const found = `the Merkle tree holds ${head.seq} leaves but the chain ends at seq ${head.seq - 1}`;
+    const expected = [
+      {
+        description: `Merkle tree ahead of the chain: ${found} (rows removed from the chain's end, or tiles written outside chainproof)`,
+        risk_score: 100,
+        metadata: { job: "chain load", reason: "tree ahead of chain", tree_size: head.seq, head_seq: head.seq - 1 },
+      },
+    ];
+    expect(await raised(tenant.org.id)).toEqual(expected);
+    await abortAllDurableObjects();
+    await checkpointNow(env, tenant.org.id);
+    expect(await raised(tenant.org.id)).toEqual(expected);
+
+    const appended = await appendRecord(tenant.ingest.as, recordBody());
+    expect(appended.status).toBe(201);
+    expect(appended.json.seq).toBe(head.seq);
+  });
+
+  it("a tile extended outside chainproof: raised when the chain loads", async () => {
+    const tenant = await createTenant();
+    await appendBatch(tenant.ingest.as, [recordBody(), recordBody()]);
+    const headSeq = (await chainRows(tenant.org.id)).at(-1)!.seq as number;
+    await sql("UPDATE merkle_tiles SET hashes = CAST(hashes || zeroblob(32) AS BLOB) WHERE organization_id = ? AND level = 0 AND tile_index = 0", tenant.org.id);
+    await abortAllDurableObjects();
+    await checkpointNow(env, tenant.org.id);
+    expect((await raised(tenant.org.id)).map((e) => e.metadata)).toEqual([{ job: "chain load", reason: "tree ahead of chain", tree_size: headSeq + 1, head_seq: headSeq }]);
   });
 });
 

@@ -23,11 +23,13 @@ export class ChainTree {
     private readonly orgId: string,
   ) {}
 
-  async load(headSeq: number): Promise<void> {
+  async load(): Promise<void> {
     this.#edge = TreeEdge.fromLastTiles(await readLastTiles(this.d1, this.orgId));
-    if (this.#edge.size > headSeq) {
-      console.error(`organization ${this.orgId}: the Merkle tree holds ${this.#edge.size} leaves but the chain ends at seq ${headSeq}`);
-    }
+  }
+
+  /** How many leaves the tree holds (null before it was loaded). */
+  get size(): number | null {
+    return this.#edge?.size ?? null;
   }
 
   /** Whether the tree holds exactly the chain's rows up to `headSeq`. */
@@ -37,6 +39,11 @@ export class ChainTree {
 
   lags(headSeq: number): boolean {
     return this.#edge !== null && this.#edge.size < headSeq;
+  }
+
+  /** More leaves than the chain has rows: rows were cut from the chain's end, or tiles written behind the chain object's back. */
+  isAheadOf(headSeq: number): boolean {
+    return this.#edge !== null && this.#edge.size > headSeq;
   }
 
   /** The tiles a commit writes beside its rows, and the edge to keep once it committed; null while the tree lags. */

@@ -190,6 +190,28 @@ export class OrgChain extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The tree holds leaves past the chain's head. It stops growing until the chain reaches it again
+   * (appends go on; no tree head is signed meanwhile), and the state is raised once: a restart that
+   * finds the same sizes does not raise it again.
+   */
+  async #raiseTreeAhead(headSeq: number) {
+    const treeSize = this.#tree!.size!;
+    const state = `${treeSize}:${headSeq}`;
+    if ((await this.ctx.storage.get("tree_ahead_raised")) === state) return;
+    const found = `the Merkle tree holds ${treeSize} leaves but the chain ends at seq ${headSeq}`;
+    console.error(`organization ${this.#orgId}: ${found}`);
+    await recordSecurityEvent({ db: this.#db, env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, {
+      organizationId: this.#orgId!,
+      eventType: "chain_integrity_failure",
+      riskScore: 100,
+      severity: "critical",
+      description: `Merkle tree ahead of the chain: ${found} (rows removed from the chain's end, or tiles written outside chainproof)`,
+      metadata: { job: "chain load", reason: "tree ahead of chain", tree_size: treeSize, head_seq: headSeq },
+    });
+    await this.ctx.storage.put("tree_ahead_raised", state);
+  }
+
   async #ready(organizationId: string) {
     if (this.#orgId === null) {
       this.#orgId = organizationId;
@@ -207,8 +229,9 @@ export class OrgChain extends DurableObject<Env> {
     return readHead(this.#db, this.#orgId!).then(
       async (head) => {
         this.#head = head;
-        await this.#tree!.load(head?.seq ?? 0);
+        await this.#tree!.load();
         if (this.#tree!.lags(head?.seq ?? 0)) await this.#scheduleAlarm(0);
+        if (this.#tree!.isAheadOf(head?.seq ?? 0)) await this.#raiseTreeAhead(head?.seq ?? 0);
       },
       (err: unknown) => {
         this.#headLoaded = null;
