@@ -94,7 +94,10 @@ export type QueryArgs = {
 
 export type QueryKind = { key: string; label: string; args: (rng: Rng, org: number) => QueryArgs };
 
-/** The five typical queries of the "reading" issue; each call draws fresh values. */
+/** Record numbers (`metadata.request`, from 1 in each organization) that the one-match search draws from; the default datasets hold more. */
+const RARE_SEARCH_RANGE = 10_000;
+
+/** The five typical queries of the "reading" issue and a search with one match; each call draws fresh values. */
 export function queryKinds(data: ReadDataset): QueryKind[] {
   const week = (rng: Rng) => {
     const start = data.startMs + Math.floor(rng() * (data.endMs - data.startMs - 7 * DAY_MS));
@@ -110,5 +113,7 @@ export function queryKinds(data: ReadDataset): QueryKind[] {
     },
     { key: "resource", label: "(4) /logs/resource/{type}/{id}", args: (rng, org) => ({ org, resource: pick(rng, data.profiles[org]!.resources) }) },
     { key: "search", label: `(5) search=${SEARCH_WORD}`, args: (_rng, org) => ({ org, search: SEARCH_WORD }) },
+    // One record's own number (metadata is stored as JCS: {"note":…,"request":N}): one match in the organization.
+    { key: "search_one", label: "(6) search, one match", args: (rng, org) => ({ org, search: `"request":${1 + Math.floor(rng() * RARE_SEARCH_RANGE)}}` }) },
   ];
 }
