@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type LogFilters, logConditions } from "../src/audit/read/filters";
+import { type LogFilters, logConditions, searchListAtMost } from "../src/audit/read/filters";
 import { and } from "drizzle-orm";
-import { cappedCount, recordsPage, TOTAL_CAP } from "../src/audit/read/store";
+import { cappedCount, recordsPage, SHORT_SEARCH_LIST, TOTAL_CAP } from "../src/audit/read/store";
 import { olderThan } from "../src/audit/read/order";
 import { db } from "./helpers";
 
@@ -105,12 +105,17 @@ describe("every documented filter combination of GET /api/v1/audit/logs reads th
     ]);
   });
 
-  // A count reads every match: the listed rows, each by its rowid, and no index entry of the organization.
-  it("a count with search reads the rows the trigram index lists and nothing else, whatever else is filtered", async () => {
+  // A count reads every match, and a page of a short list sorts it: the listed rows, each by its
+  // rowid, and no index entry of the organization.
+  it("the search list's path reads the rows the trigram index lists and nothing else, whatever else is filtered", async () => {
     for (const combination of combinations.filter((c) => c.includes("search") && !c.some((n) => n in ID_FILTERS))) {
       const chosen = Object.assign({ organizationId: ORG }, ...combination.map((n) => filters[n]));
-      const reads = (await plan(cappedCount(db(), logConditions(chosen, "search-list"), TOTAL_CAP + 1))).filter((d) => /audit_logs\b/.test(d));
-      expect(reads, combination.join(", ")).toEqual(["SEARCH audit_logs USING INTEGER PRIMARY KEY (rowid=?)"]);
+      const isShort = searchListAtMost(chosen, SHORT_SEARCH_LIST)!;
+      const statements = [cappedCount(db(), logConditions(chosen, "search-list"), TOTAL_CAP + 1), recordsPage(db(), logConditions({ ...chosen, after: cursor }, "search-list"), 0, 50, isShort)];
+      for (const statement of statements) {
+        const reads = (await plan(statement)).filter((d) => /audit_logs\b/.test(d));
+        expect(reads, combination.join(", ")).toEqual(["SEARCH audit_logs USING INTEGER PRIMARY KEY (rowid=?)"]);
+      }
     }
     // Where the list does not apply, the path is the index's.
     const byActor = { organizationId: ORG, actorId: crypto.randomUUID(), search: "kumquat" };

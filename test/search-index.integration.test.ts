@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SHORT_SEARCH_LIST } from "../src/audit/read/store";
 import { api, appendBatch, createTenant, recordBody, sql, type Tenant } from "./helpers";
 
 // The trigram index behind `search` (migrations/0015_search_by_org.sql) follows audit_logs through
@@ -77,8 +78,9 @@ describe("search through the trigram index", () => {
   });
 });
 
-// A page reads the organization's index newest first and keeps the listed rows; the total counts
-// the listed rows (logConditions): pages, cursors and totals agree, for many matches and for few.
+// A page of a short list reads the listed rows and sorts them, of a longer one the organization's
+// index newest first; the total counts the listed rows (pageOfRecords): pages, cursors and totals
+// agree with the records' order either way.
 describe("search pages and totals", () => {
   const many = 1_200;
   const fruit = `medlar${Math.random().toString().slice(2, 10)}`;
@@ -116,12 +118,13 @@ describe("search pages and totals", () => {
     return served;
   }
 
-  it("many matches, walked by cursor", async () => {
+  it(`more than ${SHORT_SEARCH_LIST} matches, walked by cursor`, async () => {
     expect(await walk(fruit, many)).toEqual(newestFirst.map((r) => r.id));
   });
 
-  it("few matches, by cursor and by page", async () => {
+  it(`at most ${SHORT_SEARCH_LIST} matches, by cursor and by page`, async () => {
     const rare = newestFirst.filter((r) => r.rare);
+    expect(rare.length).toBeLessThanOrEqual(SHORT_SEARCH_LIST);
     expect(await walk(`${fruit} rare`, rare.length)).toEqual(rare.map((r) => r.id));
     // Offset paging of the same: page 2 of 50 is the 51st to 100th.
     const res = await api(`/api/v1/audit/logs?${new URLSearchParams({ search: `${fruit} rare`, per_page: "50", page: "2" })}`, { as: u.admin.as });

@@ -59,9 +59,10 @@ const distinct = (values: string[]) => [...new Set(values)];
  * How a read reaches its rows. `index`: through an organization index in time order, stopping when
  * a page is full. `search-list`: where the search index lists the candidates (see readsSearchList),
  * those rows and nothing else, each by its rowid: every other condition is written `+column`, which
- * no index serves. A count reads every match, so it takes the list. A page takes the index: at 1M
- * rows, reading 1% of an organization's rows by rowid and sorting them measured slower in workerd's
- * D1 than reading its index newest first until the page is full (docs/architecture.md).
+ * no index serves. A count reads every match, so it takes the list. A page takes the list when it
+ * is short (pageOfRecords), the index otherwise: at 1M rows, reading 1% of an organization's rows
+ * by rowid and sorting them measured slower in workerd's D1 than reading its index newest first
+ * until the page is full, and a list of a few rows far faster (docs/architecture.md).
  */
 export type ReadPath = "index" | "search-list";
 
@@ -132,6 +133,17 @@ function searchCandidates(phrase: string, organizationId: string | undefined): S
 function metadataContains(text: string, organizationId: string | undefined): SQL {
   const exact = containsText(auditLogs.metadata, text);
   if (!usesSearchIndex(text)) return exact;
-  const phrase = `"${text.replaceAll('"', '""')}"`;
-  return and(sql`${auditLogs}.rowid IN (${searchCandidates(phrase, organizationId)})`, exact)!;
+  return and(sql`${auditLogs}.rowid IN (${searchCandidates(phraseOf(text), organizationId)})`, exact)!;
+}
+
+/** An FTS5 phrase: the text in double quotes, its own double quotes doubled. */
+const phraseOf = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/**
+ * Whether the search index lists at most `n` candidates for these filters (an SQL condition SQLite
+ * evaluates once, reading at most n + 1 entries), or undefined where no list applies.
+ */
+export function searchListAtMost(f: LogFilters, n: number): SQL | undefined {
+  if (!readsSearchList(f)) return undefined;
+  return sql`(SELECT count(*) FROM (${searchCandidates(phraseOf(f.search!), f.organizationId)} LIMIT ${n + 1})) <= ${n}`;
 }

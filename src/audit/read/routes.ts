@@ -10,9 +10,9 @@ import { spendBudget } from "../../http/rate-limits";
 import { isoNow } from "../../time";
 import { RESOURCE_TYPES } from "../chain/enums";
 import { endDate, pageDepth, pagingParams, startDate, assertRangeInOrder } from "../../http/query";
-import { type LogFilters, LogQuery, logConditions } from "./filters";
+import { type LogFilters, LogQuery, logConditions, searchListAtMost } from "./filters";
 import { recordFromRow, type StoredRow } from "../chain/record";
-import { activityCounts, anyRecord, pageOfRecords, recordById, TOTAL_CAP } from "./store";
+import { activityCounts, anyRecord, pageOfRecords, recordById, SHORT_SEARCH_LIST, TOTAL_CAP } from "./store";
 import type { NewestFirstCursor } from "./order";
 import { CursorParam, encodeCursor } from "./cursor";
 import { AuditRecordSchema } from "../chain/record";
@@ -46,9 +46,14 @@ const PagingQuery = z
  */
 export async function paged(c: Context<AppEnv>, filters: LogFilters, page: number, perPage: number, cursor?: NewestFirstCursor) {
   if (cursor && c.req.query("page") !== undefined) throw invalid([{ field: "cursor", message: "use either cursor or page, not both" }]);
-  const where = logConditions({ ...filters, after: cursor });
-  const counted = logConditions(filters, "search-list");
-  const { rows, more, total, totalExact } = await pageOfRecords(c.get("db"), where, counted, cursor ? 0 : (page - 1) * perPage, perPage);
+  const positioned = { ...filters, after: cursor };
+  const isShort = searchListAtMost(filters, SHORT_SEARCH_LIST);
+  const reads = {
+    page: logConditions(positioned),
+    counted: logConditions(filters, "search-list"),
+    searchList: isShort ? { page: logConditions(positioned, "search-list"), isShort } : undefined,
+  };
+  const { rows, more, total, totalExact } = await pageOfRecords(c.get("db"), reads, cursor ? 0 : (page - 1) * perPage, perPage);
   const pages = Math.ceil(total / perPage);
   if (!cursor && page > Math.max(pages, 1)) throw invalid([{ field: "page", message: `beyond the last page (${Math.max(pages, 1)})` }]);
   const last = rows.at(-1);

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, max, min, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, max, min, not, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { MAX_PAGE_DEPTH } from "../../http/query";
@@ -11,18 +11,52 @@ import { type NewestFirstCursor, newestFirst, olderThan } from "./order";
  */
 export const TOTAL_CAP = MAX_PAGE_DEPTH;
 
-/** The newest-first page of `perPage` rows from `offset` on, and one more to tell whether any follow. */
-export const recordsPage = (db: Database, where: SQL | undefined, offset: number, perPage: number) =>
-  db.select().from(auditLogs).where(where).orderBy(...newestFirst).limit(perPage + 1).offset(offset);
+// drizzle types LIMIT as a number but writes whatever SQL it is given. A LIMIT that SQLite computes
+// to 0 ends the statement before it reads a row: a WHERE condition would not (recordsPage's `when`).
+const computedLimit = (expression: SQL) => expression as unknown as number;
+
+/**
+ * The newest-first page of `perPage` rows from `offset` on, and one more to tell whether any follow;
+ * with `when`, no rows and nothing read unless it holds.
+ */
+export const recordsPage = (db: Database, where: SQL | undefined, offset: number, perPage: number, when?: SQL) =>
+  db
+    .select()
+    .from(auditLogs)
+    .where(where)
+    .orderBy(...newestFirst)
+    .limit(when ? computedLimit(sql`CASE WHEN ${when} THEN ${perPage + 1} ELSE 0 END`) : perPage + 1)
+    .offset(offset);
 
 /** How many rows match, counting no further than `cap`. */
 export const cappedCount = (db: Database, where: SQL | undefined, cap: number) =>
   db.select({ n: count() }).from(db.select({ one: sql`1`.as("one") }).from(auditLogs).where(where).limit(cap).as("matching"));
 
-/** A page (`where` may hold a keyset position) and the capped count of `counted` (the same filters without it). */
-export async function pageOfRecords(db: Database, where: SQL | undefined, counted: SQL | undefined, offset: number, perPage: number) {
-  const [rows, [total]] = await db.batch([recordsPage(db, where, offset, perPage), cappedCount(db, counted, TOTAL_CAP + 1)]);
-  const n = total!.n;
+/** A search list this short is read row by row and sorted; a longer one through the organization's index (docs/architecture.md). */
+export const SHORT_SEARCH_LIST = 200;
+
+export type PageReads = {
+  /** The page's conditions through the organization's index; they may hold a keyset position. */
+  page: SQL | undefined;
+  /** The same filters without the position, to count. */
+  counted: SQL | undefined;
+  /** Where the search index lists the candidates: the page's conditions on the list's path, and whether the list is short. */
+  searchList?: { page: SQL | undefined; isShort: SQL };
+};
+
+/** A page and the capped count, in one batch. With a search list, one of two page statements reads: the list's when it is short, the index's otherwise. */
+export async function pageOfRecords(db: Database, reads: PageReads, offset: number, perPage: number) {
+  const count = cappedCount(db, reads.counted, TOTAL_CAP + 1);
+  let rows: StoredRow[];
+  let n: number;
+  if (reads.searchList) {
+    const { page, isShort } = reads.searchList;
+    const [fromList, fromIndex, [total]] = await db.batch([recordsPage(db, page, offset, perPage, isShort), recordsPage(db, reads.page, offset, perPage, not(isShort)), count]);
+    [rows, n] = [[...fromList, ...fromIndex], total!.n];
+  } else {
+    const [fromIndex, [total]] = await db.batch([recordsPage(db, reads.page, offset, perPage), count]);
+    [rows, n] = [fromIndex, total!.n];
+  }
   return { rows: rows.slice(0, perPage), more: rows.length > perPage, total: Math.min(n, TOTAL_CAP), totalExact: n <= TOTAL_CAP };
 }
 
