@@ -68,6 +68,9 @@ describe("query parameters at their extremes answer 2xx or 4xx, never 5xx", () =
     expect([repeated.status, repeated.json.total]).toEqual([200, notes.length]);
     const every = await list(`${repeat("action", AUDIT_ACTIONS)}&${repeat("resource_type", RESOURCE_TYPES)}&search=done&status=success&actor_id=${crypto.randomUUID()}`);
     expect([every.status, every.json.total]).toEqual([200, 0]);
+    // Without an actor the search index's list drives the count and may drive the page: more parameters a statement.
+    const everyBySearch = await list(`${repeat("action", AUDIT_ACTIONS)}&${repeat("resource_type", RESOURCE_TYPES)}&search=done&status=success&site_id=${crypto.randomUUID()}&start_date=2020-01-01&end_date=2099-01-01`);
+    expect([everyBySearch.status, everyBySearch.json.total]).toEqual([200, 0]);
     const exported = await api("/api/v1/audit/export", { method: "POST", as: t.admin.as, body: { actions: Array(150).fill("update"), resource_types: [...RESOURCE_TYPES, ...RESOURCE_TYPES] } });
     expect([exported.status, exported.json.total]).toEqual([200, notes.length]);
   });

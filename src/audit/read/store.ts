@@ -35,7 +35,7 @@ export const cappedCount = (db: Database, where: SQL | undefined, cap: number) =
 /** A search list this short is read row by row and sorted; a longer one through the organization's index (docs/architecture.md). */
 export const SHORT_SEARCH_LIST = 200;
 
-export type PageReads = {
+type PageReads = {
   /** The page's conditions through the organization's index; they may hold a keyset position. */
   page: SQL | undefined;
   /** The same filters without the position, to count. */
