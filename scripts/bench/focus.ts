@@ -1,5 +1,6 @@
 // Focused figures for validation speed and uncapped-export memory, against a kept state dir so the
 // rows are built once: tsx scripts/bench/focus.ts --dir /tmp/focus [--fill] [--validate N] [--export small|large]
+// [--retention] (prunes both orgs: run it on a copy of the dir)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -7,6 +8,7 @@ import { appendBatch, batchBody, createOrgs, orgAdminToken, type Org, validate }
 import { uncappedExport } from "./exports";
 import { profileDuring } from "./profile";
 import { connectInspector, peakDuring, workerdPid } from "./memory";
+import { retentionFigures } from "./retention";
 import { bundleWorker, type Credentials, prepareDatabase, startServer, writeSecrets } from "./server";
 
 const { values } = parseArgs({
@@ -18,6 +20,9 @@ const { values } = parseArgs({
     export: { type: "string", multiple: true, default: [] },
     profile: { type: "boolean", default: false },
     timeline: { type: "boolean", default: false },
+    retention: { type: "boolean", default: false },
+    // With --timeline: a full GC before each sample, so the timeline shows live memory, not garbage.
+    live: { type: "boolean", default: false },
   },
 });
 const dir = values.dir!;
@@ -106,6 +111,27 @@ async function main() {
         }
         log(`export ${which}: ${result.rows} rows, ${result.bytes} bytes in ${result.seconds.toFixed(1)} s sha ${result.sha256?.slice(0, 12)}; ${JSON.stringify(memory)} growth ${(memory.heap_peak_mb! - memory.heap_before_mb!).toFixed(1)} MB`);
       }
+      inspector?.close();
+    }
+    if (values.retention) {
+      const inspector = await connectInspector(server.inspectorPort);
+      const watch = { pid: workerdPid(server.pid, server.stateDir), inspector };
+      const line: string[] = [];
+      let sampling = values.timeline;
+      const t0 = performance.now();
+      const sampler = (async () => {
+        while (sampling) {
+          if (values.live) await inspector!.collect();
+          line.push(`${((performance.now() - t0) / 1000).toFixed(1)}:${((await inspector!.heapUsed()) / 1048576).toFixed(0)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      for (const figure of await retentionFigures(server.base, admin, [meta.orgs.small.id, meta.orgs.large.id], watch, log)) {
+        log(`${figure.name}: ${figure.value.toFixed(1)} ${figure.unit} (${figure.note})`);
+      }
+      sampling = false;
+      await sampler;
+      if (values.timeline) console.log(line.join(" "));
       inspector?.close();
     }
   } finally {
