@@ -32,3 +32,17 @@ if (foreign.length > 0) {
   console.error(`build:verifier: the bundle must import only Node builtins, but it imports ${foreign.map((i) => `${i.path} (${i.kind})`).join(", ")}`);
   process.exit(1);
 }
+
+// The file is meant to be read by the auditor who runs it: only the verification code and the one
+// library it needs (RFC 8785 canonical JSON). A service module that strays into the CLI's imports
+// (the D1 tables, the API schema, the HTTP framework) would otherwise multiply the bundle silently.
+const VERIFIER_PACKAGES = new Set(["canonicalize"]);
+const strays = Object.keys(result.metafile.inputs).filter((path) => {
+  const inPackage = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+  return inPackage ? !VERIFIER_PACKAGES.has(inPackage[1]!) : path.startsWith("src/db/");
+});
+if (strays.length > 0) {
+  const packages = [...new Set(strays.map((path) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? path))];
+  console.error(`build:verifier: the bundle may carry only ${[...VERIFIER_PACKAGES].join(", ")} from npm and nothing of src/db/, but it carries ${packages.join(", ")}`);
+  process.exit(1);
+}

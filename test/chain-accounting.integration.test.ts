@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { canonicalRow, sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/chain/record";
+import { canonicalRow, sealedMessage, type AuditRecord } from "../src/audit/chain/record";
+import { toStoredRow } from "../src/audit/chain/stored-row";
 import { insertRowStatements } from "../src/audit/chain/store";
 import { sha256Hex } from "../src/crypto/encoding";
 import { hkdfSha256 } from "../src/crypto/hkdf";

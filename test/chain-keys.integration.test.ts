@@ -1,7 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sealedMessage, toStoredRow, type AuditRecord } from "../src/audit/chain/record";
+import { sealedMessage, type AuditRecord } from "../src/audit/chain/record";
+import { toStoredRow } from "../src/audit/chain/stored-row";
 import { insertRowStatements } from "../src/audit/chain/store";
 import { validateOrganization } from "../src/audit/integrity/validate";
 import { fromBase64Url } from "../src/crypto/encoding";

@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
 import { ChainWalker } from "../src/audit/chain/walker";
-import { statementOf } from "../src/audit/chain/checkpoints";
+import { statementOf } from "../src/audit/chain/checkpoint-statement";
 import { signedDownloadPath } from "../src/audit/export/download-links";
 import { isoTimestamp } from "../src/http/query";
 import { type AuditRecord, canonicalRow } from "../src/audit/chain/record";

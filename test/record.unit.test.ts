@@ -1,14 +1,8 @@
 import { getTableColumns } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import {
-  type AuditRecord,
-  canonicalRow,
-  canonicalStoredRow,
-  RECORD_MEMBERS,
-  recordFromRow,
-  SEALED_MEMBERS,
-  toStoredRow,
-} from "../src/audit/chain/record";
+import { type AuditRecord, canonicalRow, RECORD_MEMBERS, SEALED_MEMBERS } from "../src/audit/chain/record";
+import { canonicalStoredRow, recordFromRow, toStoredRow } from "../src/audit/chain/stored-row";
+import { AuditRecordSchema } from "../src/audit/chain/record-schema";
 import { auditLogs } from "../src/db/schema";
 
 const record = (overrides: Partial<AuditRecord> = {}): AuditRecord => ({
@@ -36,6 +30,10 @@ const record = (overrides: Partial<AuditRecord> = {}): AuditRecord => ({
 });
 
 describe("one definition of the record", () => {
+  it("the API schema has exactly the listed members, in the contract's order", () => {
+    expect(AuditRecordSchema.keyof().options).toEqual([...RECORD_MEMBERS]);
+  });
+
   it("the D1 table has exactly the record's members as columns", () => {
     const columns = Object.values(getTableColumns(auditLogs)).map((c) => c.name);
     expect([...columns].sort()).toEqual([...RECORD_MEMBERS].sort());

@@ -13,10 +13,11 @@ import { TOKEN_ROLES } from "../db/schema";
 import { announceWrite, appendToChain, commitAudited } from "./chain/append";
 import type { AppendRequest } from "./chain/org-chain";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./chain/input";
-import { type AuditRecord, toStoredRow } from "./chain/record";
+import { type AuditRecord } from "./chain/record";
+import { toStoredRow } from "./chain/stored-row";
 import { importStatement } from "./chain/legacy-import";
 import { insertRowEffects } from "./chain/store";
-import { AuditRecordSchema } from "./chain/record";
+import { AuditRecordSchema } from "./chain/record-schema";
 import { availableCheckpointSigner } from "./chain/checkpoints";
 import { signedReceipt } from "./chain/receipt";
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { recordFromRow } from "../audit/chain/record";
+import { recordFromRow } from "../audit/chain/stored-row";
 import { sealChecks } from "../audit/chain/seal-check";
 import { recordById } from "../audit/read/store";
 import { visibleRecord } from "../audit/read/routes";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { statementOf } from "../../src/audit/chain/checkpoints";
+import { statementOf } from "../../src/audit/chain/checkpoint-statement";
 import type { AuditRecord } from "../../src/audit/chain/record";
 import { toHex } from "../../src/crypto/encoding";
 import { jsonl, keyId, legacyRow, linesOf, run, sealChain, signerWithJwks, slow, tempDir } from "./cli-helpers";

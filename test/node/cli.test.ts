@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { statementOf } from "../../src/audit/chain/checkpoints";
+import { statementOf } from "../../src/audit/chain/checkpoint-statement";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { jsonl, keyId, legacyRow, linesOf, run, sealChain as sealRows, type Signer, signerWithJwks, slow, tempDir } from "./cli-helpers";
 

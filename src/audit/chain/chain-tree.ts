@@ -2,7 +2,7 @@ import type { Database } from "../../db/client";
 import { utf8 } from "../../crypto/encoding";
 import { leafHashesOf } from "../../crypto/merkle/hash";
 import { TreeEdge } from "../../crypto/merkle/tiles";
-import { canonicalStoredRow } from "./record";
+import { canonicalStoredRow } from "./stored-row";
 import { archivedLeaves } from "./archived-leaves";
 import { rowsInSeqRange } from "./store";
 import { readLastTiles, growTileStatements } from "./tree-store";

@@ -1,7 +1,6 @@
 import { and, desc, eq, gte, lte } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { checkpoints } from "../../db/schema";
-import { canonicalJson } from "../../crypto/jcs";
 import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../../crypto/ed25519";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
@@ -11,6 +10,7 @@ import { liveChainStart } from "./live-start";
 import { type CheckpointRow, rowAtSeq } from "./store";
 import { advanceTreeWitness } from "./tree-witness";
 import { signTreeHead } from "../../crypto/merkle/tree-head";
+import { statementOf } from "./checkpoint-statement";
 
 export type Checkpoint = {
   id: string;
@@ -73,16 +73,6 @@ export async function publicKeys(env: Env): Promise<PublicJwk[]> {
   const current = active ? [active.publicJwk] : [];
   return [...current, ...retired.filter((k) => !current.some((c) => c.kid === k.kid))];
 }
-
-export const statementOf = (c: Pick<Checkpoint, "organization_id" | "seq" | "row_hmac" | "issued_at" | "kind">) =>
-  canonicalJson({
-    type: "chainproof.checkpoint.v1",
-    organization_id: c.organization_id,
-    seq: c.seq,
-    row_hmac: c.row_hmac,
-    issued_at: c.issued_at,
-    kind: c.kind,
-  });
 
 /** A checkpoint counts only if its statement is the one its fields imply and a JWKS key signed it. */
 export async function checkpointIsAuthentic(env: Env, c: Checkpoint): Promise<boolean> {

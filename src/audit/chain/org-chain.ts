@@ -11,7 +11,8 @@ import { type Checkpoint, issueCheckpoint } from "./checkpoints";
 import { InconsistentTreeHead } from "./tree-witness";
 import { recordSecurityEvent } from "../../security/record";
 import { type ReceiptClaim, receiptClaim, receiptClaimOfRecords } from "./receipt";
-import { type AuditRecord, type PendingRecord, recordFromRow } from "./record";
+import { type AuditRecord, type PendingRecord } from "./record";
+import { recordFromRow } from "./stored-row";
 import { type Sealed, sealAfter } from "./seal";
 import {
   type ChainHead,

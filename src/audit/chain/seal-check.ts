@@ -2,7 +2,8 @@ import type { AuditKeyring } from "../../crypto/keys";
 import { hexInto } from "../../crypto/encoding";
 import { hmacSha256Hex, verifyHmacSha256 } from "../../crypto/hmac";
 import type { RowHasher, SealCheck } from "./walker";
-import { canonicalStoredRow, recordFromRow, sealedMessage, type StoredRow } from "./record";
+import { sealedMessage } from "./record";
+import { canonicalStoredRow, recordFromRow, type StoredRow } from "./stored-row";
 
 export const keyringHasher = (keyring: AuditKeyring): RowHasher => {
   return async (keyId, message) => {

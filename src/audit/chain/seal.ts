@@ -1,7 +1,8 @@
 import { toHex, utf8 } from "../../crypto/encoding";
 import { hmacSha256Bytes } from "../../crypto/hmac";
 import { leafHashesOf } from "../../crypto/merkle/hash";
-import { type AuditRecord, canonicalStoredRow, type PendingRecord, type StoredRow, toStoredRow } from "./record";
+import { type AuditRecord, type PendingRecord } from "./record";
+import { canonicalStoredRow, type StoredRow, toStoredRow } from "./stored-row";
 import type { ChainHead } from "./store";
 import { OWN_RECORD_SOURCE } from "./walker";
 

@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs, checkpoints, idempotencyKeys, pruneAnchors } from "../../db/schema";
-import { RECORD_MEMBERS, type StoredRow, storedTuple } from "./record";
+import { RECORD_MEMBERS } from "./record";
+import { type StoredRow, storedTuple } from "./stored-row";
 
 export type ChainHead = { seq: number; rowHmac: string; keyId: string | null };
 

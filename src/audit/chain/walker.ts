@@ -1,5 +1,6 @@
 import { timingSafeEqualStrings } from "../../crypto/constant-time";
-import type { AuditRecord, StoredRow } from "./record";
+import type { AuditRecord } from "./record";
+import type { StoredRow } from "./stored-row";
 import { sealedMessage } from "./record";
 
 export type BreakReason =

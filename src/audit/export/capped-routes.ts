@@ -13,7 +13,7 @@ import { csvHeader, csvRows } from "./format";
 import { ExportFilters, exportFilters, recordedFilters } from "./filters";
 import { assertRangeInOrder } from "../../http/query";
 import { logConditions } from "../read/filters";
-import { recordFromRow } from "../chain/record";
+import { recordFromRow } from "../chain/stored-row";
 import { countRecords, distinctOrganizations, newestFirstPage, rowsWithinBudget } from "../read/store";
 import type { NewestFirstCursor } from "../read/order";
 

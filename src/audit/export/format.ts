@@ -1,5 +1,6 @@
 import { stringify } from "csv-stringify/sync";
-import { RECORD_MEMBERS, recordFromRow, type StoredRow } from "../chain/record";
+import { RECORD_MEMBERS } from "../chain/record";
+import { recordFromRow, type StoredRow } from "../chain/stored-row";
 
 // RFC 4180: records end with CRLF.
 const CSV_OPTIONS = { escape_formulas: true, record_delimiter: "windows" } as const;

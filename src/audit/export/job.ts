@@ -7,7 +7,7 @@ import { isoNow } from "../../time";
 import { csvHeader, csvRows, jsonLines } from "./format";
 import { type Cursor, PartFiller, type Position } from "./parts";
 import { type ExportRow, updateExport } from "./store";
-import type { StoredRow } from "../chain/record";
+import type { StoredRow } from "../chain/stored-row";
 import { type LogFilters, logConditions, type ReadPath } from "../read/filters";
 import { chainedExtent, countRecords, legacyPage, rowsWithinBudget, seqOrderPage } from "../read/store";
 import { compactRangeBefore } from "../chain/tree-proofs";

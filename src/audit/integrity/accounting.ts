@@ -2,7 +2,7 @@ import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import type { ChainBreak } from "../chain/walker";
 import { importCoverageBreak, importStatementOf } from "../chain/legacy-import";
-import { recordFromRow, type StoredRow } from "../chain/record";
+import { recordFromRow, type StoredRow } from "../chain/stored-row";
 import { sealChecks } from "../chain/seal-check";
 import { rowAtOrBelow } from "../chain/store";
 import { chainedImportRecords, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "../chain/store";

@@ -11,11 +11,11 @@ import { isoNow } from "../../time";
 import { RESOURCE_TYPES } from "../chain/enums";
 import { endDate, pageDepth, pagingParams, startDate, assertRangeInOrder } from "../../http/query";
 import { type LogFilters, LogQuery, logConditions, searchListAtMost } from "./filters";
-import { recordFromRow, type StoredRow } from "../chain/record";
+import { recordFromRow, type StoredRow } from "../chain/stored-row";
 import { activityCounts, anyRecord, pageOfRecords, recordById, SHORT_SEARCH_LIST, TOTAL_CAP } from "./store";
 import type { NewestFirstCursor } from "./order";
 import { CursorParam, encodeCursor } from "./cursor";
-import { AuditRecordSchema } from "../chain/record";
+import { AuditRecordSchema } from "../chain/record-schema";
 import { resourceId } from "../chain/input";
 
 const reads = newRouter();

@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, gt, max, min, not, type SQL, sql } from "dri
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { MAX_PAGE_DEPTH } from "../../http/query";
-import type { StoredRow } from "../chain/record";
+import type { StoredRow } from "../chain/stored-row";
 import { type NewestFirstCursor, newestFirst, olderThan } from "./order";
 
 /**

@@ -7,7 +7,7 @@ import { isoNow } from "../../time";
 import { appendToChain, chainOf, SCHEDULER, selfAuditRecord } from "../chain/append";
 import { availableCheckpointSigner, type Checkpoint, checkpointsInRange, issueCheckpoint } from "../chain/checkpoints";
 import { importStatementOf } from "../chain/legacy-import";
-import { recordFromRow, type StoredRow } from "../chain/record";
+import { recordFromRow, type StoredRow } from "../chain/stored-row";
 import { rowsWithinBudget } from "../read/store";
 import { rowsInSeqRange, rowsWithIds } from "../chain/store";
 import { type ChainBreak, ChainWalker, chainLinkOf } from "../chain/walker";
