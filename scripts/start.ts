@@ -1,8 +1,9 @@
 // npm start: the local demo. Creates .dev.vars (never overwritten, but a missing checkpoint key is
 // added to it), applies migrations, seeds an empty database through the API (so the seed is
-// audited like any other change), and runs `wrangler dev` on 127.0.0.1:8787 with state kept under
-// .wrangler/state.
+// audited like any other change), and runs `wrangler dev` on 127.0.0.1:8787 (or `-- --port N`) with
+// state kept under .wrangler/state.
 import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { generateEd25519PrivateJwk } from "../src/crypto/ed25519";
 import { toHex } from "../src/crypto/encoding";
@@ -10,7 +11,13 @@ import { createSuperAdmin } from "./bootstrap";
 import { freshDevVars, withCheckpointKey } from "./dev-vars";
 import { d1, wrangler } from "./wrangler";
 
-const BASE = "http://127.0.0.1:8787";
+const { values } = parseArgs({ options: { port: { type: "string", default: "8787" } } });
+const PORT = Number(values.port);
+if (!Number.isInteger(PORT) || PORT < 1024 || PORT > 65535) {
+  console.error("usage: npm start [-- --port N] (1024–65535)");
+  process.exit(2);
+}
+const BASE = `http://127.0.0.1:${PORT}`;
 const CREDENTIALS_FILE = ".wrangler/demo-credentials.json";
 
 type DemoCredentials = {
@@ -102,7 +109,7 @@ if (empty) {
   await createSuperAdmin(superAdmin.username, superAdmin.password);
 }
 
-const dev = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", "8787", "--persist-to", ".wrangler/state"], {
+const dev = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", String(PORT), "--persist-to", ".wrangler/state"], {
   stdio: ["inherit", "inherit", "inherit"],
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });
