@@ -1,7 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { RowHasher } from "../src/audit/chain/walker";
-import type { Checkpoint } from "../src/audit/chain/checkpoints";
-import { statementOf } from "../src/audit/chain/checkpoint-statement";
+import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoint-statement";
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import type { Anchor } from "../src/audit/chain/anchor";
 import { anchorForgery, archiveCheck, parseAnchor } from "./anchor";

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { listCheckpoints, newestCheckpoint, type Checkpoint } from "../audit/chain/checkpoints";
+import type { Checkpoint } from "../audit/chain/checkpoint-statement";
+import { listCheckpoints, newestCheckpoint } from "../audit/chain/checkpoints";
 import { validateOne } from "../audit/integrity/routes";
 import { DEFAULT_VALIDATE_LIMIT, type ValidationResult } from "../audit/integrity/validate";
 import type { AppEnv, Caller } from "../http/context";

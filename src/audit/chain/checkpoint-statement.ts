@@ -1,5 +1,19 @@
 import { canonicalJson } from "../../crypto/jcs";
-import type { Checkpoint } from "./checkpoints";
+
+/** A signed checkpoint as the API answers it and stores it (docs/protocol.md §6). */
+export type Checkpoint = {
+  id: string;
+  organization_id: string;
+  seq: number;
+  row_hmac: string;
+  issued_at: string;
+  kind: "head" | "prune";
+  kid: string;
+  statement: string;
+  signature: string;
+  /** The signed tree head of size seq (docs/protocol.md §12); null for checkpoints issued before the tree was built. */
+  tree_head: string | null;
+};
 
 /**
  * The signed statement of a checkpoint (docs/protocol.md §6). Apart from checkpoints.ts, which

@@ -10,21 +10,7 @@ import { liveChainStart } from "./live-start";
 import { type CheckpointRow, rowAtSeq } from "./store";
 import { advanceTreeWitness } from "./tree-witness";
 import { signTreeHead } from "../../crypto/merkle/tree-head";
-import { statementOf } from "./checkpoint-statement";
-
-export type Checkpoint = {
-  id: string;
-  organization_id: string;
-  seq: number;
-  row_hmac: string;
-  issued_at: string;
-  kind: "head" | "prune";
-  kid: string;
-  statement: string;
-  signature: string;
-  /** The signed tree head of size seq (docs/protocol.md §12); null for checkpoints issued before the tree was built. */
-  tree_head: string | null;
-};
+import { type Checkpoint, statementOf } from "./checkpoint-statement";
 
 type Signer = Awaited<ReturnType<typeof ed25519Signer>>;
 let signer: { source: string; value: Signer } | undefined;
