@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealedMessage, type AuditRecord } from "../src/audit/chain/record";
@@ -69,6 +69,64 @@ describe("from the SECRET_KEY-derived key to AUDIT_HMAC_KEY", () => {
     await sealWithOldKey(t.org.id, 2, derived);
     expect((await appendRecord(t.ingest.as, recordBody())).json.seq).toBe(4);
     expect((await validate({ organization_id: t.org.id })).json).toMatchObject({ valid: true, checked: 4 });
+  });
+});
+
+/**
+ * One row sealed and linked at the head as a holder of `keyBytes` would write it; with `rotatingFrom`
+ * it is a key_rotate record of chainproof's own out of that key's epoch into this key's.
+ */
+async function sealAtHead(orgId: string, keyBytes: Uint8Array, rotatingFrom?: string) {
+  const head = (await chainRows(orgId)).at(-1)!;
+  const keyId = await auditKeyId(keyBytes);
+  const unsealed: Omit<AuditRecord, "row_hmac"> = {
+    id: crypto.randomUUID(), organization_id: orgId, seq: head.seq + 1, site_id: null, actor_id: "00000000-0000-0000-0000-000000000000",
+    action: rotatingFrom ? "key_rotate" : "delete", resource_type: rotatingFrom ? "setting" : "user", resource_id: null, status: "success",
+    ip_address: null, user_agent: null, changes: null, previous_state: null, new_state: null,
+    metadata: rotatingFrom ? { source: "chainproof", previous_key_id: rotatingFrom, new_key_id: keyId } : {},
+    timestamp: "2026-01-01T00:00:00.000Z", recorded_at: "2026-01-01T00:00:00.000Z", key_id: keyId, prev_hash: head.row_hmac,
+  };
+  const row: AuditRecord = { ...unsealed, row_hmac: await hmacSha256Hex(await importHmacKey(keyBytes), sealedMessage(unsealed)) };
+  await env.DB.batch(insertRowStatements(env.DB, [toStoredRow(row)]));
+  return row;
+}
+
+describe("key epochs cannot be reopened", () => {
+  const retired = utf8("test-audit-key-retired");
+  const current = utf8("test-audit-key-current");
+
+  it("a retired key cannot rotate the chain back into its closed epoch, whether the walk starts at genesis or at the forgery", async () => {
+    const t = await createTenant();
+    await sealWithOldKey(t.org.id, 2);
+    expect((await appendRecord(t.ingest.as, recordBody())).status).toBe(201); // seq 3 rotates into the current key, seq 4
+    const back = await sealAtHead(t.org.id, retired, await auditKeyId(current));
+    await sealAtHead(t.org.id, retired);
+    const broken = { valid: false, broken_at: back.id, broken_seq: 5, broken_reason: "key_id out of epoch" };
+    expect((await validate({ organization_id: t.org.id })).json).toMatchObject(broken);
+    expect((await validate({ organization_id: t.org.id, start_id: back.id })).json).toMatchObject(broken);
+  });
+
+  it("the SECRET_KEY-derived fallback cannot open an epoch after the chain's first", async () => {
+    const t = await createTenant();
+    expect((await appendRecord(t.ingest.as, recordBody())).status).toBe(201);
+    const derived = await hkdfSha256(env.SECRET_KEY, "chainproof", "audit-hmac-key", 32);
+    const into = await sealAtHead(t.org.id, derived, await auditKeyId(current));
+    await sealAtHead(t.org.id, derived);
+    expect((await validate({ organization_id: t.org.id })).json).toMatchObject({ valid: false, broken_at: into.id, broken_seq: 2, broken_reason: "key_id out of epoch" });
+  });
+
+  it("the chain object refuses to rotate into a key whose epoch was closed: nothing is sealed", async () => {
+    // The current key sealed seq 1-2, then the chain moved to another key (an operator's earlier
+    // rotation); AUDIT_HMAC_KEY set back to the old key must not reopen its epoch.
+    const t = await createTenant();
+    expect((await appendBatch(t.ingest.as, [recordBody(), recordBody()])).status).toBe(201);
+    await sealAtHead(t.org.id, retired, await auditKeyId(current));
+    await abortAllDurableObjects();
+    const res = await appendRecord(t.ingest.as, recordBody());
+    expect(res.status).toBe(503);
+    expect(res.json.error.code).toBe("append_failed");
+    expect(res.json.error.message).toMatch(/key epoch was closed/);
+    expect((await chainRows(t.org.id)).map((r) => r.seq)).toEqual([1, 2, 3]);
   });
 });
 

@@ -49,7 +49,7 @@ describe("seal checks of a page", () => {
   it("judges each row's row_hmac on its own: a malformed or wrong one beside good ones breaks only itself", async () => {
     const key = await keyOf("k1");
     const verifier = await importHmacKey(new TextEncoder().encode("k1"), ["sign", "verify"]);
-    const keyring = { current: { id: key.id, key: verifier }, byId: new Map([[key.id, verifier]]), derivedFromSecret: false };
+    const keyring = { current: { id: key.id, key: verifier }, byId: new Map([[key.id, verifier]]), derivedFromSecret: false, derivedId: null };
     const rows = (await sealAfter(null, key, ORG, AT, [[pending(1), pending(2), pending(3), pending(4), pending(5)]])).rows;
     const page = [
       rows[0]!,

@@ -11,6 +11,8 @@ export interface AuditKeyring {
   current: { id: string; key: CryptoKey };
   byId: Map<string, CryptoKey>;
   derivedFromSecret: boolean;
+  /** The key_id of the key derived from SECRET_KEY: it may seal only the epoch a chain starts with (docs/protocol.md §2). */
+  derivedId: string | null;
 }
 
 type AuditSecrets = { SECRET_KEY: string; AUDIT_HMAC_KEY?: string; AUDIT_HMAC_RETIRED_KEYS?: string };
@@ -50,13 +52,15 @@ async function buildKeyring(secrets: AuditSecrets): Promise<AuditKeyring> {
   }
   // Rows sealed before AUDIT_HMAC_KEY was set used the key derived from SECRET_KEY, which cannot be
   // written into the retired list (it is bytes, not a string): it stays configured for verification.
+  let derivedId: string | null = null;
   if (!derivedFromSecret && secrets.SECRET_KEY) {
     const derived = await hkdfSha256(secrets.SECRET_KEY, "chainproof", "audit-hmac-key", 32);
-    byId.set(await auditKeyId(derived), await importHmacKey(derived, ["sign", "verify"]));
+    derivedId = await auditKeyId(derived);
+    byId.set(derivedId, await importHmacKey(derived, ["sign", "verify"]));
   }
   const current = { id: await auditKeyId(currentBytes), key: await importHmacKey(currentBytes, ["sign", "verify"]) };
   byId.set(current.id, current.key);
-  return { current, byId, derivedFromSecret };
+  return { current, byId, derivedFromSecret, derivedId: derivedFromSecret ? current.id : derivedId };
 }
 
 function parseRetiredKeys(text: string | undefined): string[] {

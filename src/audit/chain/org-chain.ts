@@ -1,12 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { OrgTokens } from "../../auth/org-tokens";
-import { loadAuditKeyring } from "../../crypto/keys";
+import { type AuditKeyring, loadAuditKeyring } from "../../crypto/keys";
 import { database } from "../../db/client";
 import type { TokenRole } from "../../db/schema";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
 import { ChainTree } from "./chain-tree";
+import { closedKeyIdsBefore } from "./key-epochs";
 import type { Checkpoint } from "./checkpoint-statement";
 import { issueCheckpoint } from "./checkpoints";
 import { InconsistentTreeHead } from "./tree-witness";
@@ -291,10 +292,15 @@ export class OrgChain extends DurableObject<Env> {
     try {
       await this.#headLoaded;
       const keyring = await loadAuditKeyring(this.env);
+      await this.#refuseClosedEpoch(keyring);
       sealed = await sealAfter(this.#head, keyring.current, this.#orgId!, isoNow(), group.map((p) => p.request.records));
       grown = await this.#tree!.grow(this.#head?.seq ?? 0, sealed.leaves);
       await session.batch([...this.#statements(group, sealed), ...(grown?.statements ?? [])]);
     } catch (err) {
+      if (err instanceof ClosedKeyEpoch) {
+        for (const pending of group) pending.resolve({ ok: false, code: "write_failed", message: err.message });
+        return;
+      }
       this.#tokensMayHaveChanged(group);
       // After any failure the head is re-read from D1 before anything else is sealed.
       this.#headLoaded = this.#loadHead();
@@ -333,6 +339,19 @@ export class OrgChain extends DurableObject<Env> {
       this.#alarmScheduled = false;
       console.warn("could not schedule the head checkpoint; the next commit tries again");
     });
+  }
+
+  /**
+   * Sealing with a key other than the head's writes a key_rotate record first; one into a key whose
+   * epoch a rotation closed, or into the SECRET_KEY-derived fallback, would be a broken row
+   * (docs/protocol.md §2), so nothing is sealed until the operator sets a new AUDIT_HMAC_KEY.
+   */
+  async #refuseClosedEpoch(keyring: AuditKeyring) {
+    const head = this.#head;
+    if (!head || head.keyId === keyring.current.id) return;
+    if (!(await closedKeyIdsBefore(this.#db, keyring, this.#orgId!, head.seq + 1)).includes(keyring.current.id)) return;
+    console.error(`organization ${this.#orgId}: the current audit key ${keyring.current.id} cannot open an epoch (closed before, or derived from SECRET_KEY); set a new AUDIT_HMAC_KEY`);
+    throw new ClosedKeyEpoch();
   }
 
   #tokensMayHaveChanged(group: Pending[]) {
@@ -379,6 +398,12 @@ export class OrgChain extends DurableObject<Env> {
   async #scheduleAlarm(inMs: number) {
     const at = await this.ctx.storage.getAlarm();
     if (at === null || at > Date.now() + inMs) await this.ctx.storage.setAlarm(Date.now() + inMs);
+  }
+}
+
+class ClosedKeyEpoch extends Error {
+  constructor() {
+    super("The current audit key cannot seal new rows: its key epoch was closed (or it is the key derived from SECRET_KEY); nothing was appended");
   }
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { auditLogs, checkpoints, idempotencyKeys, pruneAnchors } from "../../db/schema";
 import { RECORD_MEMBERS } from "./record";
@@ -31,6 +31,14 @@ export const newestAnchorRow = async (db: Database, orgId: string) =>
 /** Every prune anchor of the organization, oldest first. */
 export const anchorsOf = (db: Database, orgId: string) =>
   db.select().from(pruneAnchors).where(eq(pruneAnchors.organizationId, orgId)).orderBy(asc(pruneAnchors.prunedThroughSeq));
+
+/** The organization's key_rotate records before `seq` (chainproof's own and clients' alike), in seq order. */
+export const keyRotateRecordsBefore = (db: Database, orgId: string, seq: number) =>
+  db
+    .select({ keyId: auditLogs.keyId, metadata: auditLogs.metadata })
+    .from(auditLogs)
+    .where(and(eq(auditLogs.organizationId, orgId), eq(auditLogs.action, "key_rotate"), lt(auditLogs.seq, seq)))
+    .orderBy(asc(auditLogs.seq));
 
 /** A chained row at or below `seq`: after a prune through `seq`, none may be left. */
 export const rowAtOrBelow = async (db: Database, orgId: string, seq: number) =>

@@ -28,10 +28,17 @@ export type ChainBreak = { id: string | null; seq: number | null; reason: BreakR
 export type RowHasher = (keyId: string, message: string) => Promise<string | null> | string | null;
 
 /**
- * Where a walk starts: the link into its first row, and the key epoch in force there (the key_id
- * of the row before it; null at genesis or when unknown, and the first row then opens it).
+ * Where a walk starts: the link into its first row, the key epoch in force there (the key_id of
+ * the row before it; null at genesis or when unknown, and the first row then opens it), and the
+ * keys whose epochs closed before it: no rotation may reopen one.
  */
-export type WalkStart = { organizationId: string; seq: number; prevHash: string | null; epochKeyId?: string | null };
+export type WalkStart = {
+  organizationId: string;
+  seq: number;
+  prevHash: string | null;
+  epochKeyId?: string | null;
+  closedKeyIds?: readonly string[];
+};
 
 /** Whether a row's row_hmac is the seal of its content under its key_id's key. */
 export type SealCheck = "valid" | "invalid" | "unknown_key";
@@ -96,12 +103,14 @@ export class ChainWalker {
   epochKeyId: string | null;
   readonly #organizationId: string;
   readonly #hash: RowHasher;
+  readonly #closedKeyIds: Set<string>;
 
   constructor(start: WalkStart, hash: RowHasher) {
     this.#organizationId = start.organizationId;
     this.lastSeq = start.seq - 1;
     this.lastRowHmac = start.prevHash;
     this.epochKeyId = start.epochKeyId ?? null;
+    this.#closedKeyIds = new Set(start.closedKeyIds ?? []);
     this.#hash = hash;
   }
 
@@ -130,6 +139,7 @@ export class ChainWalker {
     this.lastRowHmac = row.row_hmac;
     this.lastId = row.id;
     this.epochKeyId = row.key_id;
+    if (row.rotation) this.#closedKeyIds.add(row.rotation.previous_key_id);
     return null;
   }
 
@@ -143,11 +153,19 @@ export class ChainWalker {
 
   /**
    * A key_rotate record closes its previous key's epoch: after it only the new key seals rows, so a
-   * retired (possibly leaked) key or the SECRET_KEY-derived fallback cannot seal new rows.
+   * retired (possibly leaked) key or the SECRET_KEY-derived fallback cannot seal new rows. A
+   * rotation is sealed with the key it opens, out of the epoch in force, into a key that never had
+   * an epoch closed: otherwise a retired key could rotate the chain back to itself.
    */
   #inEpoch(row: ChainLink) {
-    if (this.epochKeyId === null || row.key_id === this.epochKeyId) return true;
-    return row.rotation?.previous_key_id === this.epochKeyId && row.rotation.new_key_id === row.key_id;
+    const rotation = row.rotation;
+    if (!rotation) return this.epochKeyId === null || row.key_id === this.epochKeyId;
+    return (
+      row.key_id === rotation.new_key_id &&
+      rotation.new_key_id !== rotation.previous_key_id &&
+      (this.epochKeyId === null || rotation.previous_key_id === this.epochKeyId) &&
+      !this.#closedKeyIds.has(rotation.new_key_id)
+    );
   }
 
   #check(row: ChainLink, seal: SealCheck, checkpointRowHmacs: readonly string[]): BreakReason | null {

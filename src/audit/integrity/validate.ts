@@ -5,6 +5,7 @@ import { notFound } from "../../http/errors";
 import type { Checkpoint } from "../chain/checkpoint-statement";
 import { checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads, availableCheckpointSigner } from "../chain/checkpoints";
 import { rowBehindAnchor, rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
+import { closedKeyIdsBefore } from "../chain/key-epochs";
 import { type LiveStart, liveChainStart } from "../chain/live-start";
 import { type ChainBreak, ChainWalker, chainLinkOf, type WalkStart } from "../chain/walker";
 import { rowsWithinBudget } from "../read/store";
@@ -76,7 +77,7 @@ export async function validateOrganization(
   // The signed heads (D1's newest, the R2 witness): the walk must pass through them unchanged.
   const heads = await signedHeads(env, db, orgId);
   const newest = furthest(heads);
-  const walker = new ChainWalker(start, keyringHasher(keyring));
+  const walker = new ChainWalker({ ...start, closedKeyIds: await closedKeyIdsBefore(db, keyring, orgId, start.seq) }, keyringHasher(keyring));
   let firstSeq: number | null = null;
   let nextStartId: string | null = null;
   let reachedEnd = false;

@@ -17,6 +17,7 @@ import { sealChecks, keyringHasher } from "../chain/seal-check";
 import { anchorStatement, sealAnchor } from "../chain/anchor";
 import { archiveKeyOf, GzipLines, manifestKeyOf } from "./archive-file";
 import { liveChainStart } from "../chain/live-start";
+import { closedKeyIdsBefore } from "../chain/key-epochs";
 import { pruneThrough } from "./policy";
 import { treeSize } from "../chain/tree-store";
 import { compactRangeBefore, rootAt } from "../chain/tree-proofs";
@@ -117,7 +118,7 @@ async function writeArchive(scope: SecurityScope, keyring: AuditKeyring, archive
   const live = await liveChainStart(db, keyring, orgId);
   if (live.broken) return { broken: live.broken };
   if (live.start.seq !== archive.seqFrom) return { broken: { id: null, seq: archive.seqFrom, reason: "anchor mismatch" } };
-  const walker = new ChainWalker(live.start, keyringHasher(keyring));
+  const walker = new ChainWalker({ ...live.start, closedKeyIds: await closedKeyIdsBefore(db, keyring, orgId, live.start.seq) }, keyringHasher(keyring));
   const file = new GzipLines();
   const legacyIds: string[] = [];
   let page: StoredRow[] | null = null;
