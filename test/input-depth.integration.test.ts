@@ -105,3 +105,29 @@ describe("JSON nesting", () => {
     expect(await count("SELECT count(*) AS n FROM api_tokens WHERE organization_id = ?", org)).toBe(2);
   });
 });
+
+describe("member names as sent", () => {
+  const invalidField = (field: string, message: string) => ({ code: "validation_error", message: `Invalid ${field}`, details: [{ field, message }] });
+  const repeated = "repeats a member name of its object (I-JSON, RFC 7493 §2.3): JSON parsers would keep only one of them";
+  const proto = '"__proto__" is not accepted as a member name: JavaScript objects cannot hold it as data';
+
+  it("a repeated member name, or __proto__, is a 422 naming it, and nothing is sealed (a parser would have kept one silently)", async () => {
+    const before = await rowsOf(t.org.id);
+    const body = JSON.stringify(recordBody({ action: "update" }));
+    const twice = await send("/api/v1/audit/logs", `${body.slice(0, -1)},"action":"delete"}`, t.ingest.as);
+    expect([twice.status, twice.json]).toEqual([422, { error: invalidField("action", repeated) }]);
+    const nestedTwice = await send("/api/v1/audit/logs", withRaw(recordBody(), "metadata", '{"a":1,"a":2}'), t.ingest.as);
+    expect([nestedTwice.status, nestedTwice.json]).toEqual([422, { error: invalidField("metadata.a", repeated) }]);
+    const hidden = await send("/api/v1/audit/logs", withRaw(recordBody(), "metadata", '{"__proto__":{"admin":true},"k":1}'), t.ingest.as);
+    expect([hidden.status, hidden.json]).toEqual([422, { error: invalidField("metadata.__proto__", proto) }]);
+    const batch = await send("/api/v1/audit/logs/batch", JSON.stringify({ records: [recordBody(), "__R__"] }).replace('"__R__"', withRaw(recordBody(), "changes", '{"\\u005f_proto__":{"old":1,"new":2}}')), t.ingest.as);
+    expect([batch.status, batch.json]).toEqual([422, { error: invalidField("records.1.changes.__proto__", proto) }]);
+    expect(await rowsOf(t.org.id)).toBe(before);
+  });
+
+  it("equal names in different objects are fine", async () => {
+    const ok = await send("/api/v1/audit/logs", withRaw(recordBody(), "metadata", '{"a":{"a":1},"b":[{"a":1},{"a":2}]}'), t.ingest.as);
+    expect(ok.status).toBe(201);
+    expect(ok.json.metadata).toEqual({ a: { a: 1 }, b: [{ a: 1 }, { a: 2 }] });
+  });
+});

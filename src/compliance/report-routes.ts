@@ -139,7 +139,8 @@ verification.openAPIRegistry.registerPath(
     responses: { 200: json(VerificationSchema, "The verdict"), ...errorResponses(401, 403, 404, 413, 422) },
   }),
 );
-verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024), async (c) => {
+// A report file with a repeated member name is a forgery to judge (valid: false), not a bad request.
+verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024, { memberNames: false }), async (c) => {
   let parts;
   try {
     parts = readSignedReport(await c.req.text());

@@ -12,26 +12,46 @@ export const MAX_JSON_DEPTH = 64;
 const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 3;
 export const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels`;
 
-type Level = { isArray: boolean; index: number; key: string | undefined };
+type Level = { isArray: boolean; index: number; key: string | undefined; keys: Set<string> | undefined };
+
+export const REPEATED_MEMBER = "repeats a member name of its object (I-JSON, RFC 7493 §2.3): JSON parsers would keep only one of them";
+export const PROTO_MEMBER = '"__proto__" is not accepted as a member name: JavaScript objects cannot hold it as data';
 
 /**
- * Scans raw JSON text once, without parsing or recursing, for nesting beyond MAX_BODY_DEPTH.
- * Answers the path (`metadata.a.b`, `records.3.new_state`) of the value at the fourth level of the
- * deepest branch, which nests deeper than MAX_JSON_DEPTH, or undefined when the body is shallow enough.
+ * Scans raw JSON text once, without parsing or recursing, for what parsing would hide or lose: nesting
+ * beyond MAX_BODY_DEPTH (answered with the path of the value at the fourth level of the deepest
+ * branch, which nests deeper than MAX_JSON_DEPTH), and, unless `memberNames` is false, a member
+ * name repeated within one object or named `__proto__` (answered with that member's path): a parser
+ * keeps the last of two equal names and drops `__proto__`, so what was sealed would silently differ
+ * from what was sent. Undefined when the body has none of these.
  */
-export function rawNestingOverflow(text: string): string | undefined {
+export function rawBodyProblem(text: string, memberNames = true): { field: string; message: string } | undefined {
   const open: Level[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '"') {
       const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      let escaped = false;
+      for (i++; i < text.length && text[i] !== '"'; i++) {
+        if (text[i] === "\\") {
+          escaped = true;
+          i++;
+        }
+      }
       const top = open.at(-1);
-      if (expectKey && top) top.key = decodeKey(text.slice(start, i + 1));
+      if (expectKey && top) {
+        top.key = escaped ? decodeKey(text.slice(start, i + 1)) : text.slice(start + 1, i);
+        if (memberNames) {
+          if (top.key === "__proto__") return { field: pathOf(open), message: PROTO_MEMBER };
+          top.keys ??= new Set();
+          if (top.keys.has(top.key)) return { field: pathOf(open), message: REPEATED_MEMBER };
+          top.keys.add(top.key);
+        }
+      }
     } else if (ch === "{" || ch === "[") {
-      if (open.length === MAX_BODY_DEPTH) return pathOf(open.slice(0, MAX_BODY_DEPTH - MAX_JSON_DEPTH));
-      open.push({ isArray: ch === "[", index: 0, key: undefined });
+      if (open.length === MAX_BODY_DEPTH) return { field: pathOf(open.slice(0, MAX_BODY_DEPTH - MAX_JSON_DEPTH)), message: TOO_DEEP };
+      open.push({ isArray: ch === "[", index: 0, key: undefined, keys: undefined });
       expectKey = ch === "{";
     } else if (ch === "}" || ch === "]") {
       open.pop();

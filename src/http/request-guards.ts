@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./context";
 import { AppError, invalid } from "./errors";
-import { rawNestingOverflow, TOO_DEEP } from "./json-input";
+import { rawBodyProblem } from "./json-input";
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -20,10 +20,11 @@ export const requireJsonBody = () =>
   });
 
 /**
- * Refuses bodies over `maxBytes` with 413, counting streamed bytes too, and bodies nested too deeply
- * to parse safely with 422, both before anything is parsed.
+ * Refuses bodies over `maxBytes` with 413, counting streamed bytes too, and with 422 bodies nested
+ * too deeply to parse safely or, unless `memberNames` is false, holding a repeated or `__proto__`
+ * member name, all before anything is parsed.
  */
-export const limitBody = (maxBytes: number) => {
+export const limitBody = (maxBytes: number, { memberNames = true } = {}) => {
   const sizeLimit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -34,8 +35,8 @@ export const limitBody = (maxBytes: number) => {
     if (!BODY_METHODS.has(c.req.method) || c.req.raw.body === null) return next();
     return sizeLimit(c, async () => {
       // Hono keeps the text, so the route's own parse reads it from here.
-      const overflow = rawNestingOverflow(await c.req.text());
-      if (overflow !== undefined) throw invalid([{ field: overflow, message: TOO_DEEP }]);
+      const problem = rawBodyProblem(await c.req.text(), memberNames);
+      if (problem !== undefined) throw invalid([problem]);
       await next();
     });
   });
