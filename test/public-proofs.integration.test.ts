@@ -67,6 +67,21 @@ describe("write receipts", () => {
     expect(batch.json.records.map((r: AuditRecord) => r.seq)).toEqual([2, 3, 4]);
   });
 
+  it("a legacy import answers the receipt of its chained import record", async () => {
+    const tenant = await createTenant();
+    const sa = (await getSuperAdmin()).as;
+    const legacy = { ...recordBody(), id: crypto.randomUUID(), timestamp: "2019-03-04T05:06:07Z" };
+    const res = await api("/api/v1/audit/import", { method: "POST", as: sa, body: { organization_id: tenant.org.id, records: [legacy] } });
+    expect(res.status).toBe(201);
+    const record = res.json.import_record as AuditRecord;
+    const header = res.headers.get("Chainproof-Receipt");
+    expect(header).not.toBeNull();
+    const { signature, ...signed } = JSON.parse(new TextDecoder().decode(fromBase64Url(header!)));
+    const [publicKey] = await keys();
+    expect(signed).toMatchObject({ first_seq: record.seq, last_seq: record.seq, leaves_sha256: toHex(await crypto.subtle.digest("SHA-256", await leafOf(record))) });
+    expect(await verifyEd25519(publicKey!, canonicalJson(signed), signature)).toBe(true);
+  });
+
   it("a replay with the same Idempotency-Key answers the same receipt", async () => {
     const tenant = await createTenant();
     const body = [recordBody(), recordBody()];

@@ -10,16 +10,15 @@ import { authenticated, errorResponses, json, jsonBody, newRouter } from "../htt
 import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
 import { TOKEN_ROLES } from "../db/schema";
-import { announceWrite, appendToChain, commitAudited } from "./chain/append";
+import { announceWrite, appendAudited, appendToChain } from "./chain/append";
 import type { AppendRequest } from "./chain/org-chain";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./chain/input";
-import { type AuditRecord } from "./chain/record";
-import { toStoredRow } from "./chain/stored-row";
+import { recordFromRow, toStoredRow } from "./chain/stored-row";
 import { importStatement } from "./chain/legacy-import";
 import { insertRowEffects } from "./chain/store";
 import { AuditRecordSchema } from "./chain/record-schema";
 import { availableCheckpointSigner } from "./chain/checkpoints";
-import { signedReceipt } from "./chain/receipt";
+import { type ReceiptClaim, signedReceipt } from "./chain/receipt";
 
 const logs = newRouter();
 const tags = ["Audit log"];
@@ -45,9 +44,13 @@ async function appendForCaller(c: Context<AppEnv>, request: Omit<AppendRequest, 
   const outcome = await appendToChain(c.env, { ...request, token: bearer && { tokenHash: bearer.tokenHash, roles: TOKEN_ROLES } });
   c.set("uncheckedBearer", undefined);
   announceWrite(c, outcome);
+  await attachReceipt(c, outcome);
+  return outcome;
+}
+
+async function attachReceipt(c: Context<AppEnv>, outcome: { receipt: ReceiptClaim | null }) {
   const signer = outcome.receipt && (await availableCheckpointSigner(c.env));
   if (signer) c.header(RECEIPT_HEADER, await signedReceipt(outcome.receipt!, signer));
-  return outcome;
 }
 
 const RECEIPT_HEADER = "Chainproof-Receipt";
@@ -141,7 +144,7 @@ logs.openapi(
     middleware: [requireRole("super_admin"), limitBody(8 * 1024 * 1024)] as const,
     request: { body: jsonBody(ImportInput) },
     responses: {
-      201: json(z.object({ records: z.array(AuditRecordSchema), import_record: AuditRecordSchema }).openapi("LegacyImportResult"), "Imported"),
+      201: sealedAnswer(z.object({ records: z.array(AuditRecordSchema), import_record: AuditRecordSchema }).openapi("LegacyImportResult"), "Imported; the write receipt covers the import record"),
       ...errorResponses(401, 403, 404, 409, 413, 422),
     },
   }),
@@ -156,22 +159,20 @@ logs.openapi(
     });
     if (problems.length > 0) throw invalid(problems);
     const now = isoNow();
-    const legacy: AuditRecord[] = inputs.map((input) => ({
-      ...toPendingRecord(input, orgId, now),
-      id: input.id,
-      seq: null,
-      recorded_at: now,
-      key_id: null,
-      prev_hash: null,
-      row_hmac: null,
-    }));
-    const record = await commitAudited(
+    // Answered as stored, like a sealed record: the same bytes a read of them answers.
+    const stored = inputs.map((input) =>
+      toStoredRow({ ...toPendingRecord(input, orgId, now), id: input.id, seq: null, recorded_at: now, key_id: null, prev_hash: null, row_hmac: null }),
+    );
+    const legacy = stored.map(recordFromRow);
+    const outcome = await appendAudited(
       c,
       orgId,
       { action: "import", resourceType: "audit_log", resourceId: null, metadata: await importStatement(legacy) },
-      insertRowEffects(legacy.map(toStoredRow)),
+      insertRowEffects(stored),
     );
-    return c.json({ records: legacy, import_record: record }, 201);
+    // The import record is chained like any append, so it is answered with its write receipt.
+    await attachReceipt(c, outcome);
+    return c.json({ records: legacy, import_record: outcome.records[0]! }, 201);
   },
 );
 

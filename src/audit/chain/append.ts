@@ -94,10 +94,21 @@ export async function commitAudited(
   effects: SqlEffect[] = [],
   options: Pick<AppendRequest, "tokensChanged"> = {},
 ) {
+  return (await appendAudited(c, orgId, audit, effects, options)).records[0]!;
+}
+
+/** commitAudited's whole outcome, its receipt included, for a route that answers as an append. */
+export async function appendAudited(
+  c: Context<AppEnv>,
+  orgId: string,
+  audit: SelfAudit,
+  effects: SqlEffect[] = [],
+  options: Pick<AppendRequest, "tokensChanged"> = {},
+) {
   const record = selfAuditRecord(c.get("caller"), orgId, clientInfo(c), audit);
   const outcome = await appendToChain(c.env, { organizationId: orgId, records: [record], effects, ...options });
   announceWrite(c, outcome);
-  return outcome.records[0]!;
+  return outcome;
 }
 
 /** `{field: {old, new}}` for every top-level field whose value differs: the `changes` of a self-audit record. */

@@ -2,7 +2,7 @@ import { toHex, utf8 } from "../../crypto/encoding";
 import { hmacSha256Bytes } from "../../crypto/hmac";
 import { leafHashesOf } from "../../crypto/merkle/hash";
 import { type AuditRecord, type PendingRecord } from "./record";
-import { canonicalStoredRow, type StoredRow, toStoredRow } from "./stored-row";
+import { canonicalStoredRow, recordFromRow, type StoredRow, toStoredRow } from "./stored-row";
 import type { ChainHead } from "./store";
 import { OWN_RECORD_SOURCE } from "./walker";
 
@@ -51,7 +51,9 @@ export async function sealAfter(
     record.row_hmac = stored.rowHmac = toHex(await hmacSha256Bytes(key.key, message));
     head = { seq: record.seq!, rowHmac: record.row_hmac, keyId: record.key_id };
     rows.push(stored);
-    sealed.push(record);
+    // Answered as it is stored (members in order, JSON values as their canonical text reads), so a
+    // replay, which reads it back from D1, answers the very same bytes.
+    sealed.push(recordFromRow(stored));
     // prev_hash is hex, one byte a character: the row's own bytes are what follows it in the message.
     leafData.push(ASCII.test(prevHash) ? message.subarray(prevHash.length) : utf8(canonical));
   }
