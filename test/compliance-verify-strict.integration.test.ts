@@ -16,7 +16,7 @@ let derivedKey: string;
 
 const signatureOf = (value: string) => `"signature":{"algorithm":"HMAC-SHA256","value":"${value}"}`;
 
-const verify = (as: Credentials, rawBody: string) =>
+const verify = (as: Credentials, rawBody: string | Uint8Array) =>
   api("/api/v1/compliance/verify", { method: "POST", as, rawBody, headers: { "Content-Type": "application/json" } });
 
 /** Everything but `reason`, which each case states exactly. */
@@ -47,6 +47,22 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
     expect(file).toBe(`{"report":${reportBytes},${signatureMember},${attestationMember}}`);
     expect((await verify(t.member.as, file)).json).toEqual({ ...verdict(true, true, true), reason: null });
     expect((await verify(t.member.as, `\n ${file} \r\n\t`)).json).toEqual({ ...verdict(true, true, true), reason: null });
+  });
+
+  it("the file's own bytes are judged: invalid UTF-8 or a byte-order mark is not a signed report (a lenient decoder would have read both as the genuine text)", async () => {
+    const bytes = new TextEncoder().encode(file);
+    const malformed = (message: string) => ({
+      error: { code: "malformed_report", message: `Not a signed compliance report: ${message}`, details: [{ field: "body", message }] },
+    });
+    // A 0xFF byte inside the organization's name: a lenient decoder reads it as U+FFFD, which a genuine name may hold.
+    const at = bytes.indexOf(0x22, new TextEncoder().encode(file.slice(0, file.indexOf('"organization_name":"') + 21)).length);
+    const forged = new Uint8Array([...bytes.subarray(0, at), 0xff, ...bytes.subarray(at)]);
+    expect(new TextDecoder().decode(forged)).toContain("\uFFFD");
+    const res = await verify(t.member.as, forged);
+    expect([res.status, res.json]).toEqual([422, malformed("the file is not UTF-8 text")]);
+    const bom = await verify(t.member.as, new Uint8Array([0xef, 0xbb, 0xbf, ...bytes]));
+    expect(bom.status).toBe(422);
+    expect(bom.json.error.code).toBe("malformed_report");
   });
 
   it("a second report appended after the signature is invalid, though every JSON parser reads the second one", async () => {

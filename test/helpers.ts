@@ -20,7 +20,7 @@ export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-
 
 export async function api(
   path: string,
-  options: { method?: string; body?: unknown; rawBody?: string; as?: Credentials; headers?: Record<string, string> } = {},
+  options: { method?: string; body?: unknown; rawBody?: string | Uint8Array; as?: Credentials; headers?: Record<string, string> } = {},
 ) {
   const headers: Record<string, string> = { ...options.headers };
   const as = options.as;
@@ -30,7 +30,7 @@ export async function api(
     headers.Cookie = as.cookie;
     if (as.csrf) headers["X-CSRF-Token"] = as.csrf;
   }
-  let body: string | undefined = options.rawBody;
+  let body: string | Uint8Array | undefined = options.rawBody;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers["Content-Type"] ??= "application/json";

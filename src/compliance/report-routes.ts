@@ -139,11 +139,11 @@ verification.openAPIRegistry.registerPath(
     responses: { 200: json(VerificationSchema, "The verdict"), ...errorResponses(401, 403, 404, 413, 422) },
   }),
 );
-// A report file with a repeated member name is a forgery to judge (valid: false), not a bad request.
-verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024, { memberNames: false }), async (c) => {
+verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024, { signedFile: true }), async (c) => {
   let parts;
   try {
-    parts = readSignedReport(await c.req.text());
+    // Strict UTF-8, a BOM kept as text: the signed span must be the file's own bytes, as offline.
+    parts = readSignedReport(strictUtf8(await c.req.arrayBuffer()));
   } catch (err) {
     if (!(err instanceof MalformedReport)) throw err;
     throw new AppError(422, "malformed_report", `Not a signed compliance report: ${err.message}`, { details: [{ field: "body", message: err.message }] });
@@ -153,3 +153,11 @@ verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 
   const result = await verifySignedReport(parts, await verificationKeyOf(c.env, org.id), policy);
   return c.json(result, 200);
 });
+
+function strictUtf8(bytes: ArrayBuffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new MalformedReport("the file is not UTF-8 text");
+  }
+}

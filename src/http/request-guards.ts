@@ -21,10 +21,11 @@ export const requireJsonBody = () =>
 
 /**
  * Refuses bodies over `maxBytes` with 413, counting streamed bytes too, and with 422 bodies nested
- * too deeply to parse safely or, unless `memberNames` is false, holding a repeated or `__proto__`
- * member name, all before anything is parsed.
+ * too deeply to parse safely or holding a repeated or `__proto__` member name, all before anything
+ * is parsed. A `signedFile` (a report to verify) is judged by its route on its exact bytes, repeated
+ * names included: it is read as bytes and only its nesting is checked here.
  */
-export const limitBody = (maxBytes: number, { memberNames = true } = {}) => {
+export const limitBody = (maxBytes: number, { signedFile = false } = {}) => {
   const sizeLimit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -35,7 +36,8 @@ export const limitBody = (maxBytes: number, { memberNames = true } = {}) => {
     if (!BODY_METHODS.has(c.req.method) || c.req.raw.body === null) return next();
     return sizeLimit(c, async () => {
       // Hono keeps the text, so the route's own parse reads it from here.
-      const problem = rawBodyProblem(await c.req.text(), memberNames);
+      const text = signedFile ? new TextDecoder().decode(await c.req.arrayBuffer()) : await c.req.text();
+      const problem = rawBodyProblem(text, !signedFile);
       if (problem !== undefined) throw invalid([problem]);
       await next();
     });
