@@ -9,7 +9,7 @@ import { sha256Hex } from "../crypto/encoding";
 import { reportSigningKeyBytes, reportVerificationKey } from "../crypto/keys";
 import type { Role } from "../db/schema";
 import type { Env } from "../env";
-import { AppError } from "../http/errors";
+import { AppError, fieldErrors, invalid } from "../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../http/openapi";
 import { OrgIdParam } from "../orgs/schemas";
 import { orgTier } from "../orgs/tier";
@@ -80,8 +80,13 @@ export async function signedReport(c: Context<AppEnv>, orgId: string) {
 }
 
 /** The body is sent as the exact text that was signed, never re-serialized, which is why this handler is a plain route documented with registerPath. */
-async function serveReport(c: Context<AppEnv>, orgId: string) {
-  const { org, body } = await signedReport(c, orgId);
+/** The report route is a plain one (see below), so its path and query are checked here as a validated route's would be. */
+async function serveReport(c: Context<AppEnv>, rawOrgId: string) {
+  const param = OrgIdParam.safeParse({ orgId: rawOrgId });
+  if (!param.success) throw invalid(fieldErrors(param.error.issues));
+  const unknown = Object.keys(c.req.queries());
+  if (unknown.length > 0) throw invalid(unknown.map((field) => ({ field, message: "Unknown field" })));
+  const { org, body } = await signedReport(c, param.data.orgId);
   return c.body(body, 200, {
     "Content-Type": "application/json",
     "Content-Disposition": `attachment; filename="compliance-report-${org.id}.json"`,

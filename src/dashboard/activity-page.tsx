@@ -10,7 +10,7 @@ import { DayChart, everyDay } from "./day-chart";
 import { formQuery, parseWith } from "./form-input";
 import { auditView, pageOrganization } from "./page-org";
 
-const ActivityQuery = z.object({ organization_id: z.uuid().optional(), start_date: startDate.optional(), end_date: endDate.optional() }).strict();
+const ActivityQuery = z.object({ organization_id: z.uuid().toLowerCase().optional(), start_date: startDate.optional(), end_date: endDate.optional() }).strict();
 
 const Counts: FC<{ caption: string; rows: [string, number][] }> = ({ caption, rows }) => (
   <table>

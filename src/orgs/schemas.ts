@@ -5,9 +5,9 @@ import { ijson, shallow } from "../http/json-input";
 import type { ApiToken, Organization, User } from "./store";
 import { orgTier } from "./tier";
 
-export const OrgIdParam = z.object({ orgId: z.string().openapi({ param: { name: "orgId", in: "path" } }) });
-export const UserIdParam = OrgIdParam.extend({ userId: z.string().openapi({ param: { name: "userId", in: "path" } }) });
-export const TokenIdParam = OrgIdParam.extend({ tokenId: z.string().openapi({ param: { name: "tokenId", in: "path" } }) });
+export const OrgIdParam = z.object({ orgId: z.uuid().toLowerCase().openapi({ param: { name: "orgId", in: "path" } }) });
+export const UserIdParam = OrgIdParam.extend({ userId: z.uuid().toLowerCase().openapi({ param: { name: "userId", in: "path" } }) });
+export const TokenIdParam = OrgIdParam.extend({ tokenId: z.uuid().toLowerCase().openapi({ param: { name: "tokenId", in: "path" } }) });
 
 const name = z.string().trim().min(1).max(200);
 const settings = shallow(z.object({ tier: z.enum(TIERS).optional() }).catchall(z.unknown())).openapi({ description: "Free-form settings; `tier` is one of the retention tiers" });

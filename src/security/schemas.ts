@@ -13,8 +13,8 @@ const jsonObject = z.record(z.string(), z.unknown());
 
 export const SecurityEventInput = ijson(
   z.object({
-    organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
-    user_id: z.uuid().nullable().optional(),
+    organization_id: z.uuid().toLowerCase().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
+    user_id: z.uuid().toLowerCase().nullable().optional(),
     event_type: z
       .enum(REPORTABLE_EVENT_TYPES, {
         error: (issue) =>
@@ -65,7 +65,7 @@ export const toSecurityEvent = (row: SecurityEventRow): z.infer<typeof SecurityE
   source: row.source,
 });
 
-const organizationId = z.uuid().optional().openapi({ description: "super_admin: narrow to one organization (default: all)" });
+const organizationId = z.uuid().toLowerCase().optional().openapi({ description: "super_admin: narrow to one organization (default: all)" });
 
 const dateRange = {
   start_date: startDate.optional().openapi({ description: "ISO 8601 date or date-time; inclusive" }),
@@ -76,7 +76,7 @@ const dateRange = {
 export const SecurityEventQuery = z
   .object({
     organization_id: organizationId,
-    user_id: z.uuid().optional(),
+    user_id: z.uuid().toLowerCase().optional(),
     event_type: z.enum(SECURITY_EVENT_TYPES).optional(),
     source: z.enum(SECURITY_EVENT_SOURCES).optional(),
     severity: z.enum(SEVERITY_BANDS).optional().openapi({ description: "Risk band: low 0–19, medium 20–49, high 50–79, critical 80–100" }),

@@ -21,21 +21,25 @@ const serverAssigned = z
   .optional()
   .openapi({ type: "null", not: {}, description: "Assigned by the server; a request that sends it is rejected with 422" });
 
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * The id of the resource a record is about: a UUID, or the calling platform's own id (docs/protocol.md
  * §1). Appends, filters, lookups and service ids all take this one definition, so every id a
- * record may carry can also be searched for. UUIDs match it as they are.
+ * record may carry can also be searched for. A UUID is taken in any case and kept in lowercase, like
+ * every UUID the API takes (RFC 9562 reads them case-insensitively); the platform's own ids keep their case.
  */
 export const resourceId = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be a UUID or the platform's own id: 1 to 128 of A-Z a-z 0-9 . _ : - (e.g. svc_0a1b)")
-  .openapi({ description: "A UUID, or the platform's own id: 1–128 of A–Z a–z 0–9 . _ : -", example: "svc_0a1b" });
+  .transform((id) => (UUID_SHAPE.test(id) ? id.toLowerCase() : id))
+  .openapi({ description: "A UUID (any case, kept in lowercase), or the platform's own id: 1–128 of A–Z a–z 0–9 . _ : -", example: "svc_0a1b" });
 
 export const AuditRecordInput = z
   .object({
-    organization_id: z.uuid().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
-    site_id: z.uuid().nullable().optional(),
-    actor_id: z.uuid(),
+    organization_id: z.uuid().toLowerCase().optional().openapi({ description: "Required for super_admin; otherwise the caller's own" }),
+    site_id: z.uuid().toLowerCase().nullable().optional(),
+    actor_id: z.uuid().toLowerCase(),
     action: z.enum(AUDIT_ACTIONS),
     resource_type: z.enum(RESOURCE_TYPES),
     resource_id: resourceId.nullable().optional(),
@@ -61,12 +65,12 @@ export type AuditRecordInput = z.infer<typeof AuditRecordInput>;
 
 /** A record from an older system without a chain: it keeps its id and time, and gets no seal. */
 export const LegacyRecordInput = AuditRecordInput.omit({ organization_id: true, id: true, timestamp: true })
-  .extend({ id: z.uuid(), timestamp: isoTimestamp })
+  .extend({ id: z.uuid().toLowerCase(), timestamp: isoTimestamp })
   .strict()
   .openapi("LegacyRecordInput");
 
 export const ImportInput = z
-  .object({ organization_id: z.uuid(), records: z.array(LegacyRecordInput).min(1).max(MAX_BATCH) })
+  .object({ organization_id: z.uuid().toLowerCase(), records: z.array(LegacyRecordInput).min(1).max(MAX_BATCH) })
   .strict()
   .openapi("LegacyImport");
 

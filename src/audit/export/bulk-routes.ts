@@ -24,7 +24,7 @@ const BASE_PATH = "/api/v1/audit/exports";
 
 export const BulkExportBody = ExportFilters.extend({
   format: z.enum(["jsonl", "csv"]).default("jsonl"),
-  organization_id: z.uuid().optional().openapi({ description: "Required for super_admin" }),
+  organization_id: z.uuid().toLowerCase().optional().openapi({ description: "Required for super_admin" }),
 })
   .strict()
   .openapi("BulkExportRequest");
@@ -161,7 +161,7 @@ bulk.openapi(
     security: authenticated,
     summary: "An organization's exports, newest first",
     middleware: [requireRole("org_admin", "super_admin")] as const,
-    request: { query: z.object({ organization_id: z.uuid().optional() }).strict() },
+    request: { query: z.object({ organization_id: z.uuid().toLowerCase().optional() }).strict() },
     responses: { 200: json(z.object({ items: z.array(ExportSchema) }).openapi("ExportList"), "The exports"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
@@ -184,7 +184,7 @@ bulk.openapi(
     summary: "An export's status, counts, SHA-256 and (when complete) a signed download link",
     middleware: [requireRole("org_admin", "super_admin")] as const,
     request: {
-      params: z.object({ id: z.uuid() }),
+      params: z.object({ id: z.uuid().toLowerCase() }),
       query: z
         .object({ expires_in: z.coerce.number().int().min(60).max(MAX_LINK_SECONDS).default(DEFAULT_LINK_SECONDS) })
         .strict()

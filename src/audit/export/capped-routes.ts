@@ -46,7 +46,7 @@ exports.openapi(
     security: authenticated,
     summary: "Export up to 10,000 records, newest first, as JSON or CSV (streamed)",
     middleware: [requireRole("org_admin", "super_admin"), limitBody(16 * 1024)] as const,
-    request: { query: z.object({ organization_id: z.uuid().optional() }).strict(), body: jsonBody(CappedExportBody) },
+    request: { query: z.object({ organization_id: z.uuid().toLowerCase().optional() }).strict(), body: jsonBody(CappedExportBody) },
     responses: {
       200: {
         description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",

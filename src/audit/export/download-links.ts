@@ -28,7 +28,7 @@ export async function linkIsValid(secretKey: string, id: string, expires: number
 
 // Any malformed link is simply not a valid one: 403 below, like an altered one.
 export const LinkQuery = z.object({ expires: z.string().optional(), sig: z.string().optional() });
-export const LinkParams = z.object({ id: z.uuid() });
+export const LinkParams = z.object({ id: z.uuid().toLowerCase() });
 
 /** A download request's link must carry a valid signature for this id and not have expired: else 403. */
 export async function assertLinkValid(secretKey: string, id: string, query: z.infer<typeof LinkQuery>) {

@@ -21,9 +21,9 @@ const tags = ["Chain integrity"];
 
 const ValidateQuery = z
   .object({
-    organization_id: z.uuid().optional(),
-    start_id: z.uuid().optional(),
-    end_id: z.uuid().optional(),
+    organization_id: z.uuid().toLowerCase().optional(),
+    start_id: z.uuid().toLowerCase().optional(),
+    end_id: z.uuid().toLowerCase().optional(),
     limit: z.coerce
       .number()
       .int()
@@ -117,7 +117,7 @@ integrity.openapi(
     summary: "Signed checkpoints of an organization's head, newest first",
     request: {
       query: z
-        .object({ organization_id: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+        .object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
         .strict(),
     },
     responses: {
@@ -144,7 +144,7 @@ integrity.openapi(
     security: authenticated,
     summary: "Sign a checkpoint of the organization's head now (super_admin)",
     middleware: [requireRole("super_admin"), limitBody(1024)] as const,
-    request: { body: jsonBody(z.object({ organization_id: z.uuid() }).strict().openapi("CheckpointRequest")) },
+    request: { body: jsonBody(z.object({ organization_id: z.uuid().toLowerCase() }).strict().openapi("CheckpointRequest")) },
     responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 422) },
   }),
   async (c) => {

@@ -38,7 +38,7 @@ runs.openapi(
     summary: "The scheduled validation runs, newest first (super_admin)",
     middleware: [requireRole("super_admin")] as const,
     request: {
-      query: z.object({ organization_id: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
     },
     responses: {
       200: json(z.object({ items: z.array(ValidationRunSchema) }).openapi("ValidationRunList"), "The runs"),

@@ -15,7 +15,7 @@ export const MAX_ORGS_PER_CALL = 25;
 /** Where a walk over every organization resumes: organization `organizationId`, from row `startId` or its genesis. */
 export type ValidateCursor = { organizationId: string; startId: string | null };
 
-const CursorSchema = z.object({ o: z.uuid(), s: z.uuid().nullable() }).strict();
+const CursorSchema = z.object({ o: z.uuid().toLowerCase(), s: z.uuid().toLowerCase().nullable() }).strict();
 
 export const encodeCursor = (cursor: ValidateCursor) => toBase64Url(utf8(JSON.stringify({ o: cursor.organizationId, s: cursor.startId })));
 

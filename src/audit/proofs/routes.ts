@@ -38,7 +38,7 @@ proofs.openapi(
     security: authenticated,
     summary: "The organization's newest signed tree head",
     middleware: [requireRole("member", "org_admin", "super_admin")] as const,
-    request: { query: z.object({ organization_id: z.uuid().optional() }).strict() },
+    request: { query: z.object({ organization_id: z.uuid().toLowerCase().optional() }).strict() },
     responses: { 200: json(TreeHeadSchema, "The newest signed tree head"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
@@ -61,7 +61,7 @@ proofs.openapi(
     summary: "Proof that a record is in the organization's Merkle tree (RFC 9162 inclusion proof)",
     middleware: [requireRole("member", "org_admin", "super_admin")] as const,
     request: {
-      params: z.object({ id: z.uuid() }),
+      params: z.object({ id: z.uuid().toLowerCase() }),
       query: z
         .object({ tree_size: size.optional().openapi({ description: "A signed tree head's size; default: the newest, signed now if none covers the record" }) })
         .strict(),
@@ -87,7 +87,7 @@ proofs.openapi(
     request: {
       query: z
         .object({
-          organization_id: z.uuid().optional(),
+          organization_id: z.uuid().toLowerCase().optional(),
           first: size.openapi({ description: "The older signed tree head's size" }),
           second: size.openapi({ description: "The newer signed tree head's size" }),
         })

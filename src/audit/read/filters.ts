@@ -17,16 +17,16 @@ const repeatable = <T extends readonly [string, ...string[]]>(values: T) =>
 
 export const LogQuery = z
   .object({
-    organization_id: z.uuid().optional().openapi({ description: "super_admin only: narrow to one organization" }),
+    organization_id: z.uuid().toLowerCase().optional().openapi({ description: "super_admin only: narrow to one organization" }),
     start_date: startDate.optional(),
     end_date: endDate.optional(),
     action: repeatable(AUDIT_ACTIONS).optional(),
     resource_type: repeatable(RESOURCE_TYPES).optional(),
     resource_id: resourceId.optional(),
-    actor_id: z.uuid().optional(),
+    actor_id: z.uuid().toLowerCase().optional(),
     status: z.enum(["success", "failure"]).optional(),
     search: z.string().min(1).max(MAX_SEARCH).optional().openapi({ description: "Free text over metadata (SQL wildcards match literally)" }),
-    site_id: z.uuid().optional(),
+    site_id: z.uuid().toLowerCase().optional(),
     ...pagingParams,
     cursor: CursorParam.optional(),
   })

@@ -36,7 +36,7 @@ const PageSchema = z
   .openapi("AuditLogPage");
 
 const PagingQuery = z
-  .object({ ...pagingParams, cursor: CursorParam.optional(), organization_id: z.uuid().optional() })
+  .object({ ...pagingParams, cursor: CursorParam.optional(), organization_id: z.uuid().toLowerCase().optional() })
   .strict()
   .refine(...pageDepth);
 
@@ -115,7 +115,7 @@ reads.openapi(
     security: authenticated,
     summary: "One record",
     middleware: [requireRole("member", ...ADMINS)] as const,
-    request: { params: z.object({ id: z.uuid() }) },
+    request: { params: z.object({ id: z.uuid().toLowerCase() }) },
     responses: { 200: json(AuditRecordSchema, "The record"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
@@ -157,7 +157,7 @@ reads.openapi(
     security: authenticated,
     summary: "The history of one actor; a member may read only its own",
     middleware: [requireRole("member", ...ADMINS)] as const,
-    request: { params: z.object({ user_id: z.uuid() }), query: PagingQuery },
+    request: { params: z.object({ user_id: z.uuid().toLowerCase() }), query: PagingQuery },
     responses: { 200: json(PageSchema, "A page of records"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
@@ -199,7 +199,7 @@ reads.openapi(
     summary: "Counts by action, resource type and status, top actors and a per-day histogram (default: last 30 days)",
     middleware: [requireRole(...ADMINS)] as const,
     request: {
-      query: z.object({ start_date: startDate.optional(), end_date: endDate.optional(), organization_id: z.uuid().optional() }).strict(),
+      query: z.object({ start_date: startDate.optional(), end_date: endDate.optional(), organization_id: z.uuid().toLowerCase().optional() }).strict(),
     },
     responses: { 200: json(ActivitySchema, "The summary"), ...errorResponses(401, 403, 404, 422, 429) },
   }),

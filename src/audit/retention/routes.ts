@@ -61,7 +61,7 @@ archives.openapi(
     summary: "Archives of pruned rows, newest first (org_admin: its organization; super_admin: all or the one named)",
     middleware: [requireRole("org_admin", "super_admin")] as const,
     request: {
-      query: z.object({ organization_id: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
     },
     responses: {
       200: json(z.object({ items: z.array(ArchiveSchema) }).openapi("ArchiveList"), "The archives"),
