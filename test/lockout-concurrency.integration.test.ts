@@ -72,4 +72,12 @@ describe("lockout under concurrency", () => {
       expect(failures).toBe(10);
     }
   });
+
+  it("40 parallel requests with the right password are all served: checks still running are no failures", async () => {
+    const { user, as } = await createUser("member", t.org.id);
+    const answers = await Promise.all(Array.from({ length: 40 }, () => api("/api/v1/me", { as })));
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+    expect(await failedLogins(user.username)).toBe(0);
+    expect(await lockEvents(user.username)).toBe(0);
+  });
 });

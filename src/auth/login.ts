@@ -31,6 +31,11 @@ type User = NonNullable<Awaited<ReturnType<typeof findUserByUsername>>>;
  * 10th failure. (While a slot is held the other slots allow at most 9 failures; the re-check
  * covers what the slots cannot see: a window that restarted during the check.)
  *
+ * A request that finds every slot held by checks still running (not by failures, not locked) is no
+ * failure of its own: it waits for a slot, polling, for up to SLOT_WAIT_MS, so that a client sending
+ * its right password in parallel is served, only slower. The IP budget is reserved once the slot is
+ * held, so that waiting requests hold none of it.
+ *
  * A success does not erase earlier failures: "10 failures in 15 minutes" counts them all, and
  * erasing would hand a concurrent guesser 10 fresh slots.
  *
@@ -42,11 +47,13 @@ export async function loginWithPassword(scope: LoginScope, username: string, pas
   const now = Date.now();
   const user = await findUserByUsername(db, username);
   const subject = user ? username : await unknownUsernameSubject(scope.secretKey, username);
-  const ipBudget = await reserveIpBudget(scope, client, now);
-  const slot = await reserveLoginSlot(db, subject, { now: isoNow(now), windowStart: isoNow(now - LOCKOUT_WINDOW_MS), limit: LOCKOUT_FAILURES });
-  if (!slot) {
-    await ipBudget.refund();
-    throw await refusal(scope, subject, now);
+  const slot = await waitForLoginSlot(scope, subject, now);
+  let ipBudget;
+  try {
+    ipBudget = await reserveIpBudget(scope, client, Date.now());
+  } catch (err) {
+    await releaseLoginSlot(db, subject, slot);
+    throw err;
   }
 
   const passwordOk = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
@@ -67,11 +74,25 @@ export async function loginWithPassword(scope: LoginScope, username: string, pas
   throw unauthorized("Invalid username or password");
 }
 
-/** A refused slot: the lock's remaining time, or a second when every slot is held by checks still running. */
-async function refusal(scope: LoginScope, subject: string, now: number) {
-  const row = await findLoginAttempts(scope.db, subject);
-  const lockedUntil = row?.lockedUntil ? Date.parse(row.lockedUntil) : 0;
-  return accountLocked(lockedUntil > now ? retryAfterSeconds(lockedUntil, now) : 1);
+/** How long a login waits for one of the slots that checks still running hold. */
+const SLOT_WAIT_MS = 5_000;
+
+/**
+ * A slot for checking `subject`'s password: at once, or once a check in flight gives one back. A
+ * lock, or failures that fill the window, refuse at once with the lock's remaining time.
+ */
+async function waitForLoginSlot(scope: LoginScope, subject: string, startedAt: number): Promise<string> {
+  for (let now = startedAt; ; now = Date.now()) {
+    const limits = { now: isoNow(now), windowStart: isoNow(now - LOCKOUT_WINDOW_MS), limit: LOCKOUT_FAILURES };
+    const slot = await reserveLoginSlot(scope.db, subject, limits);
+    if (slot) return slot;
+    const row = await findLoginAttempts(scope.db, subject);
+    const lockedUntil = row?.lockedUntil ? Date.parse(row.lockedUntil) : 0;
+    if (lockedUntil > now) throw accountLocked(retryAfterSeconds(lockedUntil, now));
+    const failuresFill = row !== undefined && row.windowStartedAt > limits.windowStart && row.failures >= LOCKOUT_FAILURES;
+    if (failuresFill || now - startedAt >= SLOT_WAIT_MS) throw accountLocked(1);
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
+  }
 }
 
 type Failure = Awaited<ReturnType<typeof recordLoginFailure>>;
