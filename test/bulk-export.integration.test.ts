@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
 import { insertExport } from "../src/audit/export/store";
 import { env } from "cloudflare:workers";
@@ -8,7 +8,7 @@ import { linkSignature } from "../src/audit/export/download-links";
 import { PART_SIZE } from "../src/audit/export/job";
 import { keyringHasher } from "../src/audit/chain/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
-import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, sha256Hex, type Tenant } from "./helpers";
+import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, runExportToEnd, sha256Hex, type Tenant } from "./helpers";
 import { sameHash } from "../src/crypto/merkle/hash";
 import { checkedTreeHead, jsonLinesOf, rootOfRecords } from "./tree-helpers";
 
@@ -22,17 +22,6 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
   }
 }, 180_000);
-
-/** Runs the export's alarms until it settles, as the runtime would, and returns its final state. */
-async function runToEnd(id: string, as: any) {
-  const stub = env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(id));
-  for (let i = 0; i < 50; i++) {
-    const res = await api(`/api/v1/audit/exports/${id}`, { as });
-    if (res.json.status === "complete" || res.json.status === "failed") return res;
-    await runDurableObjectAlarm(stub);
-  }
-  throw new Error("export did not finish");
-}
 
 /** How many rows the organization's log holds now (chained and legacy), read from D1. */
 const logLength = async (orgId: string) =>
@@ -56,7 +45,7 @@ describe("uncapped exports into R2", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const done = await runToEnd(id, other.admin.as);
+    const done = await runExportToEnd(id, other.admin.as);
     expect(done.json).toMatchObject({ status: "complete", row_count: 0 });
   });
 
@@ -66,7 +55,7 @@ describe("uncapped exports into R2", () => {
     const started = await api("/api/v1/audit/exports", { method: "POST", as: t.admin.as, body: { format: "jsonl" } });
     expect(started.status).toBe(202);
     expect(started.json).toEqual({ id: expect.any(String), status: "pending" });
-    const done = await runToEnd(started.json.id, t.admin.as);
+    const done = await runExportToEnd(started.json.id, t.admin.as);
     expect(done.json).toMatchObject({ status: "complete", format: "jsonl", organization_id: t.org.id, error: null });
     expect(done.json.row_count).toBe(25_000);
     // More parts than one alarm uploads: the work resumed from its saved cursor at least once.
@@ -106,7 +95,7 @@ describe("uncapped exports into R2", () => {
     expect((await appendBatch(other.ingest.as, [recordBody({ action: "delete" })])).status).toBe(201);
     const filtered = await api("/api/v1/audit/exports", { method: "POST", as: other.admin.as, body: { format: "csv", actions: ["delete"] } });
     expect(filtered.status).toBe(202);
-    const done = await runToEnd(filtered.json.id, other.admin.as);
+    const done = await runExportToEnd(filtered.json.id, other.admin.as);
     expect(done.json).toMatchObject({ status: "complete", row_count: 1, filters: { actions: ["delete"] } });
     const text = await (await download(done.json.download_url)).text();
     expect(text.split("\n")[0]).toContain("id,organization_id,seq");
@@ -143,7 +132,7 @@ describe("uncapped exports into R2", () => {
     expect(await logLength(tenant.org.id)).toBe(5);
     const started = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: {} });
     expect(started.status).toBe(202);
-    const done = await runToEnd(started.json.id, tenant.admin.as);
+    const done = await runExportToEnd(started.json.id, tenant.admin.as);
     const lines = (await (await download(done.json.download_url)).text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
     expect(done.json.row_count).toBe(5);
     expect(lines.map((r) => r.seq)).toEqual([1, 2, 3, null, null]);
@@ -177,7 +166,7 @@ describe("exports carry what checks them against the tree with the public key al
     expect((await appendBatch(tenant.ingest.as, records)).status).toBe(201);
 
     const whole = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl" } });
-    const done = await runToEnd(whole.json.id, tenant.admin.as);
+    const done = await runExportToEnd(whole.json.id, tenant.admin.as);
     expect(done.json).toMatchObject({ status: "complete", row_count: 6, compact_range: null });
     const head = await checkedTreeHead(done.json.tree_head);
     expect(head).toMatchObject({ organizationId: tenant.org.id, size: 6 });
@@ -191,7 +180,7 @@ describe("exports carry what checks them against the tree with the public key al
 
     // Seqs 2, 4 and 6 are no range of the tree: nothing to check them against as a whole.
     const filtered = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl", actions: ["update"] } });
-    const partial = await runToEnd(filtered.json.id, tenant.admin.as);
+    const partial = await runExportToEnd(filtered.json.id, tenant.admin.as);
     expect(partial.json).toMatchObject({ status: "complete", row_count: 3, tree_head: null, compact_range: null });
   });
 });

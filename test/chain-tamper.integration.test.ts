@@ -222,6 +222,17 @@ describe("legacy rows and paging", () => {
     const { orgId, rows } = await chainOf(8);
     const res = await validate({ organization_id: orgId, start_id: rows[2]!.id, end_id: rows[5]!.id });
     expect(res.json).toMatchObject({ valid: true, checked: 4, first_seq: 3, last_seq: 6, next_start_id: null });
+    const one = await validate({ organization_id: orgId, start_id: rows[4]!.id, end_id: rows[4]!.id });
+    expect(one.json).toMatchObject({ valid: true, checked: 1, first_seq: 5, last_seq: 5 });
+  });
+
+  it("an end_id before start_id is a 422 naming end_id, not a clean walk of nothing", async () => {
+    const { orgId, rows } = await chainOf(8);
+    const audited = (await chainRows(orgId)).length;
+    const res = await validate({ organization_id: orgId, start_id: rows[6]!.id, end_id: rows[1]!.id });
+    expect([res.status, res.json.error?.details]).toEqual([422, [{ field: "end_id", message: "comes before start_id in the chain: the range ends before it starts" }]]);
+    // Nothing was walked, so nothing is audited as a walk.
+    expect((await chainRows(orgId)).length).toBe(audited);
   });
 
   it("rejects bad parameters and other roles", async () => {

@@ -172,6 +172,11 @@ describe("viewing and exporting are audited", () => {
     expect(res.status).toBe(422);
     expect(res.text).toContain("<strong>status</strong>");
     expect((await page(admin, "/security?severity=extreme")).status).toBe(422);
+    // A day the calendar lacks is no date, whichever page takes it.
+    for (const path of ["/logs?start_date=2026-02-30", "/activity?end_date=2026-04-31", "/security?start_date=2026-02-29"]) {
+      const impossible = await page(admin, path);
+      expect([path, impossible.status, impossible.text.includes(`<strong>${/\?(\w+)=/.exec(path)![1]}</strong>`)]).toEqual([path, 422, true]);
+    }
     expect((await selfAudits(t.org.id, "read")).length).toBe(reads);
   });
 });

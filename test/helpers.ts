@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { hashPassword } from "../src/auth/password";
 import { newApiToken, secretDigest } from "../src/auth/secrets";
@@ -104,6 +105,17 @@ export async function validate(query: Record<string, string | number>) {
   const sa = (await getSuperAdmin()).as;
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
   return api(`/api/v1/audit/validate?${qs}`, { as: sa });
+}
+
+/** Runs an uncapped export's alarms until it settles, as the runtime would, and returns its final state. */
+export async function runExportToEnd(id: string, as: Credentials) {
+  const stub = env.EXPORT_RUNNER.get(env.EXPORT_RUNNER.idFromName(id));
+  for (let i = 0; i < 50; i++) {
+    const res = await api(`/api/v1/audit/exports/${id}`, { as });
+    if (res.json.status === "complete" || res.json.status === "failed") return res;
+    await runDurableObjectAlarm(stub);
+  }
+  throw new Error("export did not finish");
 }
 
 export const chainRows = (orgId: string) =>

@@ -24,6 +24,25 @@ describe("legacy import", () => {
     expect(one.json).toMatchObject({ id: records[0]!.id, seq: null, row_hmac: null });
   });
 
+  it("a legacy row as start_id or end_id of a walk is a 422 naming it: it exists, but has no place in the chain", async () => {
+    const t = await createTenant();
+    const sa = (await getSuperAdmin()).as;
+    const records = [legacy()];
+    expect((await importAs(sa, { organization_id: t.org.id, records })).status).toBe(201);
+    const [chained] = await chainRows(t.org.id);
+    const message = "is an unchained (legacy) record: it has no seq, so the chain walk cannot start or end there";
+    for (const [field, range] of [
+      ["start_id", { start_id: records[0]!.id }],
+      ["end_id", { end_id: records[0]!.id }],
+      ["end_id", { start_id: chained!.id, end_id: records[0]!.id }],
+    ] as const) {
+      const res = await validate({ organization_id: t.org.id, ...range });
+      expect([field, res.status, res.json.error?.details]).toEqual([field, 422, [{ field, message }]]);
+    }
+    // An id the organization does not hold is still not found.
+    expect((await validate({ organization_id: t.org.id, start_id: crypto.randomUUID() })).status).toBe(404);
+  });
+
   it("all or nothing: a duplicate id, a chain field or a bad record stores none", async () => {
     const t = await createTenant();
     const sa = (await getSuperAdmin()).as;

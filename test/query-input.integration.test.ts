@@ -92,3 +92,37 @@ describe("query parameters at their extremes answer 2xx or 4xx, never 5xx", () =
     }
   });
 });
+
+describe("date filters take only days the calendar has", () => {
+  // Date.parse rolls these over into the next month; each must be a 422 naming its field, wherever a date filter is taken.
+  const impossible = ["2026-02-30", "2026-02-29", "2026-04-31", "1900-02-29"];
+  const named = (res: { status: number; json: any }) => [res.status, res.json.error.details.map((d: { field: string }) => d.field)];
+
+  it("query filters: logs, activity and security summaries, security events", async () => {
+    const paths = ["/api/v1/audit/logs", "/api/v1/audit/summary/activity", "/api/v1/audit/summary/security", "/api/v1/audit/security", "/api/v1/audit/security-events"];
+    for (const path of paths) {
+      for (const field of ["start_date", "end_date"]) {
+        for (const day of impossible) {
+          const res = await api(`${path}?${field}=${day}`, { as: t.admin.as });
+          expect([path, field, day, ...named(res)]).toEqual([path, field, day, 422, [field]]);
+        }
+      }
+    }
+  });
+
+  it("export bodies: the capped export and the bulk export", async () => {
+    for (const path of ["/api/v1/audit/export", "/api/v1/audit/exports"]) {
+      for (const field of ["start_date", "end_date"]) {
+        const res = await api(path, { method: "POST", as: t.admin.as, body: { [field]: "2026-02-30" } });
+        expect([path, field, ...named(res)]).toEqual([path, field, 422, [field]]);
+      }
+    }
+  });
+
+  it("leap days of leap years are days: 2000, 2024, 2028", async () => {
+    const res = await api("/api/v1/audit/logs?start_date=2000-02-29&end_date=2028-02-29", { as: t.admin.as });
+    expect(res.status).toBe(200);
+    const activity = await api("/api/v1/audit/summary/activity?start_date=2024-02-29", { as: t.admin.as });
+    expect([activity.status, activity.json.start_date]).toEqual([200, "2024-02-29T00:00:00.000Z"]);
+  });
+});

@@ -12,14 +12,17 @@ export const MAX_SEARCH = 128;
 export const MAX_PAGE_DEPTH = 10_000;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+// Both check each month's length and leap years: Date.parse alone would roll 2026-02-30 over into March.
+const calendarDate = z.iso.date();
+const dateTime = z.iso.datetime({ offset: true });
+
+const isDateOrDateTime = (v: string) => (calendarDate.safeParse(v).success || dateTime.safeParse(v).success) && !Number.isNaN(Date.parse(v));
 
 /** ISO 8601 date or date-time; a bare date means that whole UTC day (start or end of it). */
 const dateBound = (end: boolean) =>
   z
     .string()
-    .refine((v) => (DATE_ONLY.test(v) || z.iso.datetime({ offset: true }).safeParse(v).success) && !Number.isNaN(Date.parse(v)), {
-      message: "must be an ISO 8601 date or date-time with a time zone",
-    })
+    .refine(isDateOrDateTime, { message: "must be an ISO 8601 date or date-time with a time zone, on a real calendar day" })
     .transform((v) => (DATE_ONLY.test(v) ? `${v}T${end ? "23:59:59.999" : "00:00:00.000"}Z` : new Date(v).toISOString()));
 
 export const startDate = dateBound(false);

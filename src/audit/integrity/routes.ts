@@ -22,8 +22,8 @@ const tags = ["Chain integrity"];
 const ValidateQuery = z
   .object({
     organization_id: z.uuid().toLowerCase().optional(),
-    start_id: z.uuid().toLowerCase().optional(),
-    end_id: z.uuid().toLowerCase().optional(),
+    start_id: z.uuid().toLowerCase().optional().openapi({ description: "A chained record to start the walk at; an unchained (legacy) record is a 422" }),
+    end_id: z.uuid().toLowerCase().optional().openapi({ description: "A chained record to end the walk at, not before start_id; an unchained (legacy) record is a 422" }),
     limit: z.coerce
       .number()
       .int()

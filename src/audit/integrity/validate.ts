@@ -1,7 +1,7 @@
 import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
-import { notFound } from "../../http/errors";
+import { invalid, notFound } from "../../http/errors";
 import type { Checkpoint } from "../chain/checkpoint-statement";
 import { checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads, availableCheckpointSigner } from "../chain/checkpoints";
 import { rowBehindAnchor, rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
@@ -41,17 +41,25 @@ export type ValidationResult = {
   complete: boolean;
 };
 
-async function startOf(db: Database, live: LiveStart, orgId: string, startId: string | undefined): Promise<WalkStart> {
-  if (!startId) return live.start;
-  const row = await rowById(db, orgId, startId);
-  if (!row || row.seq === null) throw notFound("Audit record");
-  if (row.seq <= live.start.seq) return live.start;
+/**
+ * The seq of a row named as an end of the walk. A legacy (imported) row exists but has no seq, so
+ * it is no place in the walk: a 422 saying so, where a 404 would claim the row does not exist.
+ */
+async function seqOfNamedRow(db: Database, orgId: string, id: string, field: "start_id" | "end_id") {
+  const row = await rowById(db, orgId, id);
+  if (!row) throw notFound("Audit record");
+  if (row.seq === null) throw invalid([{ field, message: "is an unchained (legacy) record: it has no seq, so the chain walk cannot start or end there" }]);
+  return row.seq;
+}
+
+async function startOf(db: Database, live: LiveStart, orgId: string, startSeq: number | undefined): Promise<WalkStart> {
+  if (startSeq === undefined || startSeq <= live.start.seq) return live.start;
   // The link into the first row checked is the previous row's seal (and its key, the epoch in
   // force); a missing one shows as a gap.
-  const previous = await rowAtSeq(db, orgId, row.seq - 1);
+  const previous = await rowAtSeq(db, orgId, startSeq - 1);
   return previous
-    ? { organizationId: orgId, seq: row.seq, prevHash: previous.rowHmac, epochKeyId: previous.keyId }
-    : { organizationId: orgId, seq: row.seq - 1, prevHash: null };
+    ? { organizationId: orgId, seq: startSeq, prevHash: previous.rowHmac, epochKeyId: previous.keyId }
+    : { organizationId: orgId, seq: startSeq - 1, prevHash: null };
 }
 
 /**
@@ -65,15 +73,13 @@ export async function validateOrganization(
   orgId: string,
   options: { startId?: string; endId?: string; limit: number },
 ): Promise<ValidationResult> {
+  const startSeq = options.startId ? await seqOfNamedRow(db, orgId, options.startId, "start_id") : undefined;
+  const endSeq = options.endId ? await seqOfNamedRow(db, orgId, options.endId, "end_id") : Number.MAX_SAFE_INTEGER;
+  // A reversed range would read no row and answer "valid, 0 checked": a wrong question, not a clean chain.
+  if (startSeq !== undefined && endSeq < startSeq) throw invalid([{ field: "end_id", message: "comes before start_id in the chain: the range ends before it starts" }]);
   // After a prune the live chain starts behind the newest anchor (docs/protocol.md, "Prune anchors").
   const live = await liveChainStart(db, keyring, orgId);
-  const start = await startOf(db, live, orgId, options.startId);
-  let endSeq = Number.MAX_SAFE_INTEGER;
-  if (options.endId) {
-    const end = await rowById(db, orgId, options.endId);
-    if (!end || end.seq === null) throw notFound("Audit record");
-    endSeq = end.seq;
-  }
+  const start = await startOf(db, live, orgId, startSeq);
   // The signed heads (D1's newest, the R2 witness): the walk must pass through them unchanged.
   const heads = await signedHeads(env, db, orgId);
   const newest = furthest(heads);
