@@ -102,6 +102,16 @@ describe("POST /api/v1/audit/export (capped)", () => {
     expect(narrowed.json.items.map((r: { id: string; organization_id: string }) => [r.id, r.organization_id])).toEqual([[otherLog[0]!.id, other.org.id]]);
   });
 
+  it("a platform-wide export is audited in each organization it covers with that organization's own figures only", async () => {
+    const sa = (await getSuperAdmin()).as;
+    const res = await exportAs(sa, { actions: ["login", "delete"] });
+    expect([res.status, res.json.total, res.json.returned]).toEqual([200, 10_002, 10_000]);
+    const lastExport = async (t: Tenant) => JSON.parse((await chainRows(t.org.id)).filter((r) => r.action === "export").at(-1)!.metadata);
+    // The newest 10,000 are all the big organization's (the small one's delete is dated January).
+    expect(await lastExport(big)).toMatchObject({ total: 10_001, returned: 10_000, capped: true, platform_wide: true });
+    expect(await lastExport(small)).toMatchObject({ total: 1, returned: 0, capped: true, platform_wide: true });
+  });
+
   it("every export is audited in the chain", async () => {
     const before = (await chainRows(other.org.id)).filter((r) => r.action === "export").length;
     await exportAs(other.admin.as, { actions: ["update"], junk: 1 });

@@ -14,7 +14,7 @@ import { ExportFilters, exportFilters, recordedFilters } from "./filters";
 import { assertRangeInOrder } from "../../http/query";
 import { logConditions } from "../read/filters";
 import { recordFromRow } from "../chain/stored-row";
-import { countRecords, distinctOrganizations, newestFirstPage, rowsWithinBudget } from "../read/store";
+import { countRecords, matchesByOrganization, newestFirstPage, rowsWithinBudget } from "../read/store";
 import type { NewestFirstCursor } from "../read/order";
 
 export const EXPORT_LIMIT = 10_000;
@@ -69,13 +69,24 @@ export async function cappedExport(c: Context<AppEnv>, body: z.infer<typeof Capp
   const db = c.get("db");
   const total = await countRecords(db, logConditions(filters, "search-list"));
   const returned = Math.min(total, EXPORT_LIMIT);
-  const audited = orgId ? [orgId] : await distinctOrganizations(db, where);
+  // A platform-wide export is audited in every organization it covers, each with its own figures:
+  // one tenant's chain must not tell it how many rows the others hold.
+  const audited = orgId
+    ? [{ organizationId: orgId, total, returned, platformWide: false }]
+    : (await matchesByOrganization(db, where, EXPORT_LIMIT)).map((m) => ({ ...m, platformWide: true }));
   for (const org of audited) {
-    await commitAudited(c, org, {
+    await commitAudited(c, org.organizationId, {
       action: "export",
       resourceType: "audit_log",
       resourceId: null,
-      metadata: { format: body.format, filters: recordedFilters(body), total, returned, capped: true },
+      metadata: {
+        format: body.format,
+        filters: recordedFilters(body),
+        total: org.total,
+        returned: org.returned,
+        capped: true,
+        ...(org.platformWide ? { platform_wide: true } : {}),
+      },
     });
   }
 

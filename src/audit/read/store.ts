@@ -119,8 +119,16 @@ export async function activityCounts(db: Database, where: SQL | undefined) {
   return { byAction, byResourceType, byStatus, topActors, perDay, total: total!.n };
 }
 
-export const distinctOrganizations = async (db: Database, where: SQL | undefined) =>
-  (await db.selectDistinct({ id: auditLogs.organizationId }).from(auditLogs).where(where)).map((r) => r.id);
+/**
+ * Per organization with matching rows: how many match, and how many of those are among the newest
+ * `newest` of all (what a capped platform-wide export hands out), so each is told only its own figures.
+ */
+export async function matchesByOrganization(db: Database, where: SQL | undefined, newest: number) {
+  const totals = await db.select({ id: auditLogs.organizationId, n: count() }).from(auditLogs).where(where).groupBy(auditLogs.organizationId);
+  const top = db.select({ id: auditLogs.organizationId }).from(auditLogs).where(where).orderBy(...newestFirst).limit(newest).as("top");
+  const returned = new Map((await db.select({ id: top.id, n: count() }).from(top).groupBy(top.id)).map((r) => [r.id, r.n]));
+  return totals.map((t) => ({ organizationId: t.id, total: t.n, returned: returned.get(t.id) ?? 0 }));
+}
 
 /** Roughly what a row weighs in memory as read: the fixed columns plus its free-text and JSON ones. */
 const rowBytes = (r: StoredRow) =>
