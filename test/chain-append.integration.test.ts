@@ -42,6 +42,17 @@ describe("appending", () => {
     expect(res.json.timestamp >= before).toBe(true);
   });
 
+  it("normalizes whatever ISO 8601 form the timestamp came in: no seconds, basic format, ±hhmm, lowercase", async () => {
+    const sent = ["2026-03-01T10:15Z", "20260301T101500Z", "2026-03-01T11:45:00+0130", "2026-03-01t10:15:00z"];
+    const res = await appendBatch(t.ingest.as, sent.map((timestamp) => recordBody({ timestamp })));
+    expect(res.status).toBe(201);
+    expect(res.json.records.map((r: { timestamp: string }) => r.timestamp)).toEqual([
+      "2026-03-01T10:15:00.000Z", "2026-03-01T10:15:00.000Z", "2026-03-01T10:15:00.000Z", "2026-03-01T10:15:00.000Z",
+    ]);
+    const local = await appendRecord(t.ingest.as, recordBody({ timestamp: "2026-03-01T10:15:00" }));
+    expect([local.status, local.json.error.details[0].field]).toEqual([422, "timestamp"]);
+  });
+
   it("appends a batch all together, in order", async () => {
     const bodies = Array.from({ length: 25 }, (_, i) => recordBody({ metadata: { i } }));
     const res = await appendBatch(t.ingest.as, bodies);

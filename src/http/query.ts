@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { invalid } from "./errors";
+import { isoNow, parseIsoDateTime } from "../time";
 
 /** The query and body vocabulary every domain shares: dates, date ranges, paging, free-text search. */
 
@@ -12,18 +13,17 @@ export const MAX_SEARCH = 128;
 export const MAX_PAGE_DEPTH = 10_000;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-// Both check each month's length and leap years: Date.parse alone would roll 2026-02-30 over into March.
+// It checks each month's length and leap years: Date.parse alone would roll 2026-02-30 over into March.
 const calendarDate = z.iso.date();
-const dateTime = z.iso.datetime({ offset: true });
 
-const isDateOrDateTime = (v: string) => (calendarDate.safeParse(v).success || dateTime.safeParse(v).success) && !Number.isNaN(Date.parse(v));
+const isDateOrDateTime = (v: string) => calendarDate.safeParse(v).success || parseIsoDateTime(v) !== null;
 
 /** ISO 8601 date or date-time; a bare date means that whole UTC day (start or end of it). */
 const dateBound = (end: boolean) =>
   z
     .string()
     .refine(isDateOrDateTime, { message: "must be an ISO 8601 date or date-time with a time zone, on a real calendar day" })
-    .transform((v) => (DATE_ONLY.test(v) ? `${v}T${end ? "23:59:59.999" : "00:00:00.000"}Z` : new Date(v).toISOString()));
+    .transform((v) => (DATE_ONLY.test(v) ? `${v}T${end ? "23:59:59.999" : "00:00:00.000"}Z` : isoNow(parseIsoDateTime(v)!)));
 
 export const startDate = dateBound(false);
 export const endDate = dateBound(true);
@@ -42,17 +42,22 @@ export const pageDepth: [(q: { page: number; per_page: number }) => boolean, { m
   },
 ];
 
-/** Any ISO 8601 date-time with an offset; stored as UTC with exactly three fractional digits. */
-export const isoTimestamp = z.iso
-  .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z" })
+/** Any ISO 8601 date-time with a time zone (`parseIsoDateTime`); stored as UTC with exactly three fractional digits. */
+export const isoTimestamp = z
+  .string()
   .transform((value, ctx) => {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms) || ms < 0 || ms > Date.parse("9999-12-31T23:59:59.999Z")) {
+    const ms = parseIsoDateTime(value);
+    if (ms === null) {
+      ctx.addIssue({ code: "custom", message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z" });
+      return z.NEVER;
+    }
+    if (ms < 0 || ms > Date.parse("9999-12-31T23:59:59.999Z")) {
       ctx.addIssue({ code: "custom", message: "must lie between 1970 and 9999" });
       return z.NEVER;
     }
-    return new Date(ms).toISOString();
-  });
+    return isoNow(ms);
+  })
+  .openapi({ type: "string", format: "date-time", description: "Any ISO 8601 date-time with a time zone (extended or basic format); stored as UTC with milliseconds" });
 
 const RANGE_BACKWARDS = "must not be after end_date";
 
