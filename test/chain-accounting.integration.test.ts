@@ -49,6 +49,20 @@ describe("every row is accounted for", () => {
     expect(res.json).toMatchObject({ valid: true, checked: 5, unchained: 3, rows_held: 8, complete: true, tail_protected: true });
   });
 
+  it("a paged walk answers for the rows beyond its page: a row planted far beyond the head is the gap a full walk meets", async () => {
+    const { orgId } = await chainOf(4);
+    const planted = await plantUnchecked(orgId, 1000, { keyId: "0123456789abcdef", prevHash: "00", rowHmac: "00".repeat(32) });
+    const paged = await validate({ organization_id: orgId, limit: 2 });
+    expect(paged.json).toMatchObject({ valid: false, broken_at: planted, broken_seq: 1000, broken_reason: "seq gap", checked: 2, complete: false });
+    await expectBreak(orgId, { broken_at: planted, broken_seq: 1000, broken_reason: "seq gap" });
+  });
+
+  it("a paged walk of a whole chain still answers valid, with the rest to walk", async () => {
+    const { orgId, rows } = await chainOf(4);
+    const paged = await validate({ organization_id: orgId, limit: 2 });
+    expect(paged.json).toMatchObject({ valid: true, checked: 2, complete: false, next_start_id: rows[2]!.id });
+  });
+
   it("D1 refuses a row whose seq no chain can hold, or whose chain fields are half there", async () => {
     const { orgId, rows } = await chainOf(2);
     const insert = (seq: unknown, keyId: string | null, rowHmac: string | null, prevHash: string | null) =>

@@ -189,3 +189,29 @@ export const unchainedIdsAfter = async (db: Database, orgId: string, afterId: st
 
 export const countRows = async (db: Database, orgId: string) =>
   (await db.select({ n: sql<number>`count(*)` }).from(auditLogs).where(eq(auditLogs.organizationId, orgId)))[0]!.n;
+
+/** How many chained rows the organization holds from `fromSeq` on, and the last seq among them. */
+export const chainedSpanFrom = async (db: Database, orgId: string, fromSeq: number) =>
+  (
+    await db
+      .select({ rows: sql<number>`count(*)`, last: sql<number | null>`max(${auditLogs.seq})` })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.organizationId, orgId), gte(auditLogs.seq, fromSeq)))
+  )[0]!;
+
+/** The first row after `fromSeq` whose predecessor is missing: where a walk from `fromSeq` would meet a gap. */
+export const firstRowAfterGap = async (db: Database, orgId: string, fromSeq: number) =>
+  (
+    await db
+      .select({ id: auditLogs.id, seq: auditLogs.seq })
+      .from(auditLogs)
+      .where(
+        and(
+          eq(auditLogs.organizationId, orgId),
+          sql`${auditLogs.seq} > ${fromSeq}`,
+          sql`NOT EXISTS (SELECT 1 FROM audit_logs AS previous WHERE previous.organization_id = ${auditLogs.organizationId} AND previous.seq = ${auditLogs.seq} - 1)`,
+        ),
+      )
+      .orderBy(asc(auditLogs.seq))
+      .limit(1)
+  )[0];

@@ -5,7 +5,7 @@ import { importCoverageBreak, importStatementOf } from "../chain/legacy-import";
 import { recordFromRow, type StoredRow } from "../chain/stored-row";
 import { sealChecks } from "../chain/seal-check";
 import { rowAtOrBelow } from "../chain/store";
-import { chainedImportRecords, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "../chain/store";
+import { chainedImportRecords, chainedSpanFrom, firstRowAfterGap, firstRowOutsideSeqRange, rowsWithIds, unchainedIdsAfter } from "../chain/store";
 
 const UNCHAINED_PAGE = 5_000;
 
@@ -16,6 +16,18 @@ const UNCHAINED_PAGE = 5_000;
 export async function rowOutsideSeqRange(db: Database, orgId: string): Promise<ChainBreak | null> {
   const row = await firstRowOutsideSeqRange(db, orgId);
   return row ? { id: row.id, seq: row.seq, reason: "seq out of range" } : null;
+}
+
+/**
+ * A walk that stops before the head answers for the rows beyond it too: the chained rows from
+ * `fromSeq` must fill fromSeq..last without a hole, or the row after the first hole is the break
+ * the walk would meet there (a row planted far beyond the head is one).
+ */
+export async function seqGapAhead(db: Database, orgId: string, fromSeq: number): Promise<ChainBreak | null> {
+  const span = await chainedSpanFrom(db, orgId, fromSeq);
+  if (span.last === null || span.rows === span.last - fromSeq + 1) return null;
+  const row = await firstRowAfterGap(db, orgId, fromSeq);
+  return row ? { id: row.id, seq: row.seq, reason: "seq gap" } : null;
 }
 
 /** After a prune through `seq` no chained row at or below it may be left: every read API would still list it. */

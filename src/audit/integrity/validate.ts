@@ -4,7 +4,7 @@ import type { Env } from "../../env";
 import { invalid, notFound } from "../../http/errors";
 import type { Checkpoint } from "../chain/checkpoint-statement";
 import { checkpointIsAuthentic, checkpointsInRange, furthest, signedHeads, availableCheckpointSigner } from "../chain/checkpoints";
-import { rowBehindAnchor, rowOutsideSeqRange, uncoveredUnchainedRow } from "./accounting";
+import { rowBehindAnchor, rowOutsideSeqRange, seqGapAhead, uncoveredUnchainedRow } from "./accounting";
 import { closedKeyIdsBefore } from "../chain/key-epochs";
 import { type LiveStart, liveChainStart } from "../chain/live-start";
 import { type ChainBreak, ChainWalker, chainLinkOf, type WalkStart } from "../chain/walker";
@@ -134,6 +134,7 @@ export async function validateOrganization(
   let broken: ChainBreak | null = live.broken ?? walker.broken ?? (await rowOutsideSeqRange(db, orgId));
   if (!broken && live.anchor) broken = await rowBehindAnchor(db, orgId, live.anchor.pruned_through_seq);
   if (!broken && fromGenesis) broken = await uncoveredUnchainedRow(db, keyring, orgId);
+  if (!broken && fromGenesis && !reachedHead) broken = await seqGapAhead(db, orgId, live.start.seq);
   if (wholeChain) {
     const liveRows = await countRows(db, orgId);
     if (!broken && liveRows !== walker.checked + unchained) broken = { id: null, seq: null, reason: "row count mismatch" };
