@@ -115,6 +115,9 @@ describe("bad input → 422 naming each field, nothing stored", () => {
     const big = await appendRecord(t.ingest.as, recordBody({ metadata: { blob: "x".repeat(64 * 1024) } }));
     expect(big.status).toBe(422);
     expect(big.json.error.details[0].message).toContain("exceeds 65536 bytes");
+    expect(big.json.error.details[0].field).toBe("metadata");
+    const bigInBatch = await appendBatch(t.ingest.as, [recordBody(), recordBody({ new_state: { blob: "x".repeat(64 * 1024) } })]);
+    expect(bigInBatch.json.error.details.map((d: { field: string }) => d.field)).toEqual(["records.1.new_state"]);
     const batch = await appendBatch(t.ingest.as, [recordBody(), recordBody({ action: "nope" }), recordBody()]);
     expect(batch.status).toBe(422);
     expect(batch.json.error.details.map((d: { field: string }) => d.field)).toEqual(["records.1.action"]);

@@ -83,8 +83,14 @@ export const BatchInput = z.object({ records: z.array(AuditRecordInput).min(1).m
 export function recordProblems(raw: unknown, namedOrgId: string | undefined, allowedOrgId: string, prefix = ""): FieldError[] {
   const problems: FieldError[] = [];
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
-  if (new TextEncoder().encode(JSON.stringify(raw)).byteLength > MAX_RECORD_BYTES) {
-    problems.push({ field: prefix || "body", message: `record exceeds ${MAX_RECORD_BYTES} bytes of JSON` });
+  const bytes = new TextEncoder().encode(JSON.stringify(raw)).byteLength;
+  if (bytes > MAX_RECORD_BYTES) {
+    // Named by its largest member, the one to shorten.
+    const largest = largestMember(raw);
+    problems.push({
+      field: largest ? field(largest.name) : prefix || "body",
+      message: `record exceeds ${MAX_RECORD_BYTES} bytes of JSON (${bytes}${largest ? `, of which this field holds ${largest.bytes}` : ""})`,
+    });
   }
   for (const path of ijsonViolations(raw)) {
     problems.push({ field: field(path), message: IJSON_VIOLATION });
@@ -98,6 +104,16 @@ export function recordProblems(raw: unknown, namedOrgId: string | undefined, all
     problems.push({ field: field("organization_id"), message: "is not an organization you may write to" });
   }
   return problems;
+}
+
+function largestMember(raw: unknown): { name: string; bytes: number } | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  let largest: { name: string; bytes: number } | undefined;
+  for (const [name, value] of Object.entries(raw)) {
+    const bytes = new TextEncoder().encode(JSON.stringify(value) ?? "").byteLength;
+    if (!largest || bytes > largest.bytes) largest = { name, bytes };
+  }
+  return largest;
 }
 
 /** The fields a caller may set on a record, whichever way it arrives. */
