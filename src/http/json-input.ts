@@ -12,10 +12,16 @@ export const MAX_JSON_DEPTH = 64;
 const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 3;
 export const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels`;
 
-type Level = { isArray: boolean; index: number; key: string | undefined; keys: Set<string> | undefined };
+// Names seen in one object: a short list is cheaper to search than a Set is to build, and most
+// objects hold a handful of members.
+type Level = { isArray: boolean; index: number; key: string | undefined; keys: string[] | Set<string> | undefined };
+const LIST_KEYS_UP_TO = 16;
 
 export const REPEATED_MEMBER = "repeats a member name of its object (I-JSON, RFC 7493 §2.3): JSON parsers would keep only one of them";
 export const PROTO_MEMBER = '"__proto__" is not accepted as a member name: JavaScript objects cannot hold it as data';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Scans raw JSON text once, without parsing or recursing, for what parsing would hide or lose: nesting
@@ -23,48 +29,66 @@ export const PROTO_MEMBER = '"__proto__" is not accepted as a member name: JavaS
  * branch, which nests deeper than MAX_JSON_DEPTH), and, unless `memberNames` is false, a member
  * name repeated within one object or named `__proto__` (answered with that member's path): a parser
  * keeps the last of two equal names and drops `__proto__`, so what was sealed would silently differ
- * from what was sent. Undefined when the body has none of these.
+ * from what was sent. Undefined when the body has none of these. It runs on every body, a batch's
+ * megabytes too: strings are skipped with indexOf, not a character at a time.
  */
 export function rawBodyProblem(text: string, memberNames = true): { field: string; message: string } | undefined {
   const open: Level[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
       const start = i;
-      let escaped = false;
-      for (i++; i < text.length && text[i] !== '"'; i++) {
-        if (text[i] === "\\") {
-          escaped = true;
-          i++;
-        }
-      }
+      i = closingQuote(text, i);
       const top = open.at(-1);
       if (expectKey && top) {
-        top.key = escaped ? decodeKey(text.slice(start, i + 1)) : text.slice(start + 1, i);
+        const raw = text.slice(start + 1, i);
+        top.key = raw.includes("\\") ? decodeKey(text.slice(start, i + 1)) : raw;
         if (memberNames) {
           if (top.key === "__proto__") return { field: pathOf(open), message: PROTO_MEMBER };
-          top.keys ??= new Set();
-          if (top.keys.has(top.key)) return { field: pathOf(open), message: REPEATED_MEMBER };
-          top.keys.add(top.key);
+          if (!rememberKey(top, top.key)) return { field: pathOf(open), message: REPEATED_MEMBER };
         }
       }
-    } else if (ch === "{" || ch === "[") {
+    } else if (ch === 0x7b || ch === 0x5b) {
       if (open.length === MAX_BODY_DEPTH) return { field: pathOf(open.slice(0, MAX_BODY_DEPTH - MAX_JSON_DEPTH)), message: TOO_DEEP };
-      open.push({ isArray: ch === "[", index: 0, key: undefined, keys: undefined });
-      expectKey = ch === "{";
-    } else if (ch === "}" || ch === "]") {
+      open.push({ isArray: ch === 0x5b, index: 0, key: undefined, keys: undefined });
+      expectKey = ch === 0x7b;
+    } else if (ch === 0x7d || ch === 0x5d) {
       open.pop();
       expectKey = false;
-    } else if (ch === ",") {
+    } else if (ch === 0x2c) {
       const top = open.at(-1);
       if (top?.isArray) top.index++;
       expectKey = top !== undefined && !top.isArray;
-    } else if (ch === ":") {
+    } else if (ch === 0x3a) {
       expectKey = false;
     }
   }
   return undefined;
+}
+
+/** The index of the quote that closes the string opening at `open` (one not escaped), or the text's end. */
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  return text.length;
+}
+
+/** Adds `key` to the names seen in `level`; false when it was there already. */
+function rememberKey(level: Level, key: string): boolean {
+  const keys = (level.keys ??= []);
+  if (Array.isArray(keys)) {
+    if (keys.includes(key)) return false;
+    keys.push(key);
+    if (keys.length > LIST_KEYS_UP_TO) level.keys = new Set(keys);
+    return true;
+  }
+  if (keys.has(key)) return false;
+  keys.add(key);
+  return true;
 }
 
 /** The path to the value held by the innermost of `parents`. */
