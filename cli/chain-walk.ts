@@ -2,6 +2,7 @@ import { type ChainBreak, ChainWalker, type RowHasher } from "../src/audit/chain
 import { importCoverageBreak, importStatementOf } from "../src/audit/chain/legacy-import";
 import { type AuditRecord, RECORD_MEMBERS } from "../src/audit/chain/record";
 import { GzipError, openChainFile } from "./chain-files";
+import { duplicateMember } from "./member-names";
 import { Progress } from "./progress";
 
 const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
@@ -25,7 +26,10 @@ export function exactObject(text: string, members: ReadonlySet<string>): Record<
 }
 const stringOrNull = (v: unknown) => v === null || typeof v === "string";
 
-/** The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain fields are typed here. */
+/**
+ * The record on one line, or what is wrong with it. Values are sealed as they are, so only the chain
+ * fields are typed here; a member name written twice anywhere in the line is refused.
+ */
 export function parseRecord(line: string): AuditRecord | string {
   let value: unknown;
   try {
@@ -33,7 +37,7 @@ export function parseRecord(line: string): AuditRecord | string {
   } catch {
     return "not valid JSON";
   }
-  return recordOf(value);
+  return duplicateMember(line, value) ?? recordOf(value);
 }
 
 /** A parsed JSON value as a record, or what is wrong with it. */
@@ -60,8 +64,49 @@ export type Pins = {
   owners: { organizationId: string; reason: string }[];
 };
 
-/** Where a break is: `file` is the path as given (null when it is the only file), `line` within it. */
+/** Where a break is: `file` is the path as given (null when it is the only file), `line` within it (null: the file as a whole). */
 export type Found = { id: string | null; seq: number | null; reason: string; file: string | null; line: number | null };
+
+/** Where a chained record is: `file` is the path as given (null when it is the only file). */
+export type Located = { seq: number; id: string; file: string | null; line: number };
+
+/** "seq, id, line": where a break is, in its file when there are several; a break of a whole file names the file alone. */
+export function locationOf(found: Found) {
+  const line = found.line === null ? found.file : found.file === null ? `line ${found.line}` : `${found.file} line ${found.line}`;
+  return [found.seq !== null ? `seq ${found.seq}` : null, found.id ? `id ${found.id}` : null, line].filter(Boolean).join(", ");
+}
+
+/** The text after "first break:": where, then why (a lone file that holds no records has no where). */
+export const breakText = (found: Found) => [locationOf(found), found.reason].filter(Boolean).join(": ");
+
+/** A line of a chain file: the record on it, or the reason the walk stops there (`line` null: the file as a whole). */
+export type FileLine = { line: number; record: AuditRecord } | { line: number | null; broken: Pick<Found, "id" | "seq" | "reason"> };
+
+/**
+ * The records of one file in order, each with its line; the first line that holds no record ends
+ * them with the reason. Every line must hold one (only the file's final newline may end it, so a
+ * blank line is malformed), a record id may appear once in all the files (`seenIds`, shared by
+ * them: a line repeated would otherwise count as another unchained row), and a file with no record
+ * proves nothing.
+ */
+export async function* fileLines(lines: AsyncIterable<string>, seenIds: Set<string>): AsyncGenerator<FileLine> {
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    const record = text.trim() === "" ? "blank line" : parseRecord(text);
+    if (typeof record === "string") {
+      yield { line, broken: { id: null, seq: null, reason: `malformed record: ${record}` } };
+      return;
+    }
+    if (seenIds.has(record.id)) {
+      yield { line, broken: { id: record.id, seq: record.seq, reason: "duplicate record id" } };
+      return;
+    }
+    seenIds.add(record.id);
+    yield { line, record };
+  }
+  if (line === 0) yield { line: null, broken: { id: null, seq: null, reason: "the file holds no records" } };
+}
 
 /** One input file as walked; `complete` once every line of it was read (its sha256 is then final). */
 export type WalkedFile = {
@@ -79,6 +124,8 @@ export type Walk = {
   organizationId: string | null;
   firstSeq: number | null;
   lastSeq: number | null;
+  /** The first chained row, where the walk starts. */
+  first: Located | null;
   checked: number;
   unchained: number;
   found: Found | null;
@@ -88,16 +135,18 @@ export type Walk = {
 /**
  * Walks the files as ONE chain, in the order given, through the same ChainWalker the API validates
  * with: the first row of a file must link to the last row of the one before. Each file is streamed
- * line by line (gunzipped when it is gzip), so memory stays flat.
+ * line by line (gunzipped when it is gzip); what is kept grows only with the record ids seen, which
+ * must not repeat, and the unchained rows.
  */
 export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins): Promise<Walk> {
   let walker: ChainWalker | null = null;
   let found: Found | null = null;
   let organizationId: string | null = null;
-  let firstSeq: number | null = null;
+  let first: Located | null = null;
   // Unchained rows must be covered by an import record of any of the files (docs/protocol.md, "Every row accounted for").
   const unchained = new Map<string, AuditRecord>();
   const imports: AuditRecord[] = [];
+  const seenIds = new Set<string>();
   const files: WalkedFile[] = [];
   const progress = new Progress(process.stderr);
   for (const path of paths) {
@@ -105,17 +154,14 @@ export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins):
     const reader = await openChainFile(path);
     const file: WalkedFile = { path, gzip: reader.gzip, firstSeq: null, lastSeq: null, records: 0, unchained: 0, complete: false, sha256: "" };
     files.push(file);
-    let lineNo = 0;
     try {
-      for await (const line of reader.lines()) {
-        lineNo++;
-        if (line.trim() === "") continue;
-        const at = { file: named, line: lineNo };
-        const record = parseRecord(line);
-        if (typeof record === "string") {
-          found = { id: null, seq: null, reason: `malformed record: ${record}`, ...at };
+      for await (const read of fileLines(reader.lines(), seenIds)) {
+        if ("broken" in read) {
+          found = { ...read.broken, file: named, line: read.line };
           break;
         }
+        const { record } = read;
+        const at = { file: named, line: read.line };
         file.records++;
         if (record.seq === null) {
           unchained.set(record.id, record);
@@ -124,7 +170,7 @@ export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins):
         }
         if (!walker) {
           organizationId = record.organization_id;
-          firstSeq = record.seq;
+          first = { seq: record.seq, id: record.id, ...at };
           const foreign = pins.owners.find((owner) => owner.organizationId !== organizationId);
           if (foreign) {
             found = { id: record.id, seq: record.seq, reason: foreign.reason, ...at };
@@ -163,7 +209,8 @@ export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins):
     const uncovered = await uncoveredRow(imports, unchained);
     if (uncovered) found = { ...uncovered, file: null, line: null };
   }
-  return { organizationId, firstSeq, lastSeq: checked > 0 ? walker!.lastSeq : null, checked, unchained: unchained.size, found, files };
+  const lastSeq = checked > 0 ? walker!.lastSeq : null;
+  return { organizationId, firstSeq: first?.seq ?? null, lastSeq, first, checked, unchained: unchained.size, found, files };
 }
 
 /** The first unchained row that no verified import record of the files covers as it was imported. */

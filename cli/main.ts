@@ -35,14 +35,18 @@ verify-chain    walks audit-log exports and archives (JSONL: one record per line
                 checkpoints item with its tree_head, or a saved inclusion proof answer, whose
                 hashes then point at the first record that differs), verified with --jwks; every
                 chained row's leaf is recomputed and the leaves must give the head's root at its
-                size. With --key too, both checks run.
+                size. With --key too, both checks run. Every line must be one record (no blank
+                line, no member name written twice), each record id once, at least one record
+                in each file.
 --anchor FILE   a prune anchor (the "anchor" of an item of GET /api/v1/audit/archives; repeat it):
                 its anchor_hmac must verify under one of the --keys, the row at its
                 pruned_through_seq must carry its row_hmac, and its archive must be among the
                 files: the file ending at that seq must have the anchor's archive_sha256.
 --compact-range FILE
                 for files that start at seq S > 1: {"tree_size": S-1, "hashes": [hex…]}, the roots
-                of the complete subtrees of the first S-1 leaves, largest first.
+                of the complete subtrees of the first S-1 leaves, largest first (the compact_range
+                an export or archive carries). With --checkpoint, files that start after seq 1
+                are INVALID without it: nothing else proves the rows before them.
 --jwks FILE     the public keys as served at /.well-known/jwks.json; checks signatures.
 verify-proof    checks a saved answer of GET /api/v1/audit/logs/{id}/proof (its tree head's
                 signature, origin and size, and the RFC 9162 inclusion proof; --record FILE, the

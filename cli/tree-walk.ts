@@ -3,12 +3,9 @@ import { CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import type { TreeHead } from "../src/crypto/merkle/tree-head";
 import { GzipError, openChainFile } from "./chain-files";
-import { type Found, parseRecord } from "./chain-walk";
+import { fileLines, type Found, type Located } from "./chain-walk";
 import { UsageError } from "./io";
 import { Progress } from "./progress";
-
-/** Where a chained record is: `file` is the path as given (null when it is the only file). */
-export type Located = { seq: number; id: string; file: string | null; line: number };
 
 /**
  * Leaves [lo, hi) whose hash a proof states (`expected`): the walk hashes them as they stream by,
@@ -43,23 +40,25 @@ type Tracked = { segment: Segment; range: CompactRange; first: Located | null; l
  * range of the leaves before the files' first row. Unchained rows are not in the tree.
  */
 export async function walkLeaves(paths: string[], head: TreeHead, prefix: CompactRange | null, segments: Segment[]): Promise<LeafWalk> {
+  if (prefix && prefix.size >= head.size) {
+    throw new UsageError(`the compact range covers ${prefix.size} leaves: nothing is left to check against a tree head of size ${head.size}`);
+  }
   const tree = prefix ? prefix.clone() : new CompactRange(0, []);
   const tracked: Tracked[] = [...segments].sort((a, b) => a.lo - b.lo).map((segment) => ({ segment, range: new CompactRange(0, []), first: null, last: null }));
   const walk: LeafWalk = { organizationId: null, firstSeq: null, lastSeq: null, first: null, last: null, leaves: 0, unchained: 0, beyond: false, found: null, root: null, segments: [] };
   const progress = new Progress(process.stderr);
+  const seenIds = new Set<string>();
+  const several = paths.length > 1;
   outer: for (const path of paths) {
-    const file = paths.length > 1 ? path : null;
+    const file = several ? path : null;
     const reader = await openChainFile(path);
-    let line = 0;
     try {
-      for await (const text of reader.lines()) {
-        line++;
-        if (text.trim() === "") continue;
-        const record = parseRecord(text);
-        if (typeof record === "string") {
-          walk.found = { id: null, seq: null, reason: `malformed record: ${record}`, file, line };
+      for await (const read of fileLines(reader.lines(), seenIds)) {
+        if ("broken" in read) {
+          walk.found = { ...read.broken, file, line: read.line };
           break outer;
         }
+        const { record, line } = read;
         if (record.seq === null) {
           walk.unchained++;
           continue;
@@ -67,10 +66,13 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
         const at: Located = { seq: record.seq, id: record.id, file, line };
         const broken = (reason: string) => ({ id: record.id, seq: record.seq, reason, file, line });
         if (walk.firstSeq === null) {
-          startCheck(record.seq, prefix, head);
           walk.organizationId = record.organization_id;
           walk.firstSeq = record.seq;
           walk.first = at;
+          if (!prefix && record.seq > 1) {
+            walk.found = broken(unprovenStart("the tree head", record.seq, several, treeEvidence(record.seq)));
+            break outer;
+          }
         }
         if (record.organization_id !== head.organizationId) {
           walk.found = broken(`organization mismatch (the tree head is organization ${head.organizationId}'s)`);
@@ -117,17 +119,13 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
   return walk;
 }
 
-/** Files that start after seq 1 given without the compact range of the leaves before them. */
-export class CompactRangeNeeded extends UsageError {
-  constructor(readonly firstSeq: number) {
-    super(`the files start at seq ${firstSeq}: pass --compact-range FILE with the compact range of the first ${firstSeq - 1} leaves`);
-  }
-}
+/**
+ * Why a walk that starts at `firstSeq` > 1 proves nothing about the rows before it: `what` (the tree
+ * head, a checkpoint) speaks for them too, and `evidence` says what would.
+ */
+export const unprovenStart = (what: string, firstSeq: number, several: boolean, evidence: string) =>
+  `${what} could not be checked: ${several ? "the files start" : "the file starts"} at seq ${firstSeq} without the evidence before it (${evidence})`;
 
-/** The files must start right after the compact range given (at genesis without one), before the head's size. */
-function startCheck(firstSeq: number, prefix: CompactRange | null, head: TreeHead) {
-  if (!prefix && firstSeq > 1) throw new CompactRangeNeeded(firstSeq);
-  if (prefix && prefix.size >= head.size) {
-    throw new UsageError(`the compact range covers ${prefix.size} leaves: nothing is left to check against a tree head of size ${head.size}`);
-  }
-}
+/** What proves the leaves before `firstSeq` against a tree head. */
+const treeEvidence = (firstSeq: number) =>
+  `pass --compact-range FILE: the compact range of the first ${firstSeq - 1} leaves, which the export or archive carries`;

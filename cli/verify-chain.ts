@@ -4,11 +4,11 @@ import { type Checkpoint, statementOf } from "../src/audit/chain/checkpoint-stat
 import { verifyEd25519 } from "../src/crypto/ed25519";
 import type { Anchor } from "../src/audit/chain/anchor";
 import { anchorForgery, archiveCheck, parseAnchor } from "./anchor";
-import { type Found, type Pins, walkFiles } from "./chain-walk";
+import { breakText, type Found, type Pins, type Walk, walkFiles } from "./chain-walk";
 import { type PublicJwk, readBytes, readJwks, requireFile, UsageError } from "./io";
 import { readNoteFile, readSignedNote, type SignedNoteFile } from "./tree-head";
-import { CompactRangeNeeded } from "./tree-walk";
-import { checkTree, line, type TreeCheck } from "./verify-tree";
+import { unprovenStart } from "./tree-walk";
+import { checkTree, line } from "./verify-tree";
 
 /** key_id(K) = hex(HMAC-SHA256(K, "chainproof key id"))[0..16] (docs/protocol.md §2), K = utf8(the key string). */
 function keyring(keys: string[]) {
@@ -79,25 +79,17 @@ function pinsOf(checkpoint: Checkpoint | null, anchors: Anchor[]): Pins {
   return pins;
 }
 
-/** seq, id, and the line (in its file, when there are several); a corrupt gzip file is named alone. */
-function locationOf(found: Found) {
-  const line = found.line === null ? found.file : found.file === null ? `line ${found.line}` : `${found.file} line ${found.line}`;
-  return [found.seq !== null ? `seq ${found.seq}` : null, found.id ? `id ${found.id}` : null, line].filter(Boolean).join(", ");
-}
-
 const seqRange = (first: number | null, last: number | null) => (last === null ? "no chained rows" : `seq ${first}–${last}`);
 
 /**
- * The public check beside the HMAC walk. A range export given without its compact range is not a
- * usage error here: the walk checks it as before, and the answer says the tree was not.
+ * A checkpoint speaks for every row up to its seq, but a walk that starts after seq 1 trusts its
+ * first prev_hash: files cut at the front (their first lines deleted) would pass. Without the tree
+ * check, which proves the rows before the files through their compact range, that is a break.
  */
-async function optionalTreeCheck(options: ChainOptions, note: SignedNoteFile, jwks: PublicJwk[]): Promise<TreeCheck> {
-  try {
-    return await checkTree(options.files, note, jwks, options.compactRange);
-  } catch (err) {
-    if (!(err instanceof CompactRangeNeeded)) throw err;
-    return { valid: true, organizationId: null, lines: [["tree head", `not checked: ${err.message}`]] };
-  }
+function unprovenStartBreak(walk: Walk, several: boolean): Found | null {
+  if (walk.first === null || walk.first.seq === 1) return null;
+  const evidence = "give the files from seq 1, or the checkpoint's tree head with --jwks and --compact-range FILE";
+  return { ...walk.first, reason: unprovenStart("the checkpoint", walk.first.seq, several, evidence) };
 }
 
 /** verify-chain: returns the exit status, 0 valid, 1 invalid. */
@@ -128,21 +120,17 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
   const { firstSeq, lastSeq } = walk;
   const several = options.files.length > 1;
   let found = walk.found;
-  let note: string | null = null;
-  if (!found && checkpoint) {
-    if (lastSeq === null || checkpoint.seq > lastSeq) {
-      const subject = several ? "the files" : "the file";
-      const ends = lastSeq === null ? `${subject} ${several ? "have" : "has"} no chained rows` : `${subject} ${several ? "end" : "ends"} at seq ${lastSeq}`;
-      const reason = `checkpoint mismatch (${ends} but the signed checkpoint names seq ${checkpoint.seq}: the tail was cut)`;
-      found = { id: null, seq: (lastSeq ?? checkpoint.seq - 1) + 1, reason, file: null, line: null };
-    } else if (firstSeq !== null && checkpoint.seq < firstSeq) {
-      note = `checkpoint seq ${checkpoint.seq} precedes the ${several ? "files'" : "file's"} first row; it could not be checked`;
-    }
+  if (!found && checkpoint && (lastSeq === null || checkpoint.seq > lastSeq)) {
+    const subject = several ? "the files" : "the file";
+    const ends = lastSeq === null ? `${subject} ${several ? "have" : "has"} no chained rows` : `${subject} ${several ? "end" : "ends"} at seq ${lastSeq}`;
+    const reason = `checkpoint mismatch (${ends} but the signed checkpoint names seq ${checkpoint.seq}: the tail was cut)`;
+    found = { id: null, seq: (lastSeq ?? checkpoint.seq - 1) + 1, reason, file: null, line: null };
   }
+  // The public check runs first so that the verdict line says both; its lines follow the HMAC walk's.
+  const tree = given?.note && jwks ? await checkTree(options.files, given.note, jwks, options.compactRange) : null;
+  if (!found && given && !tree) found = unprovenStartBreak(walk, several);
   const anchorChecks = anchors.map((anchor) => ({ anchor, ...archiveCheck(anchor, walk) }));
   const valid = !found && anchorChecks.every((check) => check.ok);
-  // The public check runs first so that the verdict line says both; its lines follow the HMAC walk's.
-  const tree = given?.note && jwks ? await optionalTreeCheck(options, given.note, jwks) : null;
 
   console.log(`chain:        ${valid && (tree?.valid ?? true) ? "VALID" : "INVALID"}`);
   if (walk.organizationId) console.log(`organization: ${walk.organizationId}`);
@@ -170,8 +158,7 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
   for (const { anchor, text } of anchorChecks) {
     console.log(`anchor:       seq ${anchor.pruned_through_seq}, hmac valid (key_id ${anchor.key_id}), ${text}`);
   }
-  if (note) console.log(`note:         ${note}`);
-  if (found) console.log(`first break:  ${locationOf(found)}: ${found.reason}`);
+  if (found) console.log(`first break:  ${breakText(found)}`);
   if (given?.note && !tree) console.log(line("tree head", "not checked: pass --jwks FILE"));
   // With --key the walk has said where the rows are; of the public check only its own verdict is new.
   for (const [label, text] of tree?.lines ?? []) if (label !== "rows" && label !== "start") console.log(line(label === "first break" ? "tree break" : label, text));

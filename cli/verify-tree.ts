@@ -4,7 +4,8 @@ import type { TreeHead } from "../src/crypto/merkle/tree-head";
 import { type PublicJwk, UsageError } from "./io";
 import { inclusionAnswer, inclusionProblem, inclusionSegments, readCompactRange } from "./proof-input";
 import { authenticHead, headText, type SignedNoteFile } from "./tree-head";
-import { type LeafWalk, type Located, type Segment, walkLeaves } from "./tree-walk";
+import { breakText, type Located } from "./chain-walk";
+import { type LeafWalk, type Segment, walkLeaves } from "./tree-walk";
 
 /** One line of the answer: `label:` padded like the rest of the CLI's output. */
 export const line = (label: string, text: string) => `${`${label}:`.padEnd(14)}${text}`;
@@ -71,16 +72,18 @@ export async function checkTree(files: string[], noteFile: SignedNoteFile, jwks:
   const lines: [string, string][] = [];
   if (walk.lastSeq !== null) lines.push(["rows", `${walk.leaves} in the tree (seq ${walk.firstSeq}–${walk.lastSeq}), ${walk.unchained} unchained`]);
   if (walk.firstSeq !== null) {
-    const start = prefix ? `seq ${walk.firstSeq}: the ${prefix.size} leaves before it from the compact range (they count only through the root)` : "genesis (seq 1)";
+    const start = prefix
+      ? `seq ${walk.firstSeq}: the ${prefix.size} leaves before it from the compact range (they count only through the root)`
+      : walk.firstSeq === 1
+        ? "genesis (seq 1)"
+        : `seq ${walk.firstSeq}, without the compact range of the ${walk.firstSeq - 1} leaves before it`;
     lines.push(["start", start]);
   }
   lines.push(["tree head", headText(head, signed.kid)]);
   const several = files.length > 1;
   let found: string | null = null;
   if (walk.found) {
-    const f = walk.found;
-    const at = f.line === null ? f.file : f.file === null ? `line ${f.line}` : `${f.file} line ${f.line}`;
-    found = [f.seq !== null ? `seq ${f.seq}` : null, f.id ? `id ${f.id}` : null, at].filter(Boolean).join(", ") + `: ${f.reason}`;
+    found = breakText(walk.found);
   } else if (walk.lastSeq === null || walk.lastSeq < head.size) {
     const ends = walk.lastSeq === null ? `${several ? "the files have" : "the file has"} no chained rows` : `${several ? "the files end" : "the file ends"} at seq ${walk.lastSeq}`;
     found = `seq ${(walk.lastSeq ?? 0) + 1}: ${ends}, the tree head covers ${head.size} (the tail was cut)`;

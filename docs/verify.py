@@ -5,6 +5,9 @@
                                                            read as such), several files as ONE chain in
                                                            the order given: archives oldest first, then
                                                            the live export
+Each line must be one record, read as the CLI reads it: exactly its 20 members, no member name
+written twice, no blank line (the final newline ends the last line; CRLF line ends are accepted),
+each record id once, at least one record in each file. It takes no checkpoint: use the CLI for those.
 Exit status: 0 valid, 1 invalid, 2 usage error."""
 import argparse
 import gzip
@@ -56,9 +59,19 @@ def hmac_hex(key, text):
 
 # --- Compliance reports ---------------------------------------------------------------------
 
+class DuplicateMember(ValueError):
+    """A member name written twice in one object: JSON readers keep one or the other (RFC 8785, I-JSON forbid it)."""
+    def __init__(self, name):
+        super().__init__("a member name appears twice in one object")
+        self.name = name
+
 def strict_pairs(pairs):
-    if len({name for name, _ in pairs}) != len(pairs):
-        raise ValueError("a member name appears twice in one object")
+    """object_pairs_hook refusing repeated names, in every object at any depth."""
+    seen = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise DuplicateMember(name)
+        seen.add(name)
     return dict(pairs)
 
 def check_report(raw, key):
@@ -93,6 +106,44 @@ def report_problem(raw, key, top):
 
 SEALED = ["id", "organization_id", "seq", "site_id", "actor_id", "action", "resource_type", "resource_id", "status",
           "ip_address", "user_agent", "changes", "previous_state", "new_state", "metadata", "timestamp", "recorded_at", "key_id"]
+MEMBERS = SEALED + ["prev_hash", "row_hmac"]
+
+def refuse_constant(name):
+    raise ValueError("%s is not JSON" % name)
+
+def is_seq(v):
+    """A JSON number that is an integer in 1..2^53-1, as the CLI's Number.isSafeInteger reads it. Python's
+    bool is an int, but true is not a number; 7.0 is the number 7."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return (isinstance(v, int) or v.is_integer()) and 1 <= v <= 2**53 - 1
+
+def parse_row(text):
+    """(the record on one line, None) or (None, what is wrong with it): the checks and words of the CLI
+    (parseRecord in cli/chain-walk.ts). Only the chain fields are typed; values are sealed as they are."""
+    if not text.strip():
+        return None, "blank line"
+    try:
+        row = json.loads(text, object_pairs_hook=strict_pairs, parse_constant=refuse_constant)
+    except DuplicateMember as err:
+        return None, "duplicate member %s" % err.name
+    except ValueError:
+        return None, "not valid JSON"
+    if not isinstance(row, dict):
+        return None, "not a JSON object"
+    missing = [m for m in MEMBERS if m not in row]
+    if missing:
+        return None, "missing " + ", ".join(missing)
+    extra = [m for m in row if m not in MEMBERS]
+    if extra:
+        return None, "unexpected member " + ", ".join(extra)
+    if not isinstance(row["id"], str) or not isinstance(row["organization_id"], str):
+        return None, "id and organization_id must be strings"
+    if row["seq"] is not None and not is_seq(row["seq"]):
+        return None, "seq must be a positive integer or null"
+    if not all(row[f] is None or isinstance(row[f], str) for f in ("key_id", "prev_hash", "row_hmac")):
+        return None, "key_id, prev_hash and row_hmac must be strings or null"
+    return row, None
 
 def key_id(key):
     return hmac_hex(key, "chainproof key id")[:16]
@@ -126,58 +177,80 @@ def link_problem(row, at, keys):
         return "key_id out of epoch"
     return None
 
-def walk(lines, keys):
-    """(verified rows, unchained rows, first break or None); `lines` are (where, text) pairs and a
-    break is (seq, id, where, reason)."""
-    at, unchained, imports, checked = None, {}, [], 0
-    for line_no, line in lines:
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if row["seq"] is None:
-            unchained[row["id"]] = row
-            continue
-        if at is None:  # a file that starts after seq 1 (a range export) trusts its first prev_hash
-            at = {"org": row["organization_id"], "seq": row["seq"] - 1, "epoch": None,
-                  "hmac": None if row["seq"] == 1 else row["prev_hash"]}
-        reason = link_problem(row, at, keys)
-        if reason:
-            return checked, len(unchained), (row["seq"], row["id"], line_no, reason)
-        checked += 1
-        at.update(seq=row["seq"], hmac=row["row_hmac"], epoch=row["key_id"])
-        if row["action"] == "import" and own(row, "ids", "content_sha256"):
-            imports.append(row)
+def import_statement(row):
+    """(ids, content_sha256) of chainproof's own import record, or None: a client's import covers nothing."""
+    m = row["metadata"]
+    if row["action"] != "import" or not own(row, "ids", "content_sha256"):
+        return None
+    if not isinstance(m["content_sha256"], str) or not isinstance(m["ids"], list) or not all(isinstance(i, str) for i in m["ids"]):
+        return None
+    return m["ids"], m["content_sha256"]
+
+def walk(files, keys):
+    """(verified rows, unchained rows, first break or None). `files` gives each file's (name, lines), `lines`
+    its (where, text) pairs; a break is (seq, id, where, reason), None where it does not apply."""
+    at, unchained, imports, checked, seen = None, {}, [], 0, set()
+    for name, lines in files:
+        if not lines:  # a file with no record proves nothing
+            return checked, len(unchained), (None, None, name, "the file holds no records")
+        for where, text in lines:
+            row, problem = parse_row(text)
+            if problem:
+                return checked, len(unchained), (None, None, where, "malformed record: " + problem)
+            if row["id"] in seen:  # a repeated line would otherwise count as another unchained row
+                return checked, len(unchained), (row["seq"], row["id"], where, "duplicate record id")
+            seen.add(row["id"])
+            if row["seq"] is None:
+                unchained[row["id"]] = row
+                continue
+            if at is None:  # a file that starts after seq 1 (a range export) trusts its first prev_hash
+                at = {"org": row["organization_id"], "seq": row["seq"] - 1, "epoch": None,
+                      "hmac": None if row["seq"] == 1 else row["prev_hash"]}
+            reason = link_problem(row, at, keys)
+            if reason:
+                return checked, len(unchained), (row["seq"], row["id"], where, reason)
+            checked += 1
+            at.update(seq=row["seq"], hmac=row["row_hmac"], epoch=row["key_id"])
+            statement = import_statement(row)
+            if statement:
+                imports.append((row, statement))
     return checked, len(unchained), import_break(imports, unchained)
 
 def import_break(imports, unchained):
     """Each unchained row must be named by an import record whose digest still matches its rows."""
     covered = set()
-    for rec in imports:
-        ids = rec["metadata"].get("ids", [])
+    for rec, (ids, content_sha256) in imports:
         missing = [i for i in ids if i not in unchained
                    or any(unchained[i][f] is not None for f in ("key_id", "prev_hash", "row_hmac"))]
         if missing:
             return None, missing[0], None, "imported row missing or no longer unchained"
         digest = hashlib.sha256("\n".join(canonical(unchained[i]) for i in ids).encode("utf-8")).hexdigest()
-        if digest != rec["metadata"]["content_sha256"]:
+        if digest != content_sha256:
             return rec["seq"], rec["id"], None, "imported rows do not match their import record"
         covered.update(ids)
-    stray = sorted(set(unchained) - covered)
+    # the first in file order, as the CLI names it
+    stray = [i for i in unchained if i not in covered]
     return (None, stray[0], None, "unchained row not covered by an import") if stray else None
 
 class GzipError(Exception):
     pass
 
-def chain_lines(names, raws):
-    """(where, text) for every line of the files in order, gunzipping the ones that start with 1f 8b."""
+def chain_files(names, raws):
+    """(name, [(where, text), ...]) for each file in order, gunzipping the ones that start with 1f 8b. The
+    name is None when there is one file. A final newline ends the last line rather than starting another;
+    CRLF line ends are read as LF ones (json.loads takes the CR as whitespace)."""
+    several = len(names) > 1
     for name, raw in zip(names, raws):
         if raw[:2] == b"\x1f\x8b":
             try:
                 raw = gzip.decompress(raw)
             except (OSError, EOFError, zlib.error) as err:
                 raise GzipError("%s: not a valid gzip file (%s)" % (name, err))
-        for line_no, line in enumerate(raw.decode("utf-8").split("\n"), 1):
-            yield ("%s line %d" % (name, line_no) if len(names) > 1 else "line %d" % line_no), line
+        lines = raw.decode("utf-8").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        yield (name if several else None), [
+            ("%s line %d" % (name, n) if several else "line %d" % n, text) for n, text in enumerate(lines, 1)]
 
 def main(argv):
     parser = argparse.ArgumentParser(description="Verify chainproof reports and chain exports offline.")
@@ -208,19 +281,19 @@ def main(argv):
         return 1 if reason else 0
     keys = {key_id(k.encode("utf-8")): k.encode("utf-8") for k in args.key}
     try:
-        checked, unchained, broken = walk(chain_lines(args.file, raws), keys)
+        checked, unchained, broken = walk(chain_files(args.file, raws), keys)
     except GzipError as err:
         print("chain:        INVALID\nreason:       %s" % err)
         return 1
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        print("chain:        INVALID\nreason:       malformed record (%s: %s)" % (type(err).__name__, err))
+    except UnicodeDecodeError as err:
+        print("chain:        INVALID\nreason:       not UTF-8 text (%s)" % err)
         return 1
     print("chain:        %s" % ("INVALID" if broken else "VALID"))
     print("rows:         %d verified, %d unchained" % (checked, unchained))
     if broken:
-        seq, row_id, line, reason = broken
-        where = ([] if seq is None else ["seq %d" % seq]) + ["id " + row_id] + ([line] if line else [])
-        print("first break:  %s: %s" % (", ".join(where), reason))
+        seq, row_id, where, reason = broken
+        at = ([] if seq is None else ["seq %d" % seq]) + ([] if row_id is None else ["id " + row_id]) + ([where] if where else [])
+        print("first break:  %s" % ": ".join(([", ".join(at)] if at else []) + [reason]))
     return 1 if broken else 0
 
 if __name__ == "__main__":

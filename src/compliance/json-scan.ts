@@ -44,7 +44,10 @@ class Scanner {
   pos = 0;
   duplicate: JsonScan["duplicate"] = null;
 
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly maxDepth: number,
+  ) {}
 
   fail(message: string, at = this.pos): never {
     throw new JsonSyntaxError(message, at);
@@ -71,7 +74,7 @@ class Scanner {
   }
 
   object(depth: number): ScannedMember[] {
-    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
+    if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth} levels`);
     this.pos++;
     const members: ScannedMember[] = [];
     const names = new Set<string>();
@@ -104,7 +107,7 @@ class Scanner {
   }
 
   array(depth: number) {
-    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
+    if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth} levels`);
     this.pos++;
     this.skipWhitespace();
     if (this.text[this.pos] === "]") {
@@ -176,9 +179,12 @@ class Scanner {
   }
 }
 
-/** Scans one JSON text; throws JsonSyntaxError unless the text up to the end of its first value is valid JSON. */
-export function scanJson(text: string): JsonScan {
-  const scanner = new Scanner(text);
+/**
+ * Scans one JSON text; throws JsonSyntaxError unless the text up to the end of its first value is
+ * valid JSON nesting at most `maxDepth` levels.
+ */
+export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
+  const scanner = new Scanner(text, maxDepth);
   scanner.skipWhitespace();
   const topLevel = scanner.value(0);
   scanner.skipWhitespace();

@@ -107,9 +107,14 @@ describe("verify-chain with no --key: the public check against a signed tree hea
         `${await headLine(40)}\nroot:         matches the leaves of seq 1–40\n`,
     );
     expect(ok.code).toBe(0);
+    // Without it the rows before seq 21 are unproven (the file's first lines may have been deleted): a verdict, not a usage error.
     const missing = await run("verify-chain", tail, "--checkpoint", head, "--jwks", keys.jwksPath);
-    expect(missing.code).toBe(2);
-    expect(linesOf(missing.stderr)[0]).toBe("chainproof: the files start at seq 21: pass --compact-range FILE with the compact range of the first 20 leaves");
+    expect(missing.stdout).toBe(
+      `chain:        INVALID\norganization: ${ORG}\nstart:        seq 21, without the compact range of the 20 leaves before it\n${await headLine(40)}\n` +
+        `first break:  seq 21, id ${rows[20]!.id}, line 1: the tree head could not be checked: the file starts at seq 21 without the evidence before it ` +
+        "(pass --compact-range FILE: the compact range of the first 20 leaves, which the export or archive carries)\n",
+    );
+    expect(missing.code).toBe(1);
     const short = await file("range-19.json", JSON.stringify((await treeOf(leaves, 19)).compactRange));
     const gap = await runInProcess("verify-chain", tail, "--checkpoint", head, "--jwks", keys.jwksPath, "--compact-range", short);
     expect(gap.code).toBe(1);
@@ -171,11 +176,14 @@ describe("verify-chain with no --key: the public check against a signed tree hea
     expect(linesOf(res.stdout)[0]).toBe("chain:        INVALID");
     expect(linesOf(res.stdout)).toContain("rows:         40 verified (seq 1–40), 0 unchained");
     expect(res.stdout).toContain("\ntree break:   seq 1–40 (lines 1–40): the leaves do not give the signed root;");
-    // A range export: the HMAC walk trusts its first link as before; the tree needs the compact range, and says so.
+    // A range export: the HMAC walk trusts its first link, so with a tree head the compact range must prove what precedes it.
     const tail = await file("tail-key.jsonl", jsonl(rows.slice(20)));
     const unchecked = await runInProcess("verify-chain", tail, "--key", KEY, "--checkpoint", item, "--jwks", keys.jwksPath);
-    expect(unchecked.code).toBe(0);
-    expect(linesOf(unchecked.stdout)).toContain("tree head:    not checked: the files start at seq 21: pass --compact-range FILE with the compact range of the first 20 leaves");
+    expect(unchecked.code).toBe(1);
+    expect(linesOf(unchecked.stdout)).toContain(
+      `tree break:   seq 21, id ${rows[20]!.id}, line 1: the tree head could not be checked: the file starts at seq 21 without the evidence before it ` +
+        "(pass --compact-range FILE: the compact range of the first 20 leaves, which the export or archive carries)",
+    );
     const range = await file("range-20-key.json", JSON.stringify((await treeOf(leaves, 20)).compactRange));
     const ranged = await runInProcess("verify-chain", tail, "--key", KEY, "--checkpoint", item, "--jwks", keys.jwksPath, "--compact-range", range);
     expect(ranged.code).toBe(0);

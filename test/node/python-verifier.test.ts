@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
 import { jsonl, keyId, legacyRow, linesOf, runProgram, sealChain as sealRows, signedReportBody, slow, tempDir } from "./cli-helpers";
+import { runInProcess } from "./tree-fixtures";
 
 // docs/verify.py is the standard-library verifier an auditor runs; these cases feed it files made by
 // the project's own sealing and signing code, so the script and the server cannot drift apart.
@@ -118,6 +119,69 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     const unknown = await verify("chain", await file("unknown.jsonl", jsonl(rows)), "--key", KEY_A);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe(`chain:        INVALID\nrows:         10 verified, 0 unchained\nfirst break:  seq 11, id ${rows[10]!.id}, line 11: unknown key_id\n`);
+  });
+
+  /** The first break the script names in `text`, which must be the CLI's own, both answers INVALID. */
+  async function sameBreak(name: string, text: string) {
+    const path = await file(name, text);
+    const script = await verify("chain", path, "--key", KEY_A, "--key", KEY_B);
+    const cli = await runInProcess("verify-chain", path, "--key", KEY_A, "--key", KEY_B);
+    expect([script.code, cli.code], name).toEqual([1, 1]);
+    expect(linesOf(script.stdout)[0]).toBe("chain:        INVALID");
+    const named = linesOf(script.stdout).find((l) => l.startsWith("first break:"));
+    expect(linesOf(cli.stdout), name).toContain(named);
+    return named;
+  }
+  /** `text` with line `n` (1-based) replaced by `edit(line)`. */
+  function editLine(text: string, n: number, edit: (line: string) => string) {
+    const lines = text.split("\n");
+    const edited = edit(lines[n - 1]!);
+    expect(edited).not.toBe(lines[n - 1]);
+    lines[n - 1] = edited;
+    return lines.join("\n");
+  }
+
+  it("refuses what the CLI refuses, naming the same record: repeated ids, repeated names, other members, no records", async () => {
+    const imported = [legacy(), legacy()];
+    const rows = genuineChain(imported);
+    const genuine = jsonl([...rows, ...imported]);
+    const crlf = await verify("chain", await file("crlf.jsonl", genuine.replaceAll("\n", "\r\n")), "--key", KEY_A, "--key", KEY_B);
+    expect(crlf.stdout).toBe("chain:        VALID\nrows:         20 verified, 2 unchained\n");
+
+    expect(await sameBreak("legacy-twice.jsonl", genuine + jsonl([imported[1]]))).toBe(`first break:  id ${imported[1]!.id}, line 23: duplicate record id`);
+    const chainedTwice = jsonl([...rows.slice(0, 5), rows[4], ...rows.slice(5), ...imported]);
+    expect(await sameBreak("chained-twice.jsonl", chainedTwice)).toBe(`first break:  seq 5, id ${rows[4]!.id}, line 6: duplicate record id`);
+
+    const edits: [string, (line: string) => string, string][] = [
+      ["status", (l) => l.replace('"status":"success"', '"status":"failure","status":"success"'), "duplicate member status"],
+      ["prev-hash", (l) => l.replace("{", `{"prev_hash":"${"0".repeat(64)}",`), "duplicate member prev_hash"],
+      ["nested", (l) => l.replace('"n":1.5e-7', '"n":0,"n":1.5e-7'), "duplicate member n"],
+      ["extra", (l) => `${l.slice(0, -1)},"note":"approved by CFO"}`, "unexpected member note"],
+      ["missing", (l) => l.replace('"site_id":null,', ""), "missing site_id"],
+      ["seq-true", (l) => l.replace('"seq":7', '"seq":true'), "seq must be a positive integer or null"],
+      ["seq-string", (l) => l.replace('"seq":7', '"seq":"7"'), "seq must be a positive integer or null"],
+      ["id-number", (l) => l.replace(/"id":"[^"]+"/, '"id":7'), "id and organization_id must be strings"],
+      ["nan", (l) => l.replace('"seq":7', '"seq":NaN'), "not valid JSON"],
+      ["array", () => "[]", "not a JSON object"],
+    ];
+    for (const [name, edit, problem] of edits) {
+      expect(await sameBreak(`${name}.jsonl`, editLine(genuine, 7, edit))).toBe(`first break:  line 7: malformed record: ${problem}`);
+    }
+    expect(await sameBreak("empty.jsonl", "")).toBe("first break:  the file holds no records");
+  });
+
+  it("refuses a blank line between records or after the final newline; names an import record stripped of its chain fields as the CLI does", async () => {
+    const imported = [legacy(), legacy()];
+    const rows = genuineChain(imported);
+    const blank = jsonl(rows.slice(0, 10)) + "\n" + jsonl([...rows.slice(10), ...imported]);
+    expect(await sameBreak("blank.jsonl", blank)).toBe("first break:  line 11: malformed record: blank line");
+    expect(await sameBreak("trailing-blank.jsonl", jsonl([...rows, ...imported]) + "\n")).toBe("first break:  line 23: malformed record: blank line");
+
+    // Unchained, the import record covers nothing: the first row in the file that no import covers is
+    // named, as the CLI names it (its id sorts last, so an order by id would name another).
+    const stripped = { ...rows[0]!, id: "ffffffff-ffff-4fff-bfff-ffffffffffff", seq: null, key_id: null, prev_hash: null, row_hmac: null };
+    const first = jsonl([stripped, ...rows.slice(1), ...imported]);
+    expect(await sameBreak("stripped-import.jsonl", first)).toBe(`first break:  id ${stripped.id}: unchained row not covered by an import`);
   });
 
   it("walks a gzipped archive and the live export as one chain, naming the file of a break", async () => {
