@@ -70,6 +70,20 @@ describe("GET /api/v1/audit/logs", () => {
     expect(res.json.total).toBe(expected(pred).length);
   });
 
+  it("search finds a value by its own text, quotes, backslashes and tabs included; JSON punctuation matches no structure", async () => {
+    const values = { path: "C:\\temp\\T1", quote: 'say "hi" T2', tab: "a\tb T3" };
+    const c = await createTenant();
+    const res = await appendBatch(c.ingest.as, [recordBody({ metadata: values })]);
+    expect(res.status).toBe(201);
+    const id = res.json.records[0].id;
+    for (const text of ["C:\\temp\\T1", 'say "hi"', "a\tb", "emp\\T"]) {
+      const found = await list(c.admin.as, `search=${encodeURIComponent(text)}&per_page=200`);
+      expect([text, found.json.total, idsOf(found)]).toEqual([text, 1, [id]]);
+    }
+    expect((await list(c.admin.as, `search=${encodeURIComponent('":"')}`)).json.total).toBe(0);
+    expect((await list(c.admin.as, `search=${encodeURIComponent("C:\\\\temp")}`)).json.total).toBe(0);
+  });
+
   it("pages: arithmetic and slices", async () => {
     const all = expected(() => true);
     const p1 = await list(a.admin.as, "per_page=5&page=1");

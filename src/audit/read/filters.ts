@@ -68,7 +68,7 @@ export type ReadPath = "index" | "search-list";
 
 /** Whether the search index can list a read's candidates: search of three characters or more, and no resource or actor (whose index is narrower still). */
 function readsSearchList(f: LogFilters) {
-  return f.search !== undefined && usesSearchIndex(f.search) && f.resourceId === undefined && f.actorId === undefined;
+  return f.search !== undefined && usesSearchIndex(asStoredJson(f.search)) && f.resourceId === undefined && f.actorId === undefined;
 }
 
 export function logConditions(f: LogFilters, path: ReadPath = "index"): SQL | undefined {
@@ -92,12 +92,19 @@ export function logConditions(f: LogFilters, path: ReadPath = "index"): SQL | un
     f.actorId ? eq(auditLogs.actorId, f.actorId) : undefined,
     f.status ? eq(broad(auditLogs.status), f.status) : undefined,
     f.siteId ? eq(broad(auditLogs.siteId), f.siteId) : undefined,
-    f.search ? metadataContains(f.search, f.organizationId) : undefined,
+    f.search ? metadataContains(asStoredJson(f.search), f.organizationId) : undefined,
     // Strictly before: the export's own audit record may be stamped in the same millisecond.
     f.recordedUntil ? lt(scoped(auditLogs.recordedAt), f.recordedUntil) : undefined,
     f.after ? olderThan(f.after, timestamp) : undefined,
   );
 }
+
+/**
+ * The search text as metadata's stored JSON writes it inside a string: `"`, `\\` and control
+ * characters escaped as JCS (and JSON.stringify) escape them. So a value is found by its own text
+ * (`C:\\temp`, `say "hi"`), and JSON's own punctuation (`":"`) matches no structure, only text.
+ */
+const asStoredJson = (text: string) => JSON.stringify(text).slice(1, -1);
 
 /** The trigram index holds sequences of three characters: shorter text matches nothing in it. */
 function usesSearchIndex(text: string) {
@@ -145,5 +152,5 @@ const phraseOf = (text: string) => `"${text.replaceAll('"', '""')}"`;
  */
 export function searchListAtMost(f: LogFilters, n: number): SQL | undefined {
   if (!readsSearchList(f)) return undefined;
-  return sql`(SELECT count(*) FROM (${searchCandidates(phraseOf(f.search!), f.organizationId)} LIMIT ${n + 1})) <= ${n}`;
+  return sql`(SELECT count(*) FROM (${searchCandidates(phraseOf(asStoredJson(f.search!)), f.organizationId)} LIMIT ${n + 1})) <= ${n}`;
 }
