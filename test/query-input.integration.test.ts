@@ -126,3 +126,16 @@ describe("date filters take only days the calendar has", () => {
     expect([activity.status, activity.json.start_date]).toEqual([200, "2024-02-29T00:00:00.000Z"]);
   });
 });
+
+describe("whole numbers in a query string are plain digits", () => {
+  it("9.0, 09, 1e2 and 0x9 are a 422 naming the parameter, not read as numbers", async () => {
+    const message = "must be a whole number written in plain digits";
+    for (const value of ["9.0", "09", "1e2", "0x9", " 9", "-1"]) {
+      const res = await api(`/api/v1/audit/logs?per_page=${encodeURIComponent(value)}`, { as: t.admin.as });
+      expect([value, res.status, res.json.error.details]).toEqual([value, 422, [{ field: "per_page", message }]]);
+    }
+    const proof = await api(`/api/v1/audit/logs/${records[0]!.id}/proof?tree_size=1.0`, { as: t.admin.as });
+    expect([proof.status, proof.json.error.details]).toEqual([422, [{ field: "tree_size", message }]]);
+    expect((await api("/api/v1/audit/logs?per_page=100", { as: t.admin.as })).json.per_page).toBe(100);
+  });
+});

@@ -76,7 +76,7 @@ export async function securityPage(c: Context<AppEnv>) {
     return c.render(<><h1>Security</h1><FieldErrors errors={parsed.errors} />{form}</>, props);
   }
   const events = await listEvents(c, parsed.value);
-  const alerts = await listAlerts(c, AlertQuery.parse({ organization_id: org.id, per_page: ALERTS_SHOWN }));
+  const alerts = await listAlerts(c, AlertQuery.parse({ organization_id: org.id, per_page: String(ALERTS_SHOWN) }));
   await auditView(c, org.id, "security_event", null, { view: "security", filters: { ...filters, page: parsed.value.page } });
   const { page: _page, organization_id: _org, ...kept } = filters;
   const pagerQuery = queryOf({ ...kept, organization_id: caller.role === "super_admin" ? org.id : undefined });

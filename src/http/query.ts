@@ -28,10 +28,22 @@ const dateBound = (end: boolean) =>
 export const startDate = dateBound(false);
 export const endDate = dateBound(true);
 
+/**
+ * A whole number in a query string, written as plain digits: "9", not "9.0", "09", "1e1" or "0x9",
+ * which a number coercion would all read as 9 (or 10, or 16) without a word.
+ */
+export const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, { message: "must be a whole number written in plain digits", abort: true })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: "integer", minimum: min, maximum: max });
+
 /** `page` and `per_page` of every OFFSET-paged list; the object using them refines with `pageDepth`. */
 export const pagingParams = {
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: `1-based; page × per_page must not exceed ${MAX_PAGE_DEPTH}` }),
-  per_page: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(50),
+  page: queryInteger(1, Number.MAX_SAFE_INTEGER).default(1).openapi({ description: `1-based; page × per_page must not exceed ${MAX_PAGE_DEPTH}` }),
+  per_page: queryInteger(1, MAX_PER_PAGE).default(50),
 };
 
 export const pageDepth: [(q: { page: number; per_page: number }) => boolean, { message: string; path: string[] }] = [

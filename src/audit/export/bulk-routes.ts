@@ -1,4 +1,4 @@
-import { assertRangeInOrder } from "../../http/query";
+import { assertRangeInOrder, queryInteger } from "../../http/query";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../../auth/caller";
@@ -186,7 +186,7 @@ bulk.openapi(
     request: {
       params: z.object({ id: z.uuid().toLowerCase() }),
       query: z
-        .object({ expires_in: z.coerce.number().int().min(60).max(MAX_LINK_SECONDS).default(DEFAULT_LINK_SECONDS) })
+        .object({ expires_in: queryInteger(60, MAX_LINK_SECONDS).default(DEFAULT_LINK_SECONDS) })
         .strict()
         .openapi({ description: "Link lifetime in seconds (default 24 h, at most 7 days)" }),
     },

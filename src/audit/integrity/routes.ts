@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { queryInteger } from "../../http/query";
 import { requireRole } from "../../auth/caller";
 import { scopeOrganization } from "../../auth/tenancy";
 import { loadAuditKeyring } from "../../crypto/keys";
@@ -24,11 +25,7 @@ const ValidateQuery = z
     organization_id: z.uuid().toLowerCase().optional(),
     start_id: z.uuid().toLowerCase().optional().openapi({ description: "A chained record to start the walk at; an unchained (legacy) record is a 422" }),
     end_id: z.uuid().toLowerCase().optional().openapi({ description: "A chained record to end the walk at, not before start_id; an unchained (legacy) record is a 422" }),
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_VALIDATE_LIMIT)
+    limit: queryInteger(1, MAX_VALIDATE_LIMIT)
       .default(DEFAULT_VALIDATE_LIMIT)
       .openapi({ description: "Rows to check in this call; without organization_id, across all organizations together" }),
     cursor: z
@@ -117,7 +114,7 @@ integrity.openapi(
     summary: "Signed checkpoints of an organization's head, newest first",
     request: {
       query: z
-        .object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+        .object({ organization_id: z.uuid().toLowerCase().optional(), limit: queryInteger(1, 1000).default(100) })
         .strict(),
     },
     responses: {

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { queryInteger } from "../../http/query";
 import { requireRole } from "../../auth/caller";
 import { scopeOrganization } from "../../auth/tenancy";
 import { notFound } from "../../http/errors";
@@ -38,7 +39,7 @@ runs.openapi(
     summary: "The scheduled validation runs, newest first (super_admin)",
     middleware: [requireRole("super_admin")] as const,
     request: {
-      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: queryInteger(1, 100).default(20) }).strict(),
     },
     responses: {
       200: json(z.object({ items: z.array(ValidationRunSchema) }).openapi("ValidationRunList"), "The runs"),

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { queryInteger } from "../../http/query";
 import { requireRole } from "../../auth/caller";
 import { scopeOrganization } from "../../auth/tenancy";
 import { toHex } from "../../crypto/encoding";
@@ -14,7 +15,7 @@ const proofs = newRouter();
 const tags = ["Public proofs"];
 const hex = z.string().regex(/^[0-9a-f]{64}$/);
 const note = z.string().openapi({ description: "A signed tree head: C2SP checkpoint note (origin chainproof/<organization_id>, size, base64 root, Ed25519 signature line)" });
-const size = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const size = queryInteger(1, Number.MAX_SAFE_INTEGER);
 
 const TreeHeadSchema = z
   .object({ organization_id: z.string(), tree_size: z.number().int(), root_hash: hex, checkpoint: note })

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { queryInteger } from "../../http/query";
 import { requireRole } from "../../auth/caller";
 import { readScope } from "../../auth/tenancy";
 import { notFound } from "../../http/errors";
@@ -61,7 +62,7 @@ archives.openapi(
     summary: "Archives of pruned rows, newest first (org_admin: its organization; super_admin: all or the one named)",
     middleware: [requireRole("org_admin", "super_admin")] as const,
     request: {
-      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+      query: z.object({ organization_id: z.uuid().toLowerCase().optional(), limit: queryInteger(1, 100).default(20) }).strict(),
     },
     responses: {
       200: json(z.object({ items: z.array(ArchiveSchema) }).openapi("ArchiveList"), "The archives"),
