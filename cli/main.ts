@@ -22,8 +22,12 @@ verify-report   checks a downloaded compliance report: HMAC-SHA256 over the exac
                 GET /api/v1/organizations/{orgId}/compliance-report/verification-key). The file must
                 be strict: top level exactly "report", "signature" and optionally "attestation", in
                 that order, nothing after the closing brace, no member name repeated in any object.
-                With --jwks the Ed25519 attestation is REQUIRED and checked: a report without one is
-                invalid, since anyone holding the verification key (an org_admin) can make the HMAC.
+                Anyone holding the verification key (any org_admin) can make the HMAC, so the
+                Ed25519 attestation decides who made the report: pass --jwks FILE (the public keys,
+                GET /.well-known/jwks.json). With --jwks the attestation is REQUIRED and checked: a
+                report without one, or whose attestation does not verify, is INVALID. Without
+                --jwks a report that carries an attestation is NOT VERIFIED (exit 1); one without
+                an attestation is VALID on its HMAC alone, with a note saying what that shows.
 verify-chain    walks audit-log exports and archives (JSONL: one record per line, in seq order;
                 gzipped files, e.g. archives, are read as they are) and names the first broken
                 link. Several files are ONE chain in the order given: archives oldest first, then
@@ -58,7 +62,7 @@ verify-receipt  checks a Chainproof-Receipt header value (saved to a file, or it
                 array, the append's answer {"records":[…]}, or JSONL) every member it states:
                 organization_id, first_seq, last_seq, recorded_at and leaves_sha256.
 
-exit status: 0 valid, 1 invalid, 2 usage error. Nothing is sent over the network.`;
+exit status: 0 valid, 1 invalid (or, for verify-report, not verified), 2 usage error. Nothing is sent over the network.`;
 
 const OPTIONS = {
   key: { type: "string", multiple: true },

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Verifies chainproof files with the Python 3 standard library only (docs/verifying.md, docs/protocol.md).
-  python3 verify.py report FILE --key VERIFICATION_KEY      a compliance report (HMAC + strict file)
+  python3 verify.py report FILE --key VERIFICATION_KEY [--jwks JWKS]
+                                                           a compliance report (HMAC + strict file; the
+                                                           Ed25519 attestation with --jwks: without it, an
+                                                           attested report is NOT VERIFIED)
   python3 verify.py chain FILE... --key KEY [--key KEY]     audit-log exports and archives (JSONL; gzip is
                                                            read as such), several files as ONE chain in
                                                            the order given: archives oldest first, then
@@ -10,10 +13,12 @@ written twice, no blank line (the final newline ends the last line; CRLF line en
 each record id once, at least one record in each file. It takes no checkpoint: use the CLI for those.
 Exit status: 0 valid, 1 invalid, 2 usage error."""
 import argparse
+import base64
 import gzip
 import hashlib
 import hmac
 import json
+import re
 import sys
 import zlib
 from decimal import Decimal
@@ -101,6 +106,124 @@ def report_problem(raw, key, top):
     if signature.get("algorithm") != "HMAC-SHA256" or not hmac.compare_digest(mac, str(signature.get("value"))):
         return "signature mismatch: the report bytes were altered, or this is not the organization's key"
     return None
+
+# --- Ed25519 (RFC 8032), for the report's attestation ----------------------------------------
+
+ED_P = 2**255 - 19
+ED_L = 2**252 + 27742317777372353535851937790883648493  # the order of the base point
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+
+def ed_add(p, q):
+    """RFC 8032 §5.1.4 point addition in extended coordinates (X, Y, Z, T); it also doubles."""
+    a = (p[1] - p[0]) * (q[1] - q[0]) % ED_P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % ED_P
+    c = 2 * p[3] * q[3] * ED_D % ED_P
+    d = 2 * p[2] * q[2] % ED_P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return e * f % ED_P, g * h % ED_P, f * g % ED_P, e * h % ED_P
+
+def ed_mul(s, p):
+    q = (0, 1, 1, 0)  # the neutral element
+    while s:
+        if s & 1:
+            q = ed_add(q, p)
+        p, s = ed_add(p, p), s >> 1
+    return q
+
+def ed_encode(p):
+    zi = pow(p[2], ED_P - 2, ED_P)
+    x, y = p[0] * zi % ED_P, p[1] * zi % ED_P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+def ed_decode(b):
+    """RFC 8032 §5.1.3: the point of a 32-byte encoding, or None (y >= p, no square root, -0)."""
+    if len(b) != 32:
+        return None
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, y & (2**255 - 1)
+    if y >= ED_P:
+        return None
+    u, v = (y * y - 1) % ED_P, (ED_D * y * y + 1) % ED_P
+    x = u * pow(v, 3, ED_P) * pow(u * pow(v, 7, ED_P), (ED_P - 5) // 8, ED_P) % ED_P
+    if v * x * x % ED_P == (-u) % ED_P:
+        x = x * ED_SQRT_M1 % ED_P
+    if v * x * x % ED_P != u:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = ED_P - x
+    return x, y, 1, x * y % ED_P
+
+ED_B = ed_decode((4 * pow(5, ED_P - 2, ED_P) % ED_P).to_bytes(32, "little"))
+
+def ed25519_verify(public_key, message, signature):
+    """RFC 8032 §5.1.7 with the acceptance rule of Node's and WebCrypto's Ed25519 verify: S < L, A
+    decodes, and the canonical encoding of [S]B - [k]A is R byte for byte (cofactorless [S]B = R + [k]A,
+    R canonical), k = SHA-512(R || A || M) mod L. All three arguments are bytes."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    a = ed_decode(public_key)
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or s >= ED_L:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public_key + message).digest(), "little") % ED_L
+    minus_a = ((-a[0]) % ED_P, a[1], a[2], (-a[3]) % ED_P)
+    return ed_encode(ed_add(ed_mul(s, ED_B), ed_mul(k, minus_a))) == signature[:32]
+
+def b64url(text):
+    """The bytes of unpadded base64url in its one canonical form (as the CLI reads it), or None."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        return None
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return raw if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") == text else None
+
+def read_jwks(text):
+    """The {"keys":[{"kid":…,"x":…}]} of /.well-known/jwks.json as a list of keys, or None."""
+    try:
+        keys = json.loads(text).get("keys")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(keys, list) or not all(isinstance(k, dict) and isinstance(k.get("kid"), str)
+                                             and isinstance(k.get("x"), str) for k in keys):
+        return None
+    return keys
+
+def attestation_check(raw, top, jwks):
+    """(the attestation line, the reason the report is not valid or None, whether it went unchecked)
+    for a file whose HMAC verified. Anyone holding the verification key (any org_admin) can make the
+    HMAC: a report that carries an attestation is valid only when it was checked against the JWKS
+    and verifies, and with a JWKS one without it is not valid."""
+    att = top.get("attestation")
+    if att is None:
+        if jwks is None:
+            return "absent", None, False
+        return "ABSENT (required with --jwks)", ("the report has no attestation, and its issuer attests every "
+                                                 "report: the HMAC alone does not show who made it"), False
+    if not (isinstance(att, dict) and att.get("algorithm") == "Ed25519" and isinstance(att.get("kid"), str)
+            and isinstance(att.get("value"), str)):
+        return "INVALID", 'attestation must be {"algorithm":"Ed25519","kid":…,"value":…}', False
+    kid = att["kid"]
+    if jwks is None:
+        return "present (kid %s), NOT CHECKED: pass --jwks FILE" % kid, (
+            "the report carries an Ed25519 attestation, which could not be checked without the public keys: "
+            "pass --jwks FILE (GET /.well-known/jwks.json). The HMAC alone shows only that a holder of the "
+            "organization's verification key (any org_admin) made the report"), True
+    key = next((k for k in jwks if k["kid"] == kid), None)
+    if key is None:
+        return "INVALID (kid %s)" % kid, "attestation key %s is not among the published keys" % json.dumps(kid), False
+    public, signature = b64url(key["x"]), b64url(att["value"])
+    start = raw.find(b'"report":') + len(b'"report":')
+    signed = raw[start:raw.find(b',"signature"', start)]
+    if public is None or signature is None or key.get("kty", "OKP") != "OKP" or key.get("crv", "Ed25519") != "Ed25519" \
+            or not ed25519_verify(public, signed, signature):
+        return "INVALID (kid %s)" % kid, "attestation signature does not verify over the report bytes", False
+    return "valid (kid %s)" % kid, None, False
+
+UNATTESTED_NOTE = ("the report carries no attestation: its HMAC shows only that a holder of the organization's "
+                   "verification key (any org_admin) made it, not that chainproof did. A deployment with a checkpoint "
+                   "key attests every report; check such a report with --jwks FILE, which then requires the attestation")
 
 # --- Chain exports --------------------------------------------------------------------------
 
@@ -258,7 +381,10 @@ def main(argv):
     parser.add_argument("file", nargs="+")
     parser.add_argument("--key", action="append", required=True,
                         help="report: the 64-hex verification key; chain: an AUDIT_HMAC_KEY string (repeat it)")
+    parser.add_argument("--jwks", help="report: the public keys, as served at /.well-known/jwks.json")
     args = parser.parse_args(argv)
+    if args.jwks is not None and args.what != "report":
+        parser.error("--jwks belongs to report")
     raws = []
     for name in args.file:
         try:
@@ -272,12 +398,27 @@ def main(argv):
         raw = raws[0]
         if len(args.key) != 1 or len(args.key[0]) != 64 or not set(args.key[0]) <= set("0123456789abcdef"):
             parser.error("report takes one --key: 64 lowercase hex characters")
+        jwks = None
+        if args.jwks is not None:
+            try:
+                with open(args.jwks, "rb") as f:
+                    jwks = read_jwks(f.read())
+            except OSError as err:
+                parser.error("cannot read %s: %s" % (args.jwks, err.strerror))
+            if jwks is None:
+                parser.error('JWKS %s must look like {"keys":[{"kid":…,"x":…}]} (as served at /.well-known/jwks.json)' % args.jwks)
         reason, members = check_report(raw, args.key[0])
-        print("report:       %s" % ("INVALID" if reason else "VALID"))
+        if reason:
+            print("report:       INVALID\nreason:       " + reason)
+            return 1
+        line, reason, unchecked = attestation_check(raw, json.loads(raw.decode("utf-8")), jwks)
+        print("report:       %s" % ("NOT VERIFIED" if unchecked else "INVALID" if reason else "VALID"))
+        print("hmac:         valid")
+        print("attestation:  " + line)
         if reason:
             print("reason:       " + reason)
-        elif "attestation" in members:
-            print("attestation:  present, not checked here (Ed25519 is not in the standard library)")
+        elif "attestation" not in members:
+            print("note:         " + UNATTESTED_NOTE)
         return 1 if reason else 0
     keys = {key_id(k.encode("utf-8")): k.encode("utf-8") for k in args.key}
     try:

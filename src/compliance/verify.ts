@@ -101,14 +101,17 @@ export function readSignedReport(text: string): SignedReportParts {
 export type ReportVerification = {
   valid: boolean;
   hmac_valid: boolean;
-  /** null when the file carries no attestation, or when no public keys were given to check it. */
+  /** null when the file carries no attestation, or when no public keys were given to check it (then valid is false). */
   attestation_valid: boolean | null;
   organization_id: string;
   reason: string | null;
 };
 
 export type AttestationPolicy = {
-  /** The published Ed25519 keys; without them a present attestation is left unchecked. */
+  /**
+   * The published Ed25519 keys. Without them a present attestation cannot be checked, and the report
+   * is not valid: its HMAC could have been re-made by an org_admin over a changed report.
+   */
   publicKeys?: readonly { kid: string; x: string }[];
   /**
    * The issuer attests every report, so one without an attestation is not its own: the HMAC alone
@@ -122,7 +125,9 @@ async function attestationProblem(parts: SignedReportParts, policy: AttestationP
   if (!attestation) {
     return { valid: null, reason: policy.required ? "the report has no attestation, and its issuer attests every report: the HMAC alone does not show who made it" : null };
   }
-  if (!policy.publicKeys) return { valid: null, reason: null };
+  if (!policy.publicKeys) {
+    return { valid: null, reason: "the report carries an attestation that was not checked (no public keys given): the HMAC alone does not show who made it" };
+  }
   const key = policy.publicKeys.find((k) => k.kid === attestation.kid);
   if (!key) return { valid: false, reason: `attestation key ${JSON.stringify(attestation.kid)} is not among the published keys` };
   if (!(await verifyEd25519(key, parts.reportBytes, attestation.value))) {
@@ -134,7 +139,8 @@ async function attestationProblem(parts: SignedReportParts, policy: AttestationP
 /**
  * Checks the HMAC with the organization's verification key (its 64 ASCII characters are the key),
  * in constant time, and the attestation under `policy`. Only a file that also keeps the strict-file
- * rules is valid; the first problem found is the reason.
+ * rules is valid, and one that carries an attestation only when it was checked and verifies; the
+ * first problem found is the reason.
  */
 export async function verifySignedReport(parts: SignedReportParts, verificationKey: string, policy: AttestationPolicy): Promise<ReportVerification> {
   const expected = await hmacSha256Hex(await importHmacKey(verificationKey), parts.reportBytes);

@@ -72,8 +72,9 @@ export async function compliancePage(c: Context<AppEnv>) {
         <a href={`/organizations/${org.id}/compliance-report`} download={`compliance-report-${org.id}.json`}>
           <strong>Download signed JSON</strong>
         </a>{" "}
-        — verify it offline with <code>npx chainproof verify-report FILE --key KEY</code> (the organization's verification key, from{" "}
-        <code>GET /api/v1/organizations/{org.id}/compliance-report/verification-key</code>, org_admin).
+        — verify it offline with <code>npx chainproof verify-report FILE --key KEY --jwks jwks.json</code> (the organization's verification key, from{" "}
+        <code>GET /api/v1/organizations/{org.id}/compliance-report/verification-key</code>, org_admin; the public keys, from{" "}
+        <code>GET /.well-known/jwks.json</code>, which check the report's attestation).
       </p>
       <h3>At a glance</h3>
       <ul>

@@ -76,6 +76,18 @@ export async function signedReportBody(orgId: string, key: string, anchorHmac: s
 }
 
 /**
+ * What an org_admin can make without chainproof: the report bytes of `body` changed by `edit`, with a
+ * fresh HMAC under the organization's verification key `key` (which org_admins can fetch), and the
+ * genuine report's attestation kept as it was, or dropped.
+ */
+export function forgeReport(body: string, key: string, edit: (reportBytes: string) => string, attestation: "keep" | "drop"): string {
+  const reportBytes = edit(body.slice(body.indexOf('"report":') + '"report":'.length, body.indexOf(',"signature"')));
+  const value = createHmac("sha256", key).update(reportBytes, "utf8").digest("hex");
+  const kept = attestation === "keep" ? `,"attestation":${JSON.stringify(JSON.parse(body).attestation)}` : "";
+  return `{"report":${reportBytes},"signature":{"algorithm":"HMAC-SHA256","value":"${value}"}${kept}}`;
+}
+
+/**
  * A signer and two JWKS files for the calling test file, made before its tests: `jwksPath`
  * publishes the signer's key, `otherJwksPath` another key under the same kid (a forgery).
  */

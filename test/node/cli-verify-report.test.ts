@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { assembleReport, signReport } from "../../src/compliance/report";
 import type { Service } from "../../src/compliance/store";
-import { prunedChainCoverage, run, signerWithJwks, slow, tempDir } from "./cli-helpers";
+import { forgeReport, linesOf, prunedChainCoverage, run, signerWithJwks, slow, tempDir } from "./cli-helpers";
 
 const { file, inDir } = tempDir();
 const keys = signerWithJwks(file);
@@ -10,9 +10,9 @@ const keys = signerWithJwks(file);
 describe("verify-report", slow, () => {
   const KEY = "3f".repeat(32);
   const ORG = randomUUID();
-  const service = (id: string, zones: string[], storage: string): Service => ({
+  const service = (id: string, zones: string[], storage: string, storageEncrypted = true): Service => ({
     organizationId: ORG, id, name: `db ${id}`, databaseType: "postgresql", version: "16", status: "running", zones,
-    storageRegion: storage, storageEncrypted: true, backupEncryptionEnabled: true, tlsEnabled: true, backupScheduleEnabled: true,
+    storageRegion: storage, storageEncrypted, backupEncryptionEnabled: true, tlsEnabled: true, backupScheduleEnabled: true,
     backupScheduleCron: "0 3 * * *", backupRetentionDays: 14, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
   });
 
@@ -21,7 +21,7 @@ describe("verify-report", slow, () => {
     const report = assembleReport({
       organization: { id: ORG, name: "Acme GmbH — Zürich & Köln", tier: "PROFESSIONAL" },
       generatedAt: "2026-03-01T12:00:00.000Z",
-      services: [service("svc_b", ["gb-lon1"], "gb-lon1"), service("svc_a", ["de-fra1", "nl-ams1"], "de-fra1")],
+      services: [service("svc_b", ["gb-lon1"], "gb-lon1", false), service("svc_a", ["de-fra1", "nl-ams1"], "de-fra1")],
       lastBackups: new Map(),
       chain: prunedChainCoverage(ORG, "ab".repeat(32)),
       retentionEnforced: false,
@@ -40,13 +40,66 @@ describe("verify-report", slow, () => {
     expect(res.stdout).toContain(`organization: ${ORG}`);
     expect(res.stdout).toContain(`attestation:  valid (kid ${keys.signer.kid})`);
     expect(res.code).toBe(0);
-    const unchecked = await run("verify-report", path, "--key", KEY);
-    expect(unchecked.code).toBe(0);
-    expect(unchecked.stdout).toContain("not checked: pass --jwks FILE");
+  });
+
+  it("without --jwks an attested report is NOT VERIFIED (exit 1): its HMAC could be an org_admin's own", async () => {
+    const path = await file("attested.json", await reportBody());
+    const res = await run("verify-report", path, "--key", KEY);
+    expect(res.code).toBe(1);
+    const lines = linesOf(res.stdout);
+    expect(lines[0]).toBe("report:       NOT VERIFIED");
+    expect(lines).toContain("hmac:         valid");
+    expect(lines).toContain(`attestation:  present (kid ${keys.signer.kid}), NOT CHECKED: pass --jwks FILE`);
+    expect(res.stdout).toContain("reason:       the report carries an Ed25519 attestation, which could not be checked without the public keys: pass --jwks FILE (GET /.well-known/jwks.json)");
+    expect(lines).not.toContain("report:       VALID");
+  });
+
+  it("an unattested report without --jwks is VALID on its HMAC, with a note on what that shows", async () => {
     const plain = await file("plain.json", await reportBody(false));
     const absent = await run("verify-report", plain, "--key", KEY);
     expect(absent.code).toBe(0);
+    expect(linesOf(absent.stdout)[0]).toBe("report:       VALID");
     expect(absent.stdout).toContain("attestation:  absent");
+    expect(absent.stdout).toContain("note:         the report carries no attestation: its HMAC shows only that a holder of the organization's verification key (any org_admin) made it");
+    expect(absent.stdout).not.toContain("reason:");
+  });
+
+  it("a report an org_admin changed and re-signed with the verification key fails, its old attestation kept or dropped", async () => {
+    const body = await reportBody();
+    // svc_b's storage is not encrypted; the forger claims it is.
+    const edit = (report: string) => {
+      const changed = report.replace('"storage_encrypted":false', '"storage_encrypted":true');
+      expect(changed).not.toBe(report);
+      return changed;
+    };
+    const kept = await file("forged-kept.json", forgeReport(body, KEY, edit, "keep"));
+    const dropped = await file("forged-dropped.json", forgeReport(body, KEY, edit, "drop"));
+    const [keptPlain, keptJwks, droppedPlain, droppedJwks] = await Promise.all([
+      run("verify-report", kept, "--key", KEY),
+      run("verify-report", kept, "--key", KEY, "--jwks", keys.jwksPath),
+      run("verify-report", dropped, "--key", KEY),
+      run("verify-report", dropped, "--key", KEY, "--jwks", keys.jwksPath),
+    ]);
+    // Every forgery has a valid HMAC: that is the point.
+    for (const res of [keptPlain, keptJwks, droppedPlain, droppedJwks]) expect(res.stdout).toContain("hmac:         valid");
+
+    expect(keptPlain.code).toBe(1);
+    expect(linesOf(keptPlain.stdout)[0]).toBe("report:       NOT VERIFIED");
+    expect(keptPlain.stdout).toContain("pass --jwks FILE");
+    expect(keptJwks.code).toBe(1);
+    expect(linesOf(keptJwks.stdout)[0]).toBe("report:       INVALID");
+    expect(keptJwks.stdout).toContain(`attestation:  INVALID (kid ${keys.signer.kid})`);
+    expect(keptJwks.stdout).toContain("reason:       attestation signature does not verify over the report bytes");
+
+    expect(droppedJwks.code).toBe(1);
+    expect(linesOf(droppedJwks.stdout)[0]).toBe("report:       INVALID");
+    expect(droppedJwks.stdout).toContain("attestation:  ABSENT (required with --jwks)");
+    // Without --jwks nothing can tell a dropped attestation from a deployment that issues none: VALID
+    // on the HMAC, and the note says what that shows.
+    expect(droppedPlain.code).toBe(0);
+    expect(linesOf(droppedPlain.stdout)[0]).toBe("report:       VALID");
+    expect(droppedPlain.stdout).toContain("attestation:  absent");
+    expect(droppedPlain.stdout).toContain("note:         the report carries no attestation");
   });
 
   it("with --jwks the attestation is required: an HMAC-only report is invalid", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type AuditRecord, canonicalRow } from "../../src/audit/chain/record";
-import { jsonl, keyId, legacyRow, linesOf, runProgram, sealChain as sealRows, signedReportBody, slow, tempDir } from "./cli-helpers";
+import { forgeReport, jsonl, keyId, legacyRow, linesOf, newSigner, runProgram, sealChain as sealRows, signedReportBody, slow, tempDir } from "./cli-helpers";
 import { runInProcess } from "./tree-fixtures";
 
 // docs/verify.py is the standard-library verifier an auditor runs; these cases feed it files made by
@@ -27,12 +27,30 @@ describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
 
   /** The body exactly as the Worker builds it, attestation included. */
   const reportBody = async () => (await signedReportBody(ORG, KEY, "cd".repeat(32))).body;
+  /** The same, with a JWKS file that publishes its attestation key. */
+  const attested = async (name: string) => {
+    const { body, jwks } = await signedReportBody(ORG, KEY, "cd".repeat(32));
+    return { body, kid: JSON.parse(body).attestation.kid as string, jwks: await file(`${name}-jwks.json`, jwks) };
+  };
+  const UNCHECKED =
+    "reason:       the report carries an Ed25519 attestation, which could not be checked without the public keys: pass --jwks FILE " +
+    "(GET /.well-known/jwks.json). The HMAC alone shows only that a holder of the organization's verification key (any org_admin) made the report\n";
+  const NOTE =
+    "note:         the report carries no attestation: its HMAC shows only that a holder of the organization's verification key (any org_admin) " +
+    "made it, not that chainproof did. A deployment with a checkpoint key attests every report; check such a report with --jwks FILE, which " +
+    "then requires the attestation\n";
 
-  it("accepts the report as signed, and rejects one changed byte or a wrong key", async () => {
-    const body = await reportBody();
-    const ok = await verify("report", await file("report.json", body), "--key", KEY);
-    expect(ok.stdout).toBe("report:       VALID\nattestation:  present, not checked here (Ed25519 is not in the standard library)\n");
+  it("accepts the report as signed with its attestation checked, and rejects one changed byte or a wrong key", async () => {
+    const { body, kid, jwks } = await attested("genuine");
+    const ok = await verify("report", await file("report.json", body), "--key", KEY, "--jwks", jwks);
+    expect(ok.stdout).toBe(`report:       VALID\nhmac:         valid\nattestation:  valid (kid ${kid})\n`);
     expect(ok.code).toBe(0);
+    // Without the public keys the attestation, which alone shows who made the report, is unchecked.
+    const unchecked = await verify("report", await file("report.json", body), "--key", KEY);
+    expect(unchecked.stdout).toBe(
+      `report:       NOT VERIFIED\nhmac:         valid\nattestation:  present (kid ${kid}), NOT CHECKED: pass --jwks FILE\n${UNCHECKED}`,
+    );
+    expect(unchecked.code).toBe(1);
 
     const at = body.indexOf("Zürich");
     const MISMATCH = "report:       INVALID\nreason:       signature mismatch: the report bytes were altered, or this is not the organization's key\n";
@@ -42,6 +60,87 @@ describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
     const wrongKey = await verify("report", await file("report2.json", body), "--key", "5d".repeat(32));
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toBe(MISMATCH);
+  });
+
+  it("rejects a report an org_admin changed and re-signed with the verification key, its old attestation kept or dropped", async () => {
+    const { body, kid, jwks } = await attested("forged");
+    const edit = (report: string) => {
+      const changed = report.replace('"retention_enforced":false', '"retention_enforced":true');
+      expect(changed).not.toBe(report);
+      return changed;
+    };
+    const kept = await file("forged-kept.json", forgeReport(body, KEY, edit, "keep"));
+    const dropped = await file("forged-dropped.json", forgeReport(body, KEY, edit, "drop"));
+    const [keptPlain, keptJwks, droppedPlain, droppedJwks] = await Promise.all([
+      verify("report", kept, "--key", KEY),
+      verify("report", kept, "--key", KEY, "--jwks", jwks),
+      verify("report", dropped, "--key", KEY),
+      verify("report", dropped, "--key", KEY, "--jwks", jwks),
+    ]);
+    expect(keptPlain.stdout).toBe(`report:       NOT VERIFIED\nhmac:         valid\nattestation:  present (kid ${kid}), NOT CHECKED: pass --jwks FILE\n${UNCHECKED}`);
+    expect(keptPlain.code).toBe(1);
+    expect(keptJwks.stdout).toBe(
+      `report:       INVALID\nhmac:         valid\nattestation:  INVALID (kid ${kid})\nreason:       attestation signature does not verify over the report bytes\n`,
+    );
+    expect(keptJwks.code).toBe(1);
+    expect(droppedJwks.stdout).toBe(
+      "report:       INVALID\nhmac:         valid\nattestation:  ABSENT (required with --jwks)\n" +
+        "reason:       the report has no attestation, and its issuer attests every report: the HMAC alone does not show who made it\n",
+    );
+    expect(droppedJwks.code).toBe(1);
+    // Without --jwks a dropped attestation looks like a deployment that issues none: VALID on the HMAC, with the note.
+    expect(droppedPlain.stdout).toBe(`report:       VALID\nhmac:         valid\nattestation:  absent\n${NOTE}`);
+    expect(droppedPlain.code).toBe(0);
+  });
+
+  it("checks the attestation by kid: another key under that kid, an unknown kid, a malformed attestation", async () => {
+    const { body, kid } = await attested("kid");
+    const path = await file("kid-report.json", body);
+    const other = await file("other-jwks.json", JSON.stringify({ keys: [{ ...(await newSigner()).publicJwk, kid }] }));
+    const foreign = await verify("report", path, "--key", KEY, "--jwks", other);
+    expect(foreign.code).toBe(1);
+    expect(linesOf(foreign.stdout)).toContain(`attestation:  INVALID (kid ${kid})`);
+    const unknown = await verify("report", path, "--key", KEY, "--jwks", await file("unknown-jwks.json", JSON.stringify({ keys: [(await newSigner()).publicJwk] })));
+    expect(unknown.code).toBe(1);
+    expect(linesOf(unknown.stdout)).toContain(`reason:       attestation key ${JSON.stringify(kid)} is not among the published keys`);
+    const malformed = body.replace('"algorithm":"Ed25519"', '"algorithm":"none"');
+    const bad = await verify("report", await file("malformed-attestation.json", malformed), "--key", KEY);
+    expect(bad.code).toBe(1);
+    expect(linesOf(bad.stdout)[0]).toBe("report:       INVALID");
+    expect(bad.stdout).toContain('reason:       attestation must be {"algorithm":"Ed25519","kid":…,"value":…}');
+  });
+
+  it("implements Ed25519 verification (RFC 8032 §5.1.7): the §7.1 vectors, tampered messages and signatures", async () => {
+    const check = `
+import sys
+sys.path.insert(0, "docs")
+from verify import ed25519_verify, ED_L
+vectors = [  # RFC 8032 §7.1 TEST 1, 2, 3 and SHA(abc): public key, message, signature
+  ("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+   "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+  ("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+   "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+  ("fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+   "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+  ("ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
+   "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+   "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704"),
+]
+for pk, msg, sig in vectors:
+    pk, msg, sig = bytes.fromhex(pk), bytes.fromhex(msg), bytes.fromhex(sig)
+    assert ed25519_verify(pk, msg, sig)
+    assert not ed25519_verify(pk, msg + b"!", sig)                       # a byte appended
+    assert not ed25519_verify(pk, b"x" + msg[1:], sig)                   # a byte changed (TEST 1: one added)
+    for i in (0, 31, 32, 63):                                            # R and S, each end
+        assert not ed25519_verify(pk, msg, sig[:i] + bytes([sig[i] ^ 1]) + sig[i + 1:])
+    assert not ed25519_verify(pk[:31] + bytes([pk[31] ^ 1]), msg, sig)  # another key
+    s = int.from_bytes(sig[32:], "little")                               # S + L: the same point, not canonical
+    assert not ed25519_verify(pk, msg, sig[:32] + (s + ED_L).to_bytes(32, "little"))
+    assert not ed25519_verify(pk, msg, sig[:63]) and not ed25519_verify(pk[:31], msg, sig)
+print("ok")`;
+    const res = await python("-c", check);
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toBe("ok\n");
   });
 
   it("rejects files that a JSON reader would read as another report than the signed bytes", async () => {
@@ -71,6 +170,16 @@ describe.skipIf(!hasPython)("docs/verify.py report", slow, () => {
   it("usage errors exit 2", async () => {
     expect((await verify("report", inDir("absent.json"), "--key", KEY)).code).toBe(2);
     expect((await verify("report", await file("r.json", "{}"), "--key", "not-hex")).code).toBe(2);
+    const path = await file("usage-report.json", await reportBody());
+    const noJwks = await verify("report", path, "--key", KEY, "--jwks", inDir("absent-jwks.json"));
+    expect(noJwks.code).toBe(2);
+    expect(noJwks.stderr).toContain(`cannot read ${inDir("absent-jwks.json")}`);
+    const notJwks = await verify("report", path, "--key", KEY, "--jwks", await file("not-jwks.json", '{"keys":{}}'));
+    expect(notJwks.code).toBe(2);
+    expect(notJwks.stderr).toContain("must look like {\"keys\":[{\"kid\":…,\"x\":…}]}");
+    const onChain = await verify("chain", await file("c.jsonl", ""), "--key", KEY, "--jwks", await file("j.json", '{"keys":[]}'));
+    expect(onChain.code).toBe(2);
+    expect(onChain.stderr).toContain("--jwks belongs to report");
   });
 });
 
@@ -211,15 +320,21 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
 });
 
 describe.skipIf(!hasPython)("docs/verify.py on the worked example of docs/protocol.md", slow, () => {
-  it("verifies the example rows (across the key rotation) and the example report", async () => {
+  it("verifies the example rows (across the key rotation) and the example report with its attestation", async () => {
     const page = await readFile(join(ROOT, "docs/protocol.md"), "utf8");
     const block = (name: string) => new RegExp(`<!-- example: ${name} -->\n\`\`\`\n([\\s\\S]*?)\n\`\`\``).exec(page)![1]!;
     const rows = [1, 2, 3].map((n) => JSON.parse(block(`row-${n}`)));
     const chain = await verify("chain", await file("example.jsonl", jsonl(rows)), "--key", block("audit-key"), "--key", block("audit-key-2"));
     expect(chain.stdout).toBe("chain:        VALID\nrows:         3 verified, 0 unchained\n");
-    const report = await verify("report", await file("example-report.json", block("report-file")), "--key", block("verification-key"));
+    const reportFile = await file("example-report.json", block("report-file"));
+    const jwks = await file("example-jwks.json", block("jwks"));
+    const report = await verify("report", reportFile, "--key", block("verification-key"), "--jwks", jwks);
     expect(report.code).toBe(0);
-    expect(report.stdout).toContain("report:       VALID");
+    expect(report.stdout).toBe(`report:       VALID\nhmac:         valid\nattestation:  valid (kid ${JSON.parse(block("jwks")).keys[0].kid})\n`);
+    // The example report is attested: without the JWKS it is not verified.
+    const unchecked = await verify("report", reportFile, "--key", block("verification-key"));
+    expect(unchecked.code).toBe(1);
+    expect(linesOf(unchecked.stdout)[0]).toBe("report:       NOT VERIFIED");
   });
 });
 

@@ -78,6 +78,8 @@ describe("the standalone verifier package", { timeout: 120_000 }, () => {
     { args: ["verify-report", fixture.tamperedReport, "--key", KEY, "--jwks", fixture.jwks], code: 1, verdict: "report:       INVALID" },
     { args: ["verify-chain", fixture.chain, "--key", AUDIT_KEY], code: 0, verdict: "chain:        VALID" },
     { args: ["verify-chain", fixture.tamperedChain, "--key", AUDIT_KEY], code: 1, verdict: "first break:  seq 12" },
+    // An attested report with no JWKS to check its attestation against is not valid.
+    { args: ["verify-report", fixture.report, "--key", KEY], code: 1, verdict: "report:       NOT VERIFIED" },
   ];
 
   beforeAll(async () => {
