@@ -72,9 +72,20 @@ export async function compliancePage(c: Context<AppEnv>) {
         <a href={`/organizations/${org.id}/compliance-report`} download={`compliance-report-${org.id}.json`}>
           <strong>Download signed JSON</strong>
         </a>{" "}
-        — verify it offline with <code>npx chainproof verify-report FILE --key KEY --jwks jwks.json</code> (the organization's verification key, from{" "}
-        <code>GET /api/v1/organizations/{org.id}/compliance-report/verification-key</code>, org_admin; the public keys, from{" "}
-        <code>GET /.well-known/jwks.json</code>, which check the report's attestation).
+        — verify it offline with{" "}
+        {log.tail_protected ? (
+          <>
+            <code>npx chainproof verify-report FILE --key KEY --jwks jwks.json</code> (the organization's verification key, from{" "}
+            <code>GET /api/v1/organizations/{org.id}/compliance-report/verification-key</code>, org_admin; the public keys, from{" "}
+            <code>GET /.well-known/jwks.json</code>, which check the report's attestation).
+          </>
+        ) : (
+          <>
+            <code>npx chainproof verify-report FILE --key KEY</code> (the organization's verification key, from{" "}
+            <code>GET /api/v1/organizations/{org.id}/compliance-report/verification-key</code>, org_admin). This deployment signs no
+            attestation, so the file shows only that a holder of that key made it.
+          </>
+        )}
       </p>
       <h3>At a glance</h3>
       <ul>
