@@ -214,7 +214,7 @@ export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins):
 }
 
 /** The first unchained row that no verified import record of the files covers as it was imported. */
-async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
+export async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
   const covered = new Set<string>();
   for (const record of imports) {
     const statement = importStatementOf(record.metadata);
