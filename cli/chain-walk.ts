@@ -9,7 +9,10 @@ const MEMBER_SET: ReadonlySet<string> = new Set(RECORD_MEMBERS);
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** JSON text that must be an object with exactly `members`: the object, or what is wrong with it. */
+/**
+ * JSON text that must be an object with exactly `members`: the object, or what is wrong with it. A
+ * member name written twice is refused: JSON.parse would keep the last, a reader may see the first.
+ */
 export function exactObject(text: string, members: ReadonlySet<string>): Record<string, unknown> | string {
   let value: unknown;
   try {
@@ -17,6 +20,8 @@ export function exactObject(text: string, members: ReadonlySet<string>): Record<
   } catch {
     return "not valid JSON";
   }
+  const duplicate = duplicateMember(text, value);
+  if (duplicate) return duplicate;
   if (!isObject(value)) return "not a JSON object";
   const missing = [...members].filter((m) => !(m in value));
   if (missing.length > 0) return `missing ${missing.join(", ")}`;
@@ -214,7 +219,7 @@ export async function walkFiles(paths: string[], hasher: RowHasher, pins: Pins):
 }
 
 /** The first unchained row that no verified import record of the files covers as it was imported. */
-async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
+export async function uncoveredRow(imports: AuditRecord[], unchained: Map<string, AuditRecord>): Promise<ChainBreak | null> {
   const covered = new Set<string>();
   for (const record of imports) {
     const statement = importStatementOf(record.metadata);

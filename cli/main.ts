@@ -39,7 +39,9 @@ verify-chain    walks audit-log exports and archives (JSONL: one record per line
                 checkpoints item with its tree_head, or a saved inclusion proof answer, whose
                 hashes then point at the first record that differs), verified with --jwks; every
                 chained row's leaf is recomputed and the leaves must give the head's root at its
-                size. With --key too, both checks run. Every line must be one record (no blank
+                size, each prev_hash must be the row_hmac before it, the unchained rows must be
+                covered by import records in the tree, and a row after the head's size is
+                INVALID (nothing signed covers it). With --key too, both checks run. Every line must be one record (no blank
                 line, no member name written twice), each record id once, at least one record
                 in each file.
 --anchor FILE   a prune anchor (the "anchor" of an item of GET /api/v1/audit/archives; repeat it):

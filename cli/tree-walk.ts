@@ -1,4 +1,4 @@
-import { canonicalRow } from "../src/audit/chain/record";
+import { type AuditRecord, canonicalRow } from "../src/audit/chain/record";
 import { CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import type { TreeHead } from "../src/crypto/merkle/tree-head";
@@ -23,9 +23,11 @@ export type LeafWalk = {
   first: Located | null;
   last: Located | null;
   leaves: number;
-  unchained: number;
-  /** Whether the files hold rows after the head's size (not covered by it, so not checked). */
-  beyond: boolean;
+  /** The unchained (legacy) rows by id, and the import records among the leaves, which must cover them. */
+  unchained: Map<string, AuditRecord>;
+  imports: AuditRecord[];
+  /** The first row after the head's size: the head does not cover it, so the walk stops there. */
+  beyond: Located | null;
   found: Found | null;
   /** The root the leaves give at the head's size; null when the walk broke or the files end before it. */
   root: Uint8Array | null;
@@ -37,7 +39,9 @@ type Tracked = { segment: Segment; range: CompactRange; first: Located | null; l
 /**
  * Streams the files as one chain (seq order, several files in the order given) and hashes the leaf
  * of every chained row (docs/protocol.md §12) into the tree of `head`, starting from `prefix`, the compact
- * range of the leaves before the files' first row. Unchained rows are not in the tree.
+ * range of the leaves before the files' first row. Each row's prev_hash must be the row_hmac before
+ * it. Unchained rows are not in the tree: they are kept, with the import records among the leaves,
+ * for the caller to check that those cover them.
  */
 export async function walkLeaves(paths: string[], head: TreeHead, prefix: CompactRange | null, segments: Segment[]): Promise<LeafWalk> {
   if (prefix && prefix.size >= head.size) {
@@ -45,7 +49,11 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
   }
   const tree = prefix ? prefix.clone() : new CompactRange(0, []);
   const tracked: Tracked[] = [...segments].sort((a, b) => a.lo - b.lo).map((segment) => ({ segment, range: new CompactRange(0, []), first: null, last: null }));
-  const walk: LeafWalk = { organizationId: null, firstSeq: null, lastSeq: null, first: null, last: null, leaves: 0, unchained: 0, beyond: false, found: null, root: null, segments: [] };
+  const walk: LeafWalk = { organizationId: null, firstSeq: null, lastSeq: null, first: null, last: null, leaves: 0, unchained: new Map(), imports: [], beyond: null, found: null, root: null, segments: [] };
+  // The row_hmac the next row's prev_hash must name (docs/protocol.md §1). The links are not in the
+  // leaves, but checking them needs no key; the first row after a compact range links to a row that
+  // is not in the files, so its link is trusted, as the HMAC walk trusts it.
+  let link: string | null | undefined = prefix ? undefined : null;
   const progress = new Progress(process.stderr);
   const seenIds = new Set<string>();
   const several = paths.length > 1;
@@ -60,7 +68,7 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
         }
         const { record, line } = read;
         if (record.seq === null) {
-          walk.unchained++;
+          walk.unchained.set(record.id, record);
           continue;
         }
         const at: Located = { seq: record.seq, id: record.id, file, line };
@@ -85,9 +93,14 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
           break outer;
         }
         if (record.seq > head.size) {
-          walk.beyond = true;
+          walk.beyond = at;
           break outer;
         }
+        if (link !== undefined && record.prev_hash !== link) {
+          walk.found = broken("prev_hash mismatch");
+          break outer;
+        }
+        link = record.row_hmac;
         const leaf = await leafHashOfCanonical(canonicalRow(record));
         await tree.append(leaf, () => {});
         const index = record.seq - 1;
@@ -97,6 +110,7 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
           segment.first ??= at;
           segment.last = at;
         }
+        if (record.action === "import") walk.imports.push(record);
         walk.leaves++;
         walk.lastSeq = record.seq;
         walk.last = at;

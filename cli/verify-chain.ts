@@ -127,7 +127,7 @@ export async function verifyChain(options: ChainOptions): Promise<number> {
     found = { id: null, seq: (lastSeq ?? checkpoint.seq - 1) + 1, reason, file: null, line: null };
   }
   // The public check runs first so that the verdict line says both; its lines follow the HMAC walk's.
-  const tree = given?.note && jwks ? await checkTree(options.files, given.note, jwks, options.compactRange) : null;
+  const tree = given?.note && jwks ? await checkTree(options.files, given.note, jwks, options.compactRange, "with the HMAC walk") : null;
   if (!found && given && !tree) found = unprovenStartBreak(walk, several);
   const anchorChecks = anchors.map((anchor) => ({ anchor, ...archiveCheck(anchor, walk) }));
   const valid = !found && anchorChecks.every((check) => check.ok);

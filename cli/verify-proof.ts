@@ -4,6 +4,7 @@ import { leafHashOfCanonical, sameHash } from "../src/crypto/merkle/hash";
 import { verifyConsistency } from "../src/crypto/merkle/verify";
 import { isObject, parseRecord } from "./chain-walk";
 import { type PublicJwk, readBytes, readJwks, UsageError } from "./io";
+import { duplicateMember } from "./member-names";
 import { answerHeadMismatch, hashList, inclusionAnswer, type InclusionAnswer, inclusionProblem } from "./proof-input";
 import { authenticHead, headText, readSignedNote } from "./tree-head";
 import { line } from "./verify-tree";
@@ -88,6 +89,9 @@ export async function verifyProof(options: ProofOptions): Promise<number> {
     } catch {
       fail("the file is not valid JSON");
     }
+    // JSON.parse keeps the last of two equal names; whoever reads the file may see the first.
+    const duplicate = duplicateMember(text, json);
+    if (duplicate) fail(`the file is malformed: ${duplicate}`);
     if (!isObject(json)) return fail("the file is not a JSON object");
     if (typeof json.checkpoint !== "string") fail('the answer has no "checkpoint" (signed tree head) text');
     if ("inclusion" in json) await inclusion(json, keys, options, out);

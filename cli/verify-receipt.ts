@@ -5,6 +5,7 @@ import { verifyEd25519 } from "../src/crypto/ed25519";
 import { canonicalJson } from "../src/crypto/jcs";
 import { exactObject, isObject, parseRecord, recordOf } from "./chain-walk";
 import { readBytes, readJwks } from "./io";
+import { duplicateMember } from "./member-names";
 import { line } from "./verify-tree";
 
 export type ReceiptOptions = { file: string; jwks: string; records: string[] };
@@ -36,7 +37,7 @@ function parseReceipt(text: string): Receipt | string {
   return value as Receipt;
 }
 
-/** --record files: a record, an array of them, the append's answer {"records":[…]}, or JSONL. */
+/** --record files: a record, an array of them, the append's answer {"records":[…]}, or JSONL; no member name written twice. */
 async function readRecords(paths: string[]): Promise<AuditRecord[] | string> {
   const records: AuditRecord[] = [];
   for (const path of paths) {
@@ -44,6 +45,8 @@ async function readRecords(paths: string[]): Promise<AuditRecord[] | string> {
     let values: unknown[];
     try {
       const json: unknown = JSON.parse(text);
+      const duplicate = duplicateMember(text, json);
+      if (duplicate) return `${path} is not a record file: ${duplicate}`;
       values = Array.isArray(json) ? json : isObject(json) && Array.isArray(json.records) ? json.records : [json];
     } catch {
       values = [];

@@ -4,7 +4,7 @@ import type { TreeHead } from "../src/crypto/merkle/tree-head";
 import { type PublicJwk, UsageError } from "./io";
 import { inclusionAnswer, inclusionProblem, inclusionSegments, readCompactRange } from "./proof-input";
 import { authenticHead, headText, type SignedNoteFile } from "./tree-head";
-import { breakText, type Located } from "./chain-walk";
+import { breakText, type Located, uncoveredRow } from "./chain-walk";
 import { type LeafWalk, type Segment, walkLeaves } from "./tree-walk";
 
 /** One line of the answer: `label:` padded like the rest of the CLI's output. */
@@ -46,11 +46,24 @@ function rootBreak(walk: LeafWalk, head: TreeHead, proofGiven: boolean, prefixGi
 }
 
 /**
- * Checks the files against the signed tree head in `noteFile` with only the public JWKS: the note's
- * signature, then every chained row's leaf, which must give the note's root at its size. When the
- * note file is an inclusion proof answer, its hashes localize a mismatch.
+ * Who else checks the files. "alone" (no --key): the tree check answers for the whole file, so the
+ * unchained rows must be covered by the import records among its leaves, and a row after the head's
+ * size, which nothing signed covers, is a break. "with the HMAC walk" (--key): the walk checks those.
  */
-export async function checkTree(files: string[], noteFile: SignedNoteFile, jwks: PublicJwk[], compactRangePath?: string): Promise<TreeCheck> {
+export type TreeCheckRole = "alone" | "with the HMAC walk";
+
+/** A row after the head's size: with no key, nothing the auditor holds vouches for it. */
+const beyondHead = (head: TreeHead) =>
+  `not covered by the signed tree head, which ends at seq ${head.size}: nothing proves this row or the ones after it ` +
+  "(check the files against the tree head of their last seq, the one the export carries)";
+
+/**
+ * Checks the files against the signed tree head in `noteFile` with only the public JWKS: the note's
+ * signature, then every chained row's leaf, which must give the note's root at its size, and the
+ * prev_hash links between the rows, which need no key either. When the note file is an inclusion
+ * proof answer, its hashes localize a mismatch.
+ */
+export async function checkTree(files: string[], noteFile: SignedNoteFile, jwks: PublicJwk[], compactRangePath: string | undefined, role: TreeCheckRole): Promise<TreeCheck> {
   const prefix = compactRangePath ? await readCompactRange(compactRangePath) : null;
   const invalid = (text: string): TreeCheck => ({ valid: false, organizationId: null, lines: [["tree head", text]] });
   const signed = await authenticHead(noteFile.note, jwks);
@@ -70,7 +83,7 @@ export async function checkTree(files: string[], noteFile: SignedNoteFile, jwks:
 
   const walk = await walkLeaves(files, head, prefix, segments);
   const lines: [string, string][] = [];
-  if (walk.lastSeq !== null) lines.push(["rows", `${walk.leaves} in the tree (seq ${walk.firstSeq}–${walk.lastSeq}), ${walk.unchained} unchained`]);
+  if (walk.lastSeq !== null) lines.push(["rows", `${walk.leaves} in the tree (seq ${walk.firstSeq}–${walk.lastSeq}), ${walk.unchained.size} unchained`]);
   if (walk.firstSeq !== null) {
     const start = prefix
       ? `seq ${walk.firstSeq}: the ${prefix.size} leaves before it from the compact range (they count only through the root)`
@@ -91,15 +104,27 @@ export async function checkTree(files: string[], noteFile: SignedNoteFile, jwks:
     found = rootBreak(walk, head, proofGiven, prefix !== null);
   } else {
     lines.push(["root", `matches the leaves of seq 1–${head.size}`]);
+    if (role === "alone") found = await unverifiedRowBreak(walk, head);
   }
-  if (walk.beyond) lines.push(["note", `the files go on after seq ${head.size}: those rows are not covered by this tree head and were not checked`]);
+  if (walk.beyond && role !== "alone") lines.push(["note", `the files go on after seq ${head.size}: those rows are not covered by this tree head and were not checked`]);
   if (found) lines.push(["first break", found]);
   return { valid: found === null, organizationId: walk.organizationId, lines };
 }
 
+/**
+ * With no key, once the leaves give the signed root: the first row of the files that the root does
+ * not vouch for. A row after the head's size, or an unchained row that no import record among the
+ * leaves covers as it was imported (docs/protocol.md §4: the ids and digest it seals are in its leaf).
+ */
+async function unverifiedRowBreak(walk: LeafWalk, head: TreeHead): Promise<string | null> {
+  if (walk.beyond) return breakText({ ...walk.beyond, reason: beyondHead(head) });
+  const uncovered = await uncoveredRow(walk.imports, walk.unchained);
+  return uncovered ? breakText({ ...uncovered, file: null, line: null }) : null;
+}
+
 /** verify-chain with no --key: the public check alone. Returns the exit status. */
 export async function verifyTree(files: string[], noteFile: SignedNoteFile, jwks: PublicJwk[], compactRangePath?: string): Promise<number> {
-  const check = await checkTree(files, noteFile, jwks, compactRangePath);
+  const check = await checkTree(files, noteFile, jwks, compactRangePath, "alone");
   console.log(line("chain", check.valid ? "VALID" : "INVALID"));
   if (check.organizationId) console.log(line("organization", check.organizationId));
   for (const [label, text] of check.lines) console.log(line(label, text));

@@ -292,13 +292,28 @@ def link_problem(row, at, keys):
         return "unknown key_id"
     if not hmac.compare_digest(hmac_hex(key, (row["prev_hash"] or "") + canonical(row)), str(row["row_hmac"])):
         return "row_hmac mismatch"
-    # chainproof's key_rotate record closes the old key's epoch: after it only the new key seals rows
-    m = row["metadata"]
-    rotation = row["action"] == "key_rotate" and own(row, "previous_key_id", "new_key_id") and (
-        m["previous_key_id"] == at["epoch"] and m["new_key_id"] == row["key_id"])
-    if at["epoch"] not in (None, row["key_id"]) and not rotation:
+    if not in_epoch(row, at):
         return "key_id out of epoch"
     return None
+
+def key_rotation(row):
+    """(previous_key_id, new_key_id) of chainproof's own key_rotate record, or None: a client's key_rotate opens no epoch."""
+    m = row["metadata"]
+    if row["action"] != "key_rotate" or not own(row, "previous_key_id", "new_key_id"):
+        return None
+    if not isinstance(m["previous_key_id"], str) or not isinstance(m["new_key_id"], str):
+        return None
+    return m["previous_key_id"], m["new_key_id"]
+
+def in_epoch(row, at):
+    """ChainWalker#inEpoch, word for word: only the key in force seals the next row, unless the row is a rotation
+    sealed with the key it opens, out of the key in force, into another key whose epoch no earlier rotation
+    closed (else a retired, perhaps leaked, key could rotate the chain back to itself)."""
+    rotation = key_rotation(row)
+    if rotation is None:
+        return at["epoch"] in (None, row["key_id"])
+    previous, opens = rotation
+    return row["key_id"] == opens and opens != previous and at["epoch"] in (None, previous) and opens not in at["closed"]
 
 def import_statement(row):
     """(ids, content_sha256) of chainproof's own import record, or None: a client's import covers nothing."""
@@ -327,13 +342,16 @@ def walk(files, keys):
                 unchained[row["id"]] = row
                 continue
             if at is None:  # a file that starts after seq 1 (a range export) trusts its first prev_hash
-                at = {"org": row["organization_id"], "seq": row["seq"] - 1, "epoch": None,
+                at = {"org": row["organization_id"], "seq": row["seq"] - 1, "epoch": None, "closed": set(),
                       "hmac": None if row["seq"] == 1 else row["prev_hash"]}
             reason = link_problem(row, at, keys)
             if reason:
                 return checked, len(unchained), (row["seq"], row["id"], where, reason)
             checked += 1
             at.update(seq=row["seq"], hmac=row["row_hmac"], epoch=row["key_id"])
+            rotation = key_rotation(row)
+            if rotation:  # the epoch it closed stays closed
+                at["closed"].add(rotation[0])
             statement = import_statement(row)
             if statement:
                 imports.append((row, statement))

@@ -206,6 +206,19 @@ describe("verify-chain over archives and the live export", slow, () => {
   });
 });
 
+describe("a prune anchor file that writes a member name twice", slow, () => {
+  it("is not an anchor: JSON.parse would read the last of the two, a reader of the file the first", async () => {
+    const archive = await gzFile("twice-archive.jsonl.gz", [...rows.slice(0, 20), legacy[0]!, legacy[1]!]);
+    const live = await file("twice-live.jsonl", jsonl(rows.slice(20)));
+    const genuine = JSON.stringify(anchorOf({ through: rows[19]!, archiveSha256: archive.sha256, prunedCount: 22 }));
+    const twice = await file("twice-anchor.json", genuine.replace("{", '{"pruned_count":999,'));
+    const res = await run("verify-chain", archive.path, live, "--key", KEY, "--anchor", twice);
+    expect(res.stdout).toBe(`chain:        INVALID\nanchor:       ${twice} is not an anchor: duplicate member pruned_count\n`);
+    expect(res.code).toBe(1);
+    expect(parseAnchor(genuine.replace('"archive_key"', '"archive_key":"elsewhere","archive_key"'))).toBe("duplicate member archive_key");
+  });
+});
+
 describe("every edited byte is caught (in process)", () => {
   const hasher = (id: string, message: string) => (id === KID ? createHmac("sha256", KEY).update(message, "utf8").digest("hex") : null);
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { statementOf } from "../../src/audit/chain/checkpoint-statement";
 import type { AuditRecord } from "../../src/audit/chain/record";
 import { toHex } from "../../src/crypto/encoding";
-import { jsonl, keyId, legacyRow, linesOf, run, sealChain, signerWithJwks, slow, tempDir } from "./cli-helpers";
+import { jsonl, keyId, linesOf, run, sealChain, signerWithJwks, slow, tempDir } from "./cli-helpers";
 import { flippedBytes, inclusionAnswer, leavesOf, noteOf, runInProcess, treeOf } from "./tree-fixtures";
 
 const { file, inDir } = tempDir();
@@ -26,11 +26,10 @@ async function headLine(size: number) {
 
 describe("verify-chain with no --key: the public check against a signed tree head", slow, () => {
   it("accepts an export whose leaves give the signed root, the note given raw or in any of the API's JSON answers", async () => {
-    const legacy = legacyRow(ORG);
-    const export_ = await file("export.jsonl", jsonl([...rows.slice(0, 10), legacy, ...rows.slice(10)]));
+    const export_ = await file("export.jsonl", jsonl(rows));
     const raw = await run("verify-chain", export_, "--checkpoint", await file("head.note", note40), "--jwks", keys.jwksPath);
     expect(raw.stdout).toBe(
-      `chain:        VALID\norganization: ${ORG}\nrows:         40 in the tree (seq 1–40), 1 unchained\nstart:        genesis (seq 1)\n` +
+      `chain:        VALID\norganization: ${ORG}\nrows:         40 in the tree (seq 1–40), 0 unchained\nstart:        genesis (seq 1)\n` +
         `${await headLine(40)}\nroot:         matches the leaves of seq 1–40\n`,
     );
     expect(raw.code).toBe(0);
@@ -132,12 +131,20 @@ describe("verify-chain with no --key: the public check against a signed tree hea
     expect(counted.stderr).toContain("a tree of 20 leaves has 2 complete subtrees, the file lists 1 hashes");
   });
 
-  it("checks only up to the head's size; files that end before it are a cut tail", async () => {
+  it("files that go on after the head's size hold rows it does not vouch for; files that end before it are a cut tail", async () => {
     const path = await file("all.jsonl", jsonl(rows));
     const older = await runInProcess("verify-chain", path, "--checkpoint", await file("head30.note", await noteOf(ORG, leaves, 30, keys.signer)), "--jwks", keys.jwksPath);
-    expect(older.code).toBe(0);
+    expect(older.code).toBe(1);
+    expect(linesOf(older.stdout)[0]).toBe("chain:        INVALID");
     expect(linesOf(older.stdout)).toContain("rows:         30 in the tree (seq 1–30), 0 unchained");
-    expect(linesOf(older.stdout)).toContain("note:         the files go on after seq 30: those rows are not covered by this tree head and were not checked");
+    expect(linesOf(older.stdout)).toContain(
+      `first break:  seq 31, id ${rows[30]!.id}, line 31: not covered by the signed tree head, which ends at seq 30: nothing proves this row or the ones after it ` +
+        "(check the files against the tree head of their last seq, the one the export carries)",
+    );
+    // With the key, the HMAC walk checks the rows after the head: they are only outside the tree check.
+    const keyed = await runInProcess("verify-chain", path, "--key", KEY, "--checkpoint", inDir("head30.note"), "--jwks", keys.jwksPath);
+    expect(keyed.code).toBe(0);
+    expect(linesOf(keyed.stdout)).toContain("note:         the files go on after seq 30: those rows are not covered by this tree head and were not checked");
     const cut = await runInProcess("verify-chain", await file("cut.jsonl", jsonl(rows.slice(0, 33))), "--checkpoint", inDir("head40-b.note"), "--jwks", keys.jwksPath);
     expect(cut.code).toBe(1);
     expect(linesOf(cut.stdout)).toContain("first break:  seq 34: the file ends at seq 33, the tree head covers 40 (the tail was cut)");

@@ -128,3 +128,38 @@ describe("verify-chain refuses exports whose lines were tampered with", slow, ()
     expect(linesOf(plain.stdout)).toContain("start:        seq 4: its prev_hash is trusted as the starting link (a range export, or a chain after a prune)");
   });
 });
+
+describe("verify-chain without the key answers for every line of the export too", slow, () => {
+  // The import record's ids and content_sha256 are in its leaf, so the signed root vouches for them:
+  // the coverage of the legacy rows (docs/protocol.md §4) needs no key.
+  it("a legacy row edited, deleted or planted breaks the import coverage, as with the key", async () => {
+    const edited = await bothModes("legacy-edited.jsonl", jsonl([...rows, { ...legacy[0]!, status: "failure" }, legacy[1]]));
+    for (const res of [edited.keyed, edited.keyless]) expectBreak(res, `first break:  seq 1, id ${rows[0]!.id}: imported rows do not match their import record`);
+    const deleted = await bothModes("legacy-deleted.jsonl", jsonl([...rows, legacy[0]]));
+    for (const res of [deleted.keyed, deleted.keyless]) expectBreak(res, `first break:  id ${legacy[1]!.id}: imported row missing or no longer unchained`);
+    const stray = legacyRow(ORG);
+    const planted = await bothModes("legacy-planted.jsonl", jsonl([...rows, ...legacy, stray]));
+    for (const res of [planted.keyed, planted.keyless]) expectBreak(res, `first break:  id ${stray.id}: unchained row not covered by an import`);
+  });
+
+  it("a row appended after the signed tree head's size is not vouched for: INVALID, naming it", async () => {
+    const forged: AuditRecord = { ...rows[39]!, id: randomUUID(), seq: 41, status: "failure", prev_hash: rows[39]!.row_hmac, row_hmac: "ab".repeat(32) };
+    const { keyed, keyless } = await bothModes("appended.jsonl", jsonl([...rows, forged, ...legacy]));
+    expectBreak(keyed, `first break:  seq 41, id ${forged.id}, line 41: row_hmac mismatch`);
+    expectBreak(
+      keyless,
+      `first break:  seq 41, id ${forged.id}, line 41: not covered by the signed tree head, which ends at seq 40: nothing proves this row or the ones after it ` +
+        "(check the files against the tree head of their last seq, the one the export carries)",
+    );
+    expect(linesOf(keyless.stdout)).toContain("root:         matches the leaves of seq 1–40");
+  });
+
+  it("a row_hmac or prev_hash changed: the prev_hash links need no key, and the first broken one is named", async () => {
+    const relinked = editLine(genuine, 7, (line) => line.replace(rows[6]!.row_hmac!, "cd".repeat(32)));
+    const hmac = await bothModes("row-hmac-7.jsonl", relinked);
+    expectBreak(hmac.keyed, `first break:  seq 7, id ${rows[6]!.id}, line 7: row_hmac mismatch`);
+    expectBreak(hmac.keyless, `first break:  seq 8, id ${rows[7]!.id}, line 8: prev_hash mismatch`);
+    const genesis = await bothModes("genesis-link.jsonl", editLine(genuine, 1, (line) => line.replace('"prev_hash":null', `"prev_hash":"${"ef".repeat(32)}"`)));
+    for (const res of [genesis.keyed, genesis.keyless]) expectBreak(res, `first break:  seq 1, id ${rows[0]!.id}, line 1: prev_hash mismatch`);
+  });
+});

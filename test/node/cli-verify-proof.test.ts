@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
 import { receiptClaimOfRecords, signedReceipt } from "../../src/audit/chain/receipt";
-import { fromBase64Url, toHex } from "../../src/crypto/encoding";
+import { fromBase64Url, toBase64Url, toHex } from "../../src/crypto/encoding";
 import { jsonl, linesOf, run, sealChain, signerWithJwks, slow, tempDir } from "./cli-helpers";
 import { consistencyAnswer, flippedBytes, inclusionAnswer, leavesOf, noteOf, runInProcess, treeOf } from "./tree-fixtures";
 
@@ -164,5 +164,41 @@ describe("verify-receipt", slow, () => {
     const otherKey = await runInProcess("verify-receipt", inDir("receipt-2.json"), "--jwks", keys.otherJwksPath);
     expect(otherKey.code).toBe(1);
     expect(otherKey.stdout).toContain(`reason:       the signature does not verify (kid ${keys.signer.kid}): a member was changed, or another key made it\n`);
+  });
+});
+
+// JSON.parse keeps the last of two equal member names: a file that writes one twice reads as the
+// genuine answer to the verifier and as another to whoever reads the text. Each input refuses it.
+describe("a member name written twice in a proof, a record or a receipt", slow, () => {
+  it("verify-proof: in the proof answer, and in the --record file", async () => {
+    const answer = JSON.stringify(await inclusionAnswer(ORG, leaves, 12, 21, keys.signer));
+    const proof = await file("twice-proof.json", answer.replace("{", '{"leaf_index":3,'));
+    const res = await runInProcess("verify-proof", proof, "--jwks", keys.jwksPath);
+    expect(res.stdout).toBe("proof:        INVALID\nreason:       the file is malformed: duplicate member leaf_index\n");
+    expect(res.code).toBe(1);
+    const genuine = await file("twice-genuine-proof.json", answer);
+    const record = await file("twice-record.json", JSON.stringify(rows[12], null, 2).replace('"status": "success"', '"status": "failure",\n  "status": "success"'));
+    const named = await runInProcess("verify-proof", genuine, "--jwks", keys.jwksPath, "--record", record);
+    expect(named.code).toBe(1);
+    expect(linesOf(named.stdout)).toContain(`reason:       ${record} is not a record: duplicate member status`);
+  });
+
+  it("verify-receipt: in the receipt (its JSON or the header value), and in the --record files", async () => {
+    const claim = (await receiptClaimOfRecords(ORG, rows.slice(14, 18)))!;
+    const json = new TextDecoder().decode(fromBase64Url(await signedReceipt(claim, keys.signer)));
+    const widened = json.replace("{", '{"first_seq":1,"last_seq":999,');
+    const body = await file("twice-answer.json", JSON.stringify({ records: rows.slice(14, 18) }));
+    for (const [name, text] of [["twice-receipt.json", widened], ["twice-receipt.txt", toBase64Url(new TextEncoder().encode(widened))]] as const) {
+      const path = await file(name, text);
+      const res = await runInProcess("verify-receipt", path, "--jwks", keys.jwksPath, "--record", body);
+      expect(res.stdout, name).toBe(`receipt:      INVALID\nreason:       ${path} is not a receipt: duplicate member first_seq\n`);
+      expect(res.code, name).toBe(1);
+    }
+    const receipt = await file("twice-genuine-receipt.json", json);
+    const records = JSON.stringify({ records: rows.slice(14, 18) }).replace('"status":"success"', '"status":"failure","status":"success"');
+    const recordFile = await file("twice-records.json", records);
+    const res = await runInProcess("verify-receipt", receipt, "--jwks", keys.jwksPath, "--record", recordFile);
+    expect(res.code).toBe(1);
+    expect(linesOf(res.stdout)).toContain(`reason:       ${recordFile} is not a record file: duplicate member status`);
   });
 });

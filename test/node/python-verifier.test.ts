@@ -293,6 +293,27 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     expect(await sameBreak("stripped-import.jsonl", first)).toBe(`first break:  id ${stripped.id}: unchained row not covered by an import`);
   });
 
+  it("applies ChainWalker#inEpoch word for word: a closed epoch stays closed, and a rotation opens only its own key's", async () => {
+    const KEY_C = "audit-key-charlie";
+    const back = { source: "chainproof", previous_key_id: keyId(KEY_B), new_key_id: keyId(KEY_A) };
+    // A full export in which the retired key A, after the rotation at seq 11 closed its epoch, seals a
+    // rotation of its own at seq 14 that takes the chain back into its epoch.
+    const reopened = sealChain(16, (seq) => (seq <= 10 || seq >= 14 ? KEY_A : KEY_B), (seq) =>
+      seq === 11 ? { action: "key_rotate", metadata: rotation } : seq === 14 ? { action: "key_rotate", metadata: back } : {},
+    );
+    expect(await sameBreak("reopened.jsonl", jsonl(reopened))).toBe(`first break:  seq 14, id ${reopened[13]!.id}, line 14: key_id out of epoch`);
+    const cases: [string, Record<string, unknown>][] = [
+      ["into-itself", { source: "chainproof", previous_key_id: keyId(KEY_B), new_key_id: keyId(KEY_B) }],
+      ["not-sealed-with-the-key-it-opens", { source: "chainproof", previous_key_id: keyId(KEY_B), new_key_id: keyId(KEY_C) }],
+    ];
+    for (const [name, metadata] of cases) {
+      const rows = sealChain(14, (seq) => (seq <= 10 ? KEY_A : KEY_B), (seq) =>
+        seq === 11 ? { action: "key_rotate", metadata: rotation } : seq === 13 ? { action: "key_rotate", metadata } : {},
+      );
+      expect(await sameBreak(`${name}.jsonl`, jsonl(rows)), name).toBe(`first break:  seq 13, id ${rows[12]!.id}, line 13: key_id out of epoch`);
+    }
+  });
+
   it("walks a gzipped archive and the live export as one chain, naming the file of a break", async () => {
     const imported = [legacy(), legacy()];
     const rows = genuineChain(imported);
