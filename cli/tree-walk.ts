@@ -1,4 +1,5 @@
 import { type AuditRecord, canonicalRow } from "../src/audit/chain/record";
+import { KeyEpochs, keyRotationOf } from "../src/audit/chain/walker";
 import { CompactRange } from "../src/crypto/merkle/compact-range";
 import { leafHashOfCanonical } from "../src/crypto/merkle/hash";
 import type { TreeHead } from "../src/crypto/merkle/tree-head";
@@ -54,6 +55,10 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
   // leaves, but checking them needs no key; the first row after a compact range links to a row that
   // is not in the files, so its link is trusted, as the HMAC walk trusts it.
   let link: string | null | undefined = prefix ? undefined : null;
+  // The key epochs (docs/protocol.md §3), by the rule ChainWalker applies: key_id and the rotation
+  // statement are in the leaves, so a row the signed root proves was sealed in its epoch or not.
+  // Like the HMAC walk of a range, the first row opens the epoch and the rotations walked close them.
+  const epochs = new KeyEpochs();
   const progress = new Progress(process.stderr);
   const seenIds = new Set<string>();
   const several = paths.length > 1;
@@ -100,6 +105,17 @@ export async function walkLeaves(paths: string[], head: TreeHead, prefix: Compac
           walk.found = broken("prev_hash mismatch");
           break outer;
         }
+        // A chained row without key_id was sealed with no key: the HMAC walk's "unknown key_id".
+        if (record.key_id === null) {
+          walk.found = broken("unknown key_id");
+          break outer;
+        }
+        const rotation = keyRotationOf(record.action, record.metadata);
+        if (!epochs.admits(record.key_id, rotation)) {
+          walk.found = broken("key_id out of epoch");
+          break outer;
+        }
+        epochs.enter(record.key_id, rotation);
         link = record.row_hmac;
         const leaf = await leafHashOfCanonical(canonicalRow(record));
         await tree.append(leaf, () => {});

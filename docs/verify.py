@@ -306,7 +306,7 @@ def key_rotation(row):
     return m["previous_key_id"], m["new_key_id"]
 
 def in_epoch(row, at):
-    """ChainWalker#inEpoch, word for word: only the key in force seals the next row, unless the row is a rotation
+    """KeyEpochs#admits (src/audit/chain/walker.ts), word for word: only the key in force seals the next row, unless the row is a rotation
     sealed with the key it opens, out of the key in force, into another key whose epoch no earlier rotation
     closed (else a retired, perhaps leaked, key could rotate the chain back to itself)."""
     rotation = key_rotation(row)

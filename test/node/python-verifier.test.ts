@@ -293,7 +293,7 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
     expect(await sameBreak("stripped-import.jsonl", first)).toBe(`first break:  id ${stripped.id}: unchained row not covered by an import`);
   });
 
-  it("applies ChainWalker#inEpoch word for word: a closed epoch stays closed, and a rotation opens only its own key's", async () => {
+  it("applies KeyEpochs#admits word for word: a closed epoch stays closed, and a rotation opens only its own key's", async () => {
     const KEY_C = "audit-key-charlie";
     const back = { source: "chainproof", previous_key_id: keyId(KEY_B), new_key_id: keyId(KEY_A) };
     // A full export in which the retired key A, after the rotation at seq 11 closed its epoch, seals a

@@ -1,7 +1,7 @@
 import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import { keyRotateRecordsBefore } from "./store";
-import { type KeyRotation, keyRotationOf } from "./walker";
+import { KeyEpochs, type KeyRotation, keyRotationOf } from "./walker";
 
 /**
  * The keys no rotation may open at `seq` (docs/protocol.md §2): the SECRET_KEY-derived fallback,
@@ -23,15 +23,10 @@ export async function closedKeyIdsBefore(db: Database, keyring: AuditKeyring, or
  * rotation must not close the current key, or one planted row would stop every append.
  */
 export function closedByRotations(closedAtStart: readonly string[], rotations: readonly KeyRotation[]): string[] {
-  const closed = new Set(closedAtStart);
-  let inForce: string | null = null;
-  for (const rotation of rotations) {
-    const opens = rotation.new_key_id;
-    if (closed.has(opens) || opens === rotation.previous_key_id || (inForce !== null && rotation.previous_key_id !== inForce)) continue;
-    closed.add(rotation.previous_key_id);
-    inForce = opens;
-  }
-  return [...closed];
+  // Each rotation as the walk reads it: sealed with the key it opens (the caller keeps only those).
+  const epochs = new KeyEpochs(null, closedAtStart);
+  for (const rotation of rotations) if (epochs.admits(rotation.new_key_id, rotation)) epochs.enter(rotation.new_key_id, rotation);
+  return epochs.closedKeyIds();
 }
 
 function parsed(metadata: string): unknown {

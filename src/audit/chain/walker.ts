@@ -90,6 +90,51 @@ export const chainLinkOf = (row: StoredRow): ChainLink => ({
 });
 
 /**
+ * The key epoch rule (docs/protocol.md §3), alone: the key in force and the keys whose epochs closed.
+ * Pure and keyless, so every walk applies the same rule: ChainWalker after each row's seal, the CLI's
+ * keyless tree walk to the rows the signed tree proves (key_id and metadata are in their leaves), and
+ * closedByRotations to a chain's key_rotate records.
+ */
+export class KeyEpochs {
+  /** The only key that may seal the next row, unless that row is a rotation out of it; null: the next row opens it. */
+  epochKeyId: string | null;
+  readonly #closedKeyIds: Set<string>;
+
+  constructor(epochKeyId: string | null = null, closedKeyIds: readonly string[] = []) {
+    this.epochKeyId = epochKeyId;
+    this.#closedKeyIds = new Set(closedKeyIds);
+  }
+
+  /**
+   * Whether a row sealed with `keyId` (stating `rotation`, if any) may come next. A key_rotate record
+   * closes its previous key's epoch: after it only the new key seals rows, so a retired (possibly
+   * leaked) key or the SECRET_KEY-derived fallback cannot seal new rows. A rotation is sealed with
+   * the key it opens, out of the epoch in force, into a key that never had an epoch closed:
+   * otherwise a retired key could rotate the chain back to itself.
+   */
+  admits(keyId: string, rotation: KeyRotation | null): boolean {
+    if (!rotation) return this.epochKeyId === null || keyId === this.epochKeyId;
+    return (
+      keyId === rotation.new_key_id &&
+      rotation.new_key_id !== rotation.previous_key_id &&
+      (this.epochKeyId === null || rotation.previous_key_id === this.epochKeyId) &&
+      !this.#closedKeyIds.has(rotation.new_key_id)
+    );
+  }
+
+  /** Moves past a row it admitted: its key is now in force, and a rotation closes the epoch it leaves. */
+  enter(keyId: string, rotation: KeyRotation | null): void {
+    this.epochKeyId = keyId;
+    if (rotation) this.#closedKeyIds.add(rotation.previous_key_id);
+  }
+
+  /** The keys no rotation may open any more. */
+  closedKeyIds(): string[] {
+    return [...this.#closedKeyIds];
+  }
+}
+
+/**
  * Walks one organization's rows in seq order and stops at the first broken link. Pure: the API
  * feeds it pages from D1, the CLI lines of an export; each supplies its own HMAC.
  */
@@ -99,18 +144,15 @@ export class ChainWalker {
   lastRowHmac: string | null;
   lastId: string | null = null;
   broken: ChainBreak | null = null;
-  /** The only key that may seal the next row, unless that row is a rotation out of it. */
-  epochKeyId: string | null;
   readonly #organizationId: string;
   readonly #hash: RowHasher;
-  readonly #closedKeyIds: Set<string>;
+  readonly #epochs: KeyEpochs;
 
   constructor(start: WalkStart, hash: RowHasher) {
     this.#organizationId = start.organizationId;
     this.lastSeq = start.seq - 1;
     this.lastRowHmac = start.prevHash;
-    this.epochKeyId = start.epochKeyId ?? null;
-    this.#closedKeyIds = new Set(start.closedKeyIds ?? []);
+    this.#epochs = new KeyEpochs(start.epochKeyId ?? null, start.closedKeyIds ?? []);
     this.#hash = hash;
   }
 
@@ -138,8 +180,7 @@ export class ChainWalker {
     this.lastSeq = row.seq!;
     this.lastRowHmac = row.row_hmac;
     this.lastId = row.id;
-    this.epochKeyId = row.key_id;
-    if (row.rotation) this.#closedKeyIds.add(row.rotation.previous_key_id);
+    this.#epochs.enter(row.key_id!, row.rotation);
     return null;
   }
 
@@ -151,21 +192,9 @@ export class ChainWalker {
     return this.broken;
   }
 
-  /**
-   * A key_rotate record closes its previous key's epoch: after it only the new key seals rows, so a
-   * retired (possibly leaked) key or the SECRET_KEY-derived fallback cannot seal new rows. A
-   * rotation is sealed with the key it opens, out of the epoch in force, into a key that never had
-   * an epoch closed: otherwise a retired key could rotate the chain back to itself.
-   */
-  #inEpoch(row: ChainLink) {
-    const rotation = row.rotation;
-    if (!rotation) return this.epochKeyId === null || row.key_id === this.epochKeyId;
-    return (
-      row.key_id === rotation.new_key_id &&
-      rotation.new_key_id !== rotation.previous_key_id &&
-      (this.epochKeyId === null || rotation.previous_key_id === this.epochKeyId) &&
-      !this.#closedKeyIds.has(rotation.new_key_id)
-    );
+  /** The only key that may seal the next row, unless that row is a rotation out of it. */
+  get epochKeyId(): string | null {
+    return this.#epochs.epochKeyId;
   }
 
   #check(row: ChainLink, seal: SealCheck, checkpointRowHmacs: readonly string[]): BreakReason | null {
@@ -175,7 +204,7 @@ export class ChainWalker {
     if (row.prev_hash !== this.lastRowHmac) return "prev_hash mismatch";
     if (row.key_id === null || seal === "unknown_key") return "unknown key_id";
     if (seal !== "valid") return "row_hmac mismatch";
-    if (!this.#inEpoch(row)) return "key_id out of epoch";
+    if (!this.#epochs.admits(row.key_id, row.rotation)) return "key_id out of epoch";
     if (checkpointRowHmacs.some((signed) => signed !== row.row_hmac)) return "checkpoint mismatch";
     return null;
   }
