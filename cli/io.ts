@@ -1,4 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
+import { duplicateMember } from "./member-names";
 
 /** Bad invocation or unusable input files: exit status 2, with a message that says which. */
 export class UsageError extends Error {}
@@ -31,13 +32,24 @@ export async function readBytes(path: string, what: string) {
   }
 }
 
-export async function readJson(path: string, what: string): Promise<unknown> {
-  const bytes = await readBytes(path, what);
+/**
+ * `text`, the content of the `what` file `path`, parsed as JSON. A member name written twice in any
+ * object is refused as malformed: JSON.parse keeps the last, whoever reads the file may see the first.
+ */
+export function parseJsonInput(text: string, path: string, what: string): unknown {
+  let json: unknown;
   try {
-    return JSON.parse(bytes.toString("utf8"));
+    json = JSON.parse(text);
   } catch {
     throw new UsageError(`${what} ${path} is not valid JSON`);
   }
+  const duplicate = duplicateMember(text, json);
+  if (duplicate) throw new UsageError(`${what} ${path} is malformed: ${duplicate}`);
+  return json;
+}
+
+export async function readJson(path: string, what: string): Promise<unknown> {
+  return parseJsonInput((await readBytes(path, what)).toString("utf8"), path, what);
 }
 
 export type PublicJwk = { kid: string; x: string };

@@ -1,6 +1,6 @@
 import { type TreeHead, verifyTreeHead } from "../src/crypto/merkle/tree-head";
 import { isObject } from "./chain-walk";
-import { type PublicJwk, readBytes, UsageError } from "./io";
+import { parseJsonInput, type PublicJwk, readBytes, UsageError } from "./io";
 
 /**
  * A signed tree head as a file holds it: the note text itself, or a JSON answer that carries it —
@@ -15,12 +15,7 @@ export async function readNoteFile(path: string, what: string): Promise<NoteFile
   const text = (await readBytes(path, what)).toString("utf8");
   // Anything else is read as a note, so that an edited byte is a verdict of the signature check.
   if (!/^\s*[[{]/.test(text)) return { path, note: text, json: null };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UsageError(`${what} ${path} is not valid JSON`);
-  }
+  const json = parseJsonInput(text, path, what);
   if (!isObject(json)) throw new UsageError(`${what} ${path} must be a note file or a JSON object`);
   const note = typeof json.checkpoint === "string" ? json.checkpoint : typeof json.tree_head === "string" ? json.tree_head : null;
   return { path, note, json };

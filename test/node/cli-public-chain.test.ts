@@ -5,7 +5,7 @@ import { statementOf } from "../../src/audit/chain/checkpoint-statement";
 import type { AuditRecord } from "../../src/audit/chain/record";
 import { toHex } from "../../src/crypto/encoding";
 import { jsonl, keyId, linesOf, run, sealChain, signerWithJwks, slow, tempDir } from "./cli-helpers";
-import { flippedBytes, inclusionAnswer, leavesOf, noteOf, runInProcess, treeOf } from "./tree-fixtures";
+import { consistencyAnswer, flippedBytes, inclusionAnswer, leavesOf, noteOf, runInProcess, treeOf } from "./tree-fixtures";
 
 const { file, inDir } = tempDir();
 const keys = signerWithJwks(file);
@@ -210,6 +210,39 @@ describe("verify-chain with no --key: the public check against a signed tree hea
     const old = await runInProcess("verify-chain", path, "--checkpoint", await file("old-item.json", JSON.stringify({ seq: 3, tree_head: null })), "--jwks", keys.jwksPath);
     expect(old.code).toBe(2);
     expect(old.stderr).toContain("holds no signed tree head: give a note file, or JSON with \"checkpoint\" or \"tree_head\" text (this checkpoint was issued before the tree was built)");
+  });
+});
+
+describe("the small JSON inputs: a member name written twice is malformed", slow, () => {
+  it("refuses it in the tree head or checkpoint files (--checkpoint, --first-checkpoint), the compact range and the JWKS", async () => {
+    const path = await file("dup.jsonl", jsonl(rows));
+    const tail = await file("dup-tail.jsonl", jsonl(rows.slice(20)));
+    const head = await file("dup-head.note", note40);
+    const range = (await treeOf(leaves, 20)).compactRange;
+    const usage = async (args: string[], message: string) => {
+      const res = await runInProcess(...args);
+      expect(res.code, message).toBe(2);
+      expect(res.stdout, message).toBe("");
+      expect(linesOf(res.stderr)[0]).toBe(`chainproof: ${message}`);
+    };
+    // JSON.parse would keep the second: a reader of the file sees the first.
+    const treeHead = await file("dup-tree-head.json", `{"checkpoint":"forged","organization_id":"${ORG}","tree_size":40,"checkpoint":${JSON.stringify(note40)}}`);
+    await usage(["verify-chain", path, "--checkpoint", treeHead, "--jwks", keys.jwksPath], `checkpoint ${treeHead} is malformed: duplicate member checkpoint`);
+    const fields = { organization_id: ORG, seq: 40, row_hmac: rows[39]!.row_hmac!, issued_at: "2026-02-01T00:00:00.000Z", kind: "head" as const };
+    const statement = statementOf(fields);
+    const itemText = JSON.stringify({ id: randomUUID(), ...fields, kid: keys.signer.kid, statement, signature: await keys.signer.sign(statement), tree_head: note40 });
+    const item = await file("dup-item.json", `{"seq":1,${itemText.slice(1)}`);
+    await usage(["verify-chain", path, "--key", KEY, "--checkpoint", item, "--jwks", keys.jwksPath], `checkpoint ${item} is malformed: duplicate member seq`);
+    const rangeFile = await file("dup-range.json", `{"tree_size":19,"tree_size":20,"hashes":${JSON.stringify(range.hashes)}}`);
+    await usage(["verify-chain", tail, "--checkpoint", head, "--jwks", keys.jwksPath, "--compact-range", rangeFile], `compact range ${rangeFile} is malformed: duplicate member tree_size`);
+    const jwks = await file("dup-jwks.json", `{"keys":[{"kid":"other","x":"AAAA"}],"keys":[${JSON.stringify(keys.signer.publicJwk)}]}`);
+    await usage(["verify-chain", path, "--checkpoint", head, "--jwks", jwks], `JWKS ${jwks} is malformed: duplicate member keys`);
+    const older = await file("dup-older.json", `{"checkpoint":${JSON.stringify(await noteOf(ORG, leaves, 20, keys.signer))},"tree_size":30,"tree_size":20}`);
+    const proof = await file("dup-consistency.json", JSON.stringify(await consistencyAnswer(ORG, leaves, 20, 40, keys.signer)));
+    await usage(["verify-proof", proof, "--jwks", keys.jwksPath, "--first-checkpoint", older], `first checkpoint ${older} is malformed: duplicate member tree_size`);
+    // The same files written once each are accepted.
+    const once = await runInProcess("verify-chain", tail, "--checkpoint", head, "--jwks", await file("once-jwks.json", JSON.stringify({ keys: [keys.signer.publicJwk] })), "--compact-range", await file("once-range.json", JSON.stringify(range)));
+    expect(once.code).toBe(0);
   });
 });
 
