@@ -43,14 +43,20 @@ export async function openChainFile(path: string): Promise<ChainFileReader> {
       done(null, chunk);
     },
   });
-  // pipeline forwards an error of any stage to the last one, where readline rethrows it.
+  // pipeline forwards an error of any stage to the last one, where readline rethrows it; but an error
+  // at the very end (a gzip trailer whose CRC or length does not match) may come after readline has
+  // ended, so the lines are complete only once the pipeline itself has finished without one.
+  let settled: (err: Error | null | undefined) => void = () => {};
+  const finished = new Promise<Error | null | undefined>((resolve) => (settled = resolve));
   const source = gzip
-    ? pipeline(createReadStream(path), hashing, createGunzip(), () => {})
-    : pipeline(createReadStream(path), hashing, () => {});
+    ? pipeline(createReadStream(path), hashing, createGunzip(), (err) => settled(err))
+    : pipeline(createReadStream(path), hashing, (err) => settled(err));
   const reader = createInterface({ input: source, crlfDelay: Infinity });
   async function* lines() {
     try {
       yield* reader;
+      const failure = await finished;
+      if (failure) throw failure;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (gzip && typeof code === "string" && code.startsWith("Z_")) throw new GzipError((err as Error).message);
