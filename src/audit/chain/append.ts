@@ -85,19 +85,9 @@ export function selfAuditRecord(caller: Actor, orgId: string, client: ReturnType
 
 /**
  * chainproof's own privileged actions: the change (`effects`) and its audit record commit in one
- * D1 batch, so neither exists without the other.
+ * D1 batch, so neither exists without the other. Answers the whole outcome (its receipt included),
+ * for a route that answers as an append; commitAudited answers the record alone.
  */
-export async function commitAudited(
-  c: Context<AppEnv>,
-  orgId: string,
-  audit: SelfAudit,
-  effects: SqlEffect[] = [],
-  options: Pick<AppendRequest, "tokensChanged"> = {},
-) {
-  return (await appendAudited(c, orgId, audit, effects, options)).records[0]!;
-}
-
-/** commitAudited's whole outcome, its receipt included, for a route that answers as an append. */
 export async function appendAudited(
   c: Context<AppEnv>,
   orgId: string,
@@ -110,6 +100,8 @@ export async function appendAudited(
   announceWrite(c, outcome);
   return outcome;
 }
+
+export const commitAudited = async (...args: Parameters<typeof appendAudited>) => (await appendAudited(...args)).records[0]!;
 
 /** `{field: {old, new}}` for every top-level field whose value differs: the `changes` of a self-audit record. */
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>) {
