@@ -1,7 +1,7 @@
 import type { AuditKeyring } from "../../crypto/keys";
 import type { Database } from "../../db/client";
 import { keyRotateRecordsBefore } from "./store";
-import { KeyEpochs, type KeyRotation, keyRotationOf } from "./walker";
+import { KeyEpochs, type KeyRotation, storedRotationOf } from "./walker";
 
 /**
  * The keys no rotation may open at `seq` (docs/protocol.md §2): the SECRET_KEY-derived fallback,
@@ -11,7 +11,7 @@ import { KeyEpochs, type KeyRotation, keyRotationOf } from "./walker";
 export async function closedKeyIdsBefore(db: Database, keyring: AuditKeyring, orgId: string, seq: number): Promise<string[]> {
   const rotations: KeyRotation[] = [];
   for (const row of await keyRotateRecordsBefore(db, orgId, seq)) {
-    const rotation = keyRotationOf("key_rotate", parsed(row.metadata));
+    const rotation = storedRotationOf("key_rotate", row.metadata);
     if (rotation && row.keyId === rotation.new_key_id) rotations.push(rotation);
   }
   return closedByRotations(keyring.derivedId ? [keyring.derivedId] : [], rotations);
@@ -27,13 +27,4 @@ export function closedByRotations(closedAtStart: readonly string[], rotations: r
   const epochs = new KeyEpochs(null, closedAtStart);
   for (const rotation of rotations) if (epochs.admits(rotation.new_key_id, rotation)) epochs.enter(rotation.new_key_id, rotation);
   return epochs.closedKeyIds();
-}
-
-function parsed(metadata: string): unknown {
-  try {
-    return JSON.parse(metadata);
-  } catch {
-    // Its seal check fails wherever it is walked; it closes nothing.
-    return null;
-  }
 }

@@ -68,11 +68,16 @@ export function keyRotationOf(action: string, metadata: unknown): KeyRotation | 
 /** A record as the walker reads it. */
 export const linkOfRecord = (r: AuditRecord): ChainLink => ({ ...r, rotation: keyRotationOf(r.action, r.metadata) });
 
-function parsedMetadata(row: StoredRow): unknown {
+/**
+ * The rotation a stored row states, from its metadata's stored text. Only key_rotate records can
+ * open a key epoch, so other rows' metadata is never parsed here.
+ */
+export function storedRotationOf(action: string, metadata: string): KeyRotation | null {
+  if (action !== "key_rotate") return null;
   try {
-    return JSON.parse(row.metadata);
+    return keyRotationOf(action, JSON.parse(metadata));
   } catch {
-    // Its seal check fails; the walk reports that.
+    // Its seal check fails wherever it is walked; it states no rotation.
     return null;
   }
 }
@@ -85,8 +90,7 @@ export const chainLinkOf = (row: StoredRow): ChainLink => ({
   key_id: row.keyId,
   prev_hash: row.prevHash,
   row_hmac: row.rowHmac,
-  // Only key_rotate records can open a key epoch; other rows' metadata is never parsed here.
-  rotation: row.action === "key_rotate" ? keyRotationOf(row.action, parsedMetadata(row)) : null,
+  rotation: storedRotationOf(row.action, row.metadata),
 });
 
 /**
