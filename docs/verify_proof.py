@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Checks chainproof's public proofs with the Python 3 standard library only (docs/verifying.md §5,
 docs/protocol.md §1 for canonical(row)): RFC 6962 hashing and the RFC 9162 proof checks, over saved API answers.
-  python3 verify_proof.py tree-head NOTE [--jwks JWKS]             a signed tree head (C2SP checkpoint)
-  python3 verify_proof.py inclusion ANSWER [--record RECORD] [--jwks JWKS]
+  python3 verify_proof.py tree-head NOTE --jwks JWKS               a signed tree head (C2SP checkpoint)
+  python3 verify_proof.py inclusion ANSWER [--record RECORD] --jwks JWKS
                                                                    GET /api/v1/audit/logs/{id}/proof
-  python3 verify_proof.py consistency ANSWER --first NOTE [--jwks JWKS]
+  python3 verify_proof.py consistency ANSWER --first NOTE --jwks JWKS
                                                                    GET /api/v1/audit/proofs/consistency
-NOTE is the note text, or JSON holding it as "checkpoint" or "tree_head". The standard library has no
-Ed25519: the note's signature line is parsed and, with --jwks, matched to its key by key hash, but the
-signature itself must be checked with the CLI (npx chainproof verify-proof) or an Ed25519 library.
+NOTE is the note text, or JSON holding it as "checkpoint" or "tree_head". JWKS is the public keys as
+served at /.well-known/jwks.json: a tree head counts only with a chainproof signature line that
+verifies (Ed25519, with the pure-Python RFC 8032 check of verify.py) under a key of the JWKS, since
+anyone can compute a root and proofs that agree with each other.
 Exit status: 0 valid, 1 invalid, 2 usage error."""
 import argparse
 import base64
@@ -20,7 +21,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verify import canonical  # noqa: E402  (the §1 bytes, with the RFC 8785 JCS of verify.py)
+from verify import canonical, ed25519_verify, read_jwks  # noqa: E402  (the §1 bytes with the RFC 8785 JCS, and RFC 8032 Ed25519, of verify.py)
 
 class Invalid(Exception):
     pass
@@ -82,7 +83,7 @@ def strict_b64(text):
     return raw if base64.b64encode(raw).decode("ascii") == text else None
 
 def parse_note(note):
-    """The C2SP checkpoint: (organization_id, size, root, [(key name, key hash, signature)]) or Invalid."""
+    """The C2SP checkpoint: (organization_id, size, root, signed bytes, [(key name, key hash, signature)]) or Invalid."""
     parts = note.split("\n\n")
     if len(parts) != 2:
         raise Invalid("not a signed note (no single blank line)")
@@ -109,21 +110,32 @@ def parse_note(note):
         signatures.append((m.group(1), blob[:4], blob[4:]))
     if not any(name == "chainproof" for name, _, _ in signatures):
         raise Invalid("the note has no chainproof signature line")
-    return origin.group(1), int(lines[1]), root, signatures
+    return origin.group(1), int(lines[1]), root, (parts[0] + "\n").encode("utf-8"), signatures
 
-def key_hash(x):
+def raw_key(x):
+    """A JWK's x: the 32-byte Ed25519 public key, or None."""
+    try:
+        raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == 32 else None
+
+def key_hash(raw):
     """SHA-256("chainproof" || 0x0A || 0x01 || raw public key)[0..4]: which key a signature line names."""
-    raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
     return hashlib.sha256(b"chainproof\n\x01" + raw).digest()[:4]
 
-def signer_text(signatures, jwks):
-    if jwks is None:
-        return "not checked here (Ed25519 is not in the standard library): check it with the CLI"
-    for name, kh, _ in signatures:
+def signer_text(signed, signatures, jwks):
+    """The kid of the JWKS key whose chainproof signature line verifies over the note's first three lines, or Invalid."""
+    named = False
+    for name, kh, signature in signatures:
         for key in jwks:
-            if name == "chainproof" and key_hash(key["x"]) == kh:
-                return "names kid %s by key hash; the Ed25519 signature is not checked here: check it with the CLI" % key["kid"]
-    raise Invalid("no signature line names a key of the JWKS")
+            raw = raw_key(key["x"])
+            if name != "chainproof" or raw is None or key_hash(raw) != kh:
+                continue
+            named = True
+            if ed25519_verify(raw, signed, signature):
+                return "Ed25519 by kid %s: valid" % key["kid"]
+    raise Invalid("the chainproof signature does not verify under the JWKS key it names" if named else "no signature line names a key of the JWKS")
 
 def hex_hash(value, name):
     if not isinstance(value, str) or not re.fullmatch("[0-9a-f]{64}", value):
@@ -151,19 +163,19 @@ def note_of(text):
     return note
 
 def head_of(note, org, size, what, out):
-    origin, n, root, signatures = parse_note(note)
+    origin, n, root, signed, signatures = parse_note(note)
     if origin != org:
         raise Invalid("%s is organization %s's, the answer names %s" % (what, origin, org))
     if n != size:
         raise Invalid("%s has size %d, the answer says %d" % (what, n, size))
     out.append((what, "size %d, root %s" % (n, root.hex())))
-    return root, signatures
+    return root, signed, signatures
 
 def check(args, out):
     if args.what == "tree-head":
-        origin, size, root, signatures = parse_note(note_of(args.raw))
+        origin, size, root, signed, signatures = parse_note(note_of(args.raw))
         out += [("organization", origin), ("tree head", "size %d, root %s" % (size, root.hex())),
-                ("signature", signer_text(signatures, args.jwks))]
+                ("signature", signer_text(signed, signatures, args.jwks))]
         return
     answer = json.loads(args.raw)
     if not isinstance(answer, dict) or not isinstance(answer.get("organization_id"), str) or not isinstance(answer.get("checkpoint"), str):
@@ -173,7 +185,7 @@ def check(args, out):
     if args.what == "inclusion":
         index, size = count(answer.get("leaf_index"), "leaf_index", 0), count(answer.get("tree_size"), "tree_size", 1)
         leaf, proof = hex_hash(answer.get("leaf_hash"), "leaf_hash"), hex_list(answer.get("inclusion"), "inclusion")
-        root, signatures = head_of(answer["checkpoint"], org, size, "tree head", out)
+        root, signed, signatures = head_of(answer["checkpoint"], org, size, "tree head", out)
         if not verify_inclusion(index, size, leaf, proof, root):
             raise Invalid("the inclusion proof of leaf %d does not verify against the tree head's root" % index)
         out.append(("inclusion", "leaf %d (seq %d), %d hashes: valid" % (index, index + 1, len(proof))))
@@ -188,13 +200,19 @@ def check(args, out):
     else:
         first, second = count(answer.get("first"), "first", 1), count(answer.get("second"), "second", 1)
         proof = hex_list(answer.get("consistency"), "consistency")
-        root2, signatures = head_of(answer["checkpoint"], org, second, "tree head", out)
-        root1, older = head_of(note_of(args.first), org, first, "older head", out)
-        signer_text(older, args.jwks)
+        root2, signed, signatures = head_of(answer["checkpoint"], org, second, "tree head", out)
+        root1, older_signed, older = head_of(note_of(args.first), org, first, "older head", out)
+        out.append(("older sig", signer_text(older_signed, older, args.jwks)))
         if not verify_consistency(first, second, root1, root2, proof):
             raise Invalid("the consistency proof from size %d to %d does not verify" % (first, second))
         out.append(("consistency", "size %d -> %d, %d hashes: valid" % (first, second, len(proof))))
-    out.append(("signature", signer_text(signatures, args.jwks)))
+    out.append(("signature", signer_text(signed, signatures, args.jwks)))
+
+def read_keys(parser, path):
+    keys = read_jwks(read(parser, path, "JWKS"))
+    if keys is None:
+        parser.error('JWKS %s must look like {"keys":[{"kid":…,"x":…}]} (as served at /.well-known/jwks.json)' % path)
+    return keys
 
 def read(parser, path, what):
     try:
@@ -211,7 +229,7 @@ def main(argv):
     parser.add_argument("file")
     parser.add_argument("--record", help="inclusion: the record (as the API answers it, or its JSONL line)")
     parser.add_argument("--first", help="consistency: the signed tree head of size first")
-    parser.add_argument("--jwks", help="the public keys (/.well-known/jwks.json): names the key each signature line is by")
+    parser.add_argument("--jwks", required=True, help="the public keys (/.well-known/jwks.json): the tree heads' signatures are checked with them")
     args = parser.parse_args(argv)
     if args.record is not None and args.what != "inclusion":
         parser.error("--record belongs to inclusion")
@@ -220,8 +238,7 @@ def main(argv):
     args.raw = read(parser, args.file, "file")
     args.record = None if args.record is None else read(parser, args.record, "record")
     args.first = None if args.first is None else read(parser, args.first, "first tree head")
-    if args.jwks is not None:
-        args.jwks = json.loads(read(parser, args.jwks, "JWKS"))["keys"]
+    args.jwks = read_keys(parser, args.jwks)
     out, reason = [], None
     try:
         check(args, out)
