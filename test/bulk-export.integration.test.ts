@@ -10,6 +10,9 @@ import { keyringHasher } from "../src/audit/chain/seal-check";
 import { loadAuditKeyring } from "../src/crypto/keys";
 import { api, appendBatch, chainRows, createTenant, db, getSuperAdmin, recordBody, runExportToEnd, sha256Hex, type Tenant } from "./helpers";
 import { sameHash } from "../src/crypto/merkle/hash";
+import { verifyConsistency } from "../src/crypto/merkle/verify";
+import { fromHex } from "../src/crypto/encoding";
+import { signedTreeHeadOfSize } from "../src/audit/chain/tree-head-of-size";
 import { checkedTreeHead, jsonLinesOf, rootOfRecords } from "./tree-helpers";
 
 let t: Tenant;
@@ -26,6 +29,9 @@ beforeAll(async () => {
 /** How many rows the organization's log holds now (chained and legacy), read from D1. */
 const logLength = async (orgId: string) =>
   (await env.DB.prepare("SELECT count(*) AS n FROM audit_logs WHERE organization_id = ?").bind(orgId).first<{ n: number }>())!.n;
+
+const chainLength = async (orgId: string) =>
+  (await env.DB.prepare("SELECT max(seq) AS n FROM audit_logs WHERE organization_id = ?").bind(orgId).first<{ n: number }>())!.n;
 
 const download = (url: string) => fetchWorker(url);
 async function fetchWorker(url: string) {
@@ -177,6 +183,26 @@ describe("exports carry what checks them against the tree with the public key al
     // One changed record, and the root is another.
     const altered = lines.map((r, i) => (i === 3 ? { ...r, metadata: { ticket: "OPS-2" } } : r));
     expect(sameHash((await rootOfRecords(null, altered)).root, head.root)).toBe(false);
+
+    // The export's own record (seq 7) was the head when its tree head was signed: a checkpoint of
+    // seq 6 would state a head that was not the head, so the tree head is signed on its own...
+    const checkpoints = await api(`/api/v1/audit/checkpoints?organization_id=${tenant.org.id}`, { as: (await getSuperAdmin()).as });
+    expect(checkpoints.status).toBe(200);
+    expect(checkpoints.json.items.filter((c: { seq: number }) => c.seq <= 6)).toEqual([]);
+    expect(await chainLength(tenant.org.id)).toBeGreaterThan(6);
+    // ...and counts as a signed tree head: proofs against it, and from it to a newer one.
+    const inclusion = await api(`/api/v1/audit/logs/${lines[2]!.id}/proof?tree_size=6`, { as: tenant.admin.as });
+    expect(inclusion.status).toBe(200);
+    expect(inclusion.json).toMatchObject({ tree_size: 6, checkpoint: done.json.tree_head });
+    const newer = await api("/api/v1/audit/checkpoints", { method: "POST", as: (await getSuperAdmin()).as, body: { organization_id: tenant.org.id } });
+    expect(newer.status).toBe(201);
+    const consistency = await api(`/api/v1/audit/proofs/consistency?organization_id=${tenant.org.id}&first=6&second=${newer.json.seq}`, { as: tenant.admin.as });
+    expect(consistency.status).toBe(200);
+    const newerHead = await checkedTreeHead(consistency.json.checkpoint);
+    const proof = consistency.json.consistency.map((h: string) => fromHex(h));
+    expect(await verifyConsistency(6, newerHead.size, head.root, newerHead.root, proof)).toBe(true);
+    // Asked again, size 6 gets the same signed note.
+    expect(await signedTreeHeadOfSize(env, db(), tenant.org.id, 6)).toBe(done.json.tree_head);
 
     // Seqs 2, 4 and 6 are no range of the tree: nothing to check them against as a whole.
     const filtered = await api("/api/v1/audit/exports", { method: "POST", as: tenant.admin.as, body: { format: "jsonl", actions: ["update"] } });

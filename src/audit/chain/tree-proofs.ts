@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { checkpoints } from "../../db/schema";
+import { checkpoints, treeHeads } from "../../db/schema";
 import { type CompactRangeJson, compactRangeJson, foldRight } from "../../crypto/merkle/compact-range";
 import { hashRanges, nodesOf } from "../../crypto/merkle/proof";
 import { compactRangeNodes, consistencyRanges, inclusionRanges } from "../../crypto/merkle/ranges";
@@ -42,23 +42,33 @@ const signedTreeHeadOf = (row: { organizationId: string; seq: number; treeHead: 
   checkpoint: row.treeHead!,
 });
 
-/** The newest signed tree head of the organization, if any. */
+const headOfTreeHeadRow = (row: { organizationId: string; treeSize: number; note: string }): SignedTreeHead => ({
+  organization_id: row.organizationId,
+  tree_size: row.treeSize,
+  checkpoint: row.note,
+});
+
+/** The newest signed tree head of the organization, if any: a checkpoint's or one signed on its own. */
 export async function newestTreeHead(db: Database, orgId: string): Promise<SignedTreeHead | null> {
-  const [row] = await db
+  const [fromCheckpoint] = await db
     .select({ organizationId: checkpoints.organizationId, seq: checkpoints.seq, treeHead: checkpoints.treeHead })
     .from(checkpoints)
     .where(and(eq(checkpoints.organizationId, orgId), isNotNull(checkpoints.treeHead)))
     .orderBy(desc(checkpoints.seq))
     .limit(1);
-  return row ? signedTreeHeadOf(row) : null;
+  const [onItsOwn] = await db.select().from(treeHeads).where(eq(treeHeads.organizationId, orgId)).orderBy(desc(treeHeads.treeSize)).limit(1);
+  if (onItsOwn && (!fromCheckpoint || onItsOwn.treeSize > fromCheckpoint.seq)) return headOfTreeHeadRow(onItsOwn);
+  return fromCheckpoint ? signedTreeHeadOf(fromCheckpoint) : null;
 }
 
-/** The signed tree head of exactly `size` leaves, if one was issued. */
+/** The signed tree head of exactly `size` leaves, if one was issued (with a checkpoint or on its own). */
 export async function treeHeadOfSize(db: Database, orgId: string, size: number): Promise<SignedTreeHead | null> {
   const [row] = await db
     .select({ organizationId: checkpoints.organizationId, seq: checkpoints.seq, treeHead: checkpoints.treeHead })
     .from(checkpoints)
     .where(and(eq(checkpoints.organizationId, orgId), eq(checkpoints.seq, size), isNotNull(checkpoints.treeHead)))
     .limit(1);
-  return row ? signedTreeHeadOf(row) : null;
+  if (row) return signedTreeHeadOf(row);
+  const [onItsOwn] = await db.select().from(treeHeads).where(and(eq(treeHeads.organizationId, orgId), eq(treeHeads.treeSize, size))).limit(1);
+  return onItsOwn ? headOfTreeHeadRow(onItsOwn) : null;
 }

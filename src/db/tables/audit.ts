@@ -101,6 +101,23 @@ export const checkpoints = sqliteTable(
 );
 
 /**
+ * Signed tree heads made without a checkpoint (docs/protocol.md §12): an export that ends before the
+ * organization's head carries the tree head of its last seq, and a checkpoint there would state a
+ * head that was not the head. Proof routes accept these sizes like the checkpoints' own.
+ */
+export const treeHeads = sqliteTable(
+  "tree_heads",
+  {
+    organizationId: text("organization_id").notNull(),
+    treeSize: integer("tree_size").notNull(),
+    issuedAt: text("issued_at").notNull(),
+    /** The C2SP checkpoint note, signature line included. */
+    note: text("note").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.treeSize] })],
+);
+
+/**
  * The organization's Merkle tree (docs/protocol.md §12) as tiles: tile `tile_index` of `level` holds
  * the hashes (32 bytes each, concatenated) of the complete subtrees of 2^level leaves numbered
  * tile_index·256 … tile_index·256+255. Only the last tile of a level grows; none is ever deleted,
