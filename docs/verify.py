@@ -378,8 +378,9 @@ class GzipError(Exception):
 
 def chain_files(names, raws):
     """(name, [(where, text), ...]) for each file in order, gunzipping the ones that start with 1f 8b. The
-    name is None when there is one file. A final newline ends the last line rather than starting another;
-    CRLF line ends are read as LF ones (json.loads takes the CR as whitespace)."""
+    name is None when there is one file. A final newline ends the last line rather than starting another.
+    Lines end at LF, CRLF or a lone CR, as they do for the CLI (Node's readline): a CR inside a line
+    splits it in both, so both name the same line."""
     several = len(names) > 1
     for name, raw in zip(names, raws):
         if raw[:2] == b"\x1f\x8b":
@@ -387,7 +388,7 @@ def chain_files(names, raws):
                 raw = gzip.decompress(raw)
             except (OSError, EOFError, zlib.error) as err:
                 raise GzipError("%s: not a valid gzip file (%s)" % (name, err))
-        lines = raw.decode("utf-8").split("\n")
+        lines = re.split("\r\n|\r|\n", raw.decode("utf-8"))
         if lines[-1] == "":
             lines.pop()
         yield (name if several else None), [

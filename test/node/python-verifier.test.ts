@@ -272,6 +272,8 @@ describe.skipIf(!hasPython)("docs/verify.py chain", slow, () => {
       ["id-number", (l) => l.replace(/"id":"[^"]+"/, '"id":7'), "id and organization_id must be strings"],
       ["nan", (l) => l.replace('"seq":7', '"seq":NaN'), "not valid JSON"],
       ["array", () => "[]", "not a JSON object"],
+      // JSON whitespace, but a line end to Node's readline: both tools split the line there.
+      ["lone-cr", (l) => l.replace(',"status":', ',\r"status":'), "not valid JSON"],
     ];
     for (const [name, edit, problem] of edits) {
       expect(await sameBreak(`${name}.jsonl`, editLine(genuine, 7, edit))).toBe(`first break:  line 7: malformed record: ${problem}`);
