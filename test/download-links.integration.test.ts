@@ -68,4 +68,16 @@ describe("download links", () => {
       }
     }
   });
+
+  it("an expires written with leading zeros is an altered link: 403 (the signature covers the text as issued)", async () => {
+    for (const path of [exportPath, ...rawRoutes()]) {
+      const id = idOf(path);
+      const expires = nowSeconds() + 3600;
+      const sig = await sigOf(id, expires);
+      for (const written of [`0${expires}`, `00${expires}`]) {
+        const query = `expires=${written}&sig=${sig}`;
+        expect([path, query, ...(await download(path, query))]).toEqual([path, query, 403, "link_invalid"]);
+      }
+    }
+  });
 });

@@ -122,6 +122,34 @@ describe("scheduled validation", () => {
     expect(evidence.result).toMatchObject({ valid: false, broken_seq: 7, broken_at: rows[6]!.id });
   });
 
+  it("after a full pass found a break behind the verified rows, the next daily run is full again and says so", async () => {
+    const [id] = blockIds(1) as [string];
+    const tenant = await orgWithRows(id, 5);
+    const day = () => weekday(Date.now());
+    await runPass(id, day());
+    expect((await appendBatch(tenant.ingest.as, [recordBody()])).status).toBe(201);
+    await runPass(id, day());
+    const rows = await chainRows(id);
+    await sql("UPDATE audit_logs SET action = 'delete' WHERE id = ?", rows[1]!.id);
+    // A week on, the full pass finds the changed row; the next daily run must not check only the newest rows and answer valid.
+    await runPass(id, Date.now() + 8 * DAY_MS);
+    await runPass(id, day());
+    // Once the row is put back, a run verifies the chain again, and the one after is incremental once more.
+    await sql("UPDATE audit_logs SET action = ? WHERE id = ?", rows[1]!.action, rows[1]!.id);
+    await runPass(id, day());
+    await runPass(id, day());
+
+    const runs = await runsOf(id);
+    expect(runs.map((r) => [r.kind, r.result.valid, r.result.broken_seq])).toEqual([
+      ["full", true, null],
+      ["incremental", true, null],
+      ["full", false, 2],
+      ["full", false, 2],
+      ["full", true, null],
+      ["incremental", true, null],
+    ]);
+  });
+
   it("bounded invocations cover every row of every organization exactly once", async () => {
     const ids = blockIds(4);
     const sizes = [3, 0, 7, 2];

@@ -13,12 +13,22 @@ export const writeCursor = (db: Database, row: CursorRow) =>
 
 export const insertValidationRun = (db: Database, row: ValidationRunRow) => db.insert(validationRuns).values(row);
 
-/** The furthest seq a valid run of the organization reached: where the next incremental run starts. */
+/**
+ * The furthest seq a valid run of the organization reached since its last failed run: where the next
+ * incremental run starts. A failed run (a full pass that found a row changed behind what earlier runs
+ * verified) voids their verification: until a run verifies the chain again there is no verified
+ * point, so the next run walks from genesis and reports the break again instead of checking only
+ * the newest rows and answering "valid".
+ */
 export async function lastVerifiedSeq(db: Database, orgId: string) {
+  // Runs are ordered by started_at, then by insertion (rowid) for two started in the same millisecond.
+  const failedSince = sql`EXISTS (SELECT 1 FROM validation_runs AS failed WHERE failed.organization_id = ${orgId}
+    AND json_extract(failed.result, '$.valid') = 0
+    AND (failed.started_at, failed.rowid) > (validation_runs.started_at, validation_runs.rowid))`;
   const [row] = await db
     .select({ seq: sql<number | null>`max(json_extract(${validationRuns.result}, '$.last_seq'))` })
     .from(validationRuns)
-    .where(and(eq(validationRuns.organizationId, orgId), sql`json_extract(${validationRuns.result}, '$.valid') = 1`));
+    .where(and(eq(validationRuns.organizationId, orgId), sql`json_extract(${validationRuns.result}, '$.valid') = 1`, sql`NOT ${failedSince}`));
   return row?.seq ?? null;
 }
 

@@ -41,7 +41,9 @@ const soleValue = (value: string | string[] | undefined) => (Array.isArray(value
 /** A download request's link must carry a valid signature for this id and not have expired: else 403. */
 export async function assertLinkValid(secretKey: string, id: string, query: z.infer<typeof LinkQuery>) {
   const expires = soleValue(query.expires) ?? "";
-  const expiresAt = /^\d{1,12}$/.test(expires) ? Number(expires) : Number.NaN;
+  // The signature covers `expires` as the link wrote it: only the plain decimal this API issues reads
+  // back to the same text. "0" + expires would be another text with the same number, an altered link.
+  const expiresAt = /^[1-9]\d{0,11}$/.test(expires) ? Number(expires) : Number.NaN;
   if (!(await linkIsValid(secretKey, id, expiresAt, soleValue(query.sig) ?? "", Math.floor(Date.now() / 1000)))) {
     throw new AppError(403, "link_invalid", "This download link is invalid or has expired");
   }
