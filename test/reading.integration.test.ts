@@ -84,6 +84,22 @@ describe("GET /api/v1/audit/logs", () => {
     expect((await list(c.admin.as, `search=${encodeURIComponent("C:\\\\temp")}`)).json.total).toBe(0);
   });
 
+  it("search never matches inside an escape or across members: the decoded keys and values decide", async () => {
+    const c = await createTenant();
+    const appended = await appendBatch(c.ingest.as, [
+      recordBody({ metadata: { m: "ends with \\", lines: "first line\nthe second", path: "C:\\temp", n: 42, list: [1, 2], flag: true } }),
+      recordBody({ metadata: { plain: "nothing escaped", n: 7 } }),
+    ]);
+    expect(appended.status).toBe(201);
+    const [escaped, plain] = appended.json.records.map((r: { id: string }) => r.id);
+    const found = async (text: string) => idsOf(await list(c.admin.as, `search=${encodeURIComponent(text)}&per_page=200`));
+    // Each of these occurs in the stored JSON text only across an escape's characters or two members.
+    for (const text of ['"', "\\\"", "nthe", "\t", "\temp", "1,2", "42,", "e,f"]) expect([text, await found(text)]).toEqual([text, []]);
+    // What each value holds is found, in the row with backslashes as in the row without.
+    for (const text of ["ends with \\", "line\nthe", "C:\\temp", "42", "true", "first", "lines"]) expect([text, await found(text)]).toEqual([text, [escaped]]);
+    for (const text of ["nothing", "7", "plain"]) expect([text, await found(text)]).toEqual([text, [plain]]);
+  });
+
   it("pages: arithmetic and slices", async () => {
     const all = expected(() => true);
     const p1 = await list(a.admin.as, "per_page=5&page=1");

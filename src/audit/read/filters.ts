@@ -92,7 +92,7 @@ export function logConditions(f: LogFilters, path: ReadPath = "index"): SQL | un
     f.actorId ? eq(auditLogs.actorId, f.actorId) : undefined,
     f.status ? eq(broad(auditLogs.status), f.status) : undefined,
     f.siteId ? eq(broad(auditLogs.siteId), f.siteId) : undefined,
-    f.search ? metadataContains(asStoredJson(f.search), f.organizationId) : undefined,
+    f.search ? metadataContains(f.search, f.organizationId) : undefined,
     // Strictly before: the export's own audit record may be stamped in the same millisecond.
     f.recordedUntil ? lt(scoped(auditLogs.recordedAt), f.recordedUntil) : undefined,
     f.after ? olderThan(f.after, timestamp) : undefined,
@@ -137,10 +137,29 @@ function searchCandidates(phrase: string, organizationId: string | undefined): S
  * `search-list` path the listed rows are read (logConditions). Shorter text has no trigram and is
  * tested row by row.
  */
-function metadataContains(text: string, organizationId: string | undefined): SQL {
-  const exact = containsText(auditLogs.metadata, text);
+function metadataContains(search: string, organizationId: string | undefined): SQL {
+  const text = asStoredJson(search);
+  const exact = and(containsText(auditLogs.metadata, text), decodedAgrees(search))!;
   if (!usesSearchIndex(text)) return exact;
   return and(sql`${auditLogs}.rowid IN (${searchCandidates(phraseOf(text), organizationId)})`, exact)!;
+}
+
+// Outside strings, JCS writes only these (and literals): text holding one can match across members.
+const JSON_PUNCTUATION = /[:,{}[\]]/;
+
+/**
+ * Where the stored text alone could be wrong, the decoded keys and scalar values decide: a match can
+ * begin inside an escape when the metadata holds a backslash (`\\"` holds `\"`, `\nthe` holds
+ * `nthe`), and text with JSON punctuation can span two members (`1,2` in `[1,2]`). Other rows (no
+ * backslash, the common case) are decided by the stored text, read by SQLite without parsing.
+ */
+function decodedAgrees(search: string): SQL {
+  const decoded = sql`EXISTS (
+    SELECT 1 FROM json_tree(${auditLogs.metadata}) AS node
+    WHERE (node.type IN ('text', 'integer', 'real') AND ${containsText(sql`node.atom`, search)})
+       OR (node.type IN ('true', 'false', 'null') AND ${containsText(sql`node.type`, search)})
+       OR (typeof(node.key) = 'text' AND ${containsText(sql`node.key`, search)}))`;
+  return JSON_PUNCTUATION.test(search) ? decoded : sql`(instr(${auditLogs.metadata}, '\\') = 0 OR ${decoded})`;
 }
 
 /** An FTS5 phrase: the text in double quotes, its own double quotes doubled. */
