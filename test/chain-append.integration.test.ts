@@ -79,6 +79,24 @@ describe("appending", () => {
     expect(own.status).toBe(201);
   });
 
+  it("a batch names a bad organization_id at its record's path, with the batch's other problems", async () => {
+    const sa = (await getSuperAdmin()).as;
+    const before = (await chainRows(t.org.id)).length;
+    const missing = await appendBatch(sa, [recordBody(), recordBody({ organization_id: t.org.id })]);
+    expect(missing.status).toBe(422);
+    expect(missing.json.error.details).toEqual([{ field: "records.0.organization_id", message: "a super_admin must name the organization" }]);
+    const unknown = await appendBatch(sa, [recordBody({ organization_id: crypto.randomUUID() })]);
+    expect(unknown.json.error.details).toEqual([{ field: "records.0.organization_id", message: "no such organization" }]);
+    const foreign = await appendBatch(t.ingest.as, [recordBody({ organization_id: other.org.id }), recordBody({ metadata: { source: "chainproof" } }), recordBody({ organization_id: other.org.id })]);
+    expect(foreign.status).toBe(422);
+    expect(foreign.json.error.details.map((d: { field: string }) => d.field)).toEqual([
+      "records.0.organization_id",
+      "records.1.metadata.source",
+      "records.2.organization_id",
+    ]);
+    expect((await chainRows(t.org.id)).length).toBe(before);
+  });
+
   it("members may not append", async () => {
     expect((await appendRecord(t.member.as, recordBody())).status).toBe(403);
     expect((await appendBatch(t.member.as, [recordBody()])).status).toBe(403);

@@ -116,8 +116,11 @@ logs.openapi(
   async (c) => {
     const { records: inputs } = c.req.valid("json");
     const raw = (await c.req.json()) as { records: unknown[] };
-    const orgId = await writeScope(c, inputs[0]!.organization_id);
-    if (c.get("caller").role === "super_admin") {
+    // A super_admin names the organization in the first record. Anyone else writes to its own:
+    // `checked` then names every record that names another, each at its own path.
+    const superAdmin = c.get("caller").role === "super_admin";
+    const orgId = await writeScope(c, superAdmin ? inputs[0]!.organization_id : undefined, "records.0.organization_id");
+    if (superAdmin) {
       const others = inputs.flatMap((r, i) => (r.organization_id === orgId ? [] : [i]));
       if (others.length > 0) {
         throw invalid(others.map((i) => ({ field: `records.${i}.organization_id`, message: "every record must name the same organization" })));

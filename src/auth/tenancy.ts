@@ -44,17 +44,18 @@ export async function readScope(c: Context<AppEnv>, named: string | undefined): 
 
 /**
  * The organization a write goes to: the caller's own, or the one a super_admin must name. A body
- * field naming another organization is a 422 on that field (it is input, not an address).
+ * field naming another organization is a 422 on that field (it is input, not an address). `field`
+ * is where the name sits in the body (a batch names it in its first record), so the 422 points there.
  */
-export async function writeScope(c: Context<AppEnv>, named: string | undefined): Promise<string> {
+export async function writeScope(c: Context<AppEnv>, named: string | undefined, field = "organization_id"): Promise<string> {
   const caller = c.get("caller");
   if (caller.role !== "super_admin") {
     if (named !== undefined && named !== caller.organizationId) {
-      throw invalid([{ field: "organization_id", message: "is not an organization you may write to" }]);
+      throw invalid([{ field, message: "is not an organization you may write to" }]);
     }
     return caller.organizationId!;
   }
-  if (!named) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
-  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field: "organization_id", message: "no such organization" }]);
+  if (!named) throw invalid([{ field, message: "a super_admin must name the organization" }]);
+  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field, message: "no such organization" }]);
   return named;
 }
