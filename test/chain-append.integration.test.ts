@@ -128,6 +128,31 @@ describe("bad input → 422 naming each field, nothing stored", () => {
     expect(await count(t.org.id)).toBe(before);
   });
 
+  it("one 422 names the schema's fields and the organization, I-JSON, size and reserved-source problems together", async () => {
+    const before = await count(t.org.id);
+    const fields = (res: { json: { error: { details: { field: string }[] } } }) => res.json.error.details.map((d) => d.field).sort();
+    const single = await appendRecord(
+      t.ingest.as,
+      recordBody({ action: "hack", organization_id: other.org.id, metadata: { big: 9007199254740993, source: "chainproof" } }),
+    );
+    expect(single.status).toBe(422);
+    expect(fields(single)).toEqual(["action", "metadata.big", "metadata.source", "organization_id"]);
+    const big = await appendRecord(t.ingest.as, recordBody({ status: "maybe", new_state: { blob: "x".repeat(64 * 1024) } }));
+    expect(fields(big)).toEqual(["new_state", "status"]);
+    const sa = (await getSuperAdmin()).as;
+    const unnamed = await appendRecord(sa, recordBody({ ip_address: "999.1.1.1" }));
+    expect(unnamed.json.error.details).toContainEqual({ field: "organization_id", message: "a super_admin must name the organization" });
+    expect(fields(unnamed)).toEqual(["ip_address", "organization_id"]);
+    const batch = await appendBatch(t.ingest.as, [recordBody({ organization_id: other.org.id }), recordBody({ action: "nope", metadata: { s: "\ud800" } })]);
+    expect(fields(batch)).toEqual(["records.0.organization_id", "records.1.action", "records.1.metadata.s"]);
+    const saBatch = await appendBatch(sa, [recordBody({ organization_id: t.org.id }), recordBody({ organization_id: other.org.id, status: "maybe" })]);
+    expect(saBatch.json.error.details).toEqual([
+      { field: "records.1.status", message: expect.any(String) },
+      { field: "records.1.organization_id", message: "every record must name the same organization" },
+    ]);
+    expect(await count(t.org.id)).toBe(before);
+  });
+
   it("a record over 64 KiB → 422; a batch with one bad record stores none of them", async () => {
     const before = await count(t.org.id);
     const big = await appendRecord(t.ingest.as, recordBody({ metadata: { blob: "x".repeat(64 * 1024) } }));
