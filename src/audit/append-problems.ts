@@ -30,6 +30,9 @@ async function scopeOf(c: Context<AppEnv>, named: string | undefined, field: str
   }
 }
 
+/** A body whose only check beyond its schema is the organization it names (a security event). */
+export const organizationScope = (c: Context<AppEnv>, raw: unknown) => scopeOf(c, namedOrganization(raw), "organization_id");
+
 /** One record: the organization it names, then what recordProblems finds in its raw body. */
 export async function recordScope(c: Context<AppEnv>, raw: unknown): Promise<Scoped> {
   const { orgId, problems } = await scopeOf(c, namedOrganization(raw), "organization_id");
