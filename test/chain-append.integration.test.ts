@@ -79,6 +79,24 @@ describe("appending", () => {
     expect(own.status).toBe(201);
   });
 
+  it("a batch names a bad organization_id at its record's path, with the batch's other problems", async () => {
+    const sa = (await getSuperAdmin()).as;
+    const before = (await chainRows(t.org.id)).length;
+    const missing = await appendBatch(sa, [recordBody(), recordBody({ organization_id: t.org.id })]);
+    expect(missing.status).toBe(422);
+    expect(missing.json.error.details).toEqual([{ field: "records.0.organization_id", message: "a super_admin must name the organization" }]);
+    const unknown = await appendBatch(sa, [recordBody({ organization_id: crypto.randomUUID() })]);
+    expect(unknown.json.error.details).toEqual([{ field: "records.0.organization_id", message: "no such organization" }]);
+    const foreign = await appendBatch(t.ingest.as, [recordBody({ organization_id: other.org.id }), recordBody({ metadata: { source: "chainproof" } }), recordBody({ organization_id: other.org.id })]);
+    expect(foreign.status).toBe(422);
+    expect(foreign.json.error.details.map((d: { field: string }) => d.field)).toEqual([
+      "records.0.organization_id",
+      "records.1.metadata.source",
+      "records.2.organization_id",
+    ]);
+    expect((await chainRows(t.org.id)).length).toBe(before);
+  });
+
   it("members may not append", async () => {
     expect((await appendRecord(t.member.as, recordBody())).status).toBe(403);
     expect((await appendBatch(t.member.as, [recordBody()])).status).toBe(403);
@@ -107,6 +125,31 @@ describe("bad input → 422 naming each field, nothing stored", () => {
     if (fields.includes("seq")) {
       expect(res.json.error.details.find((d: { field: string }) => d.field === "seq").message).toBe("is assigned by the server and must not be sent");
     }
+    expect(await count(t.org.id)).toBe(before);
+  });
+
+  it("one 422 names the schema's fields and the organization, I-JSON, size and reserved-source problems together", async () => {
+    const before = await count(t.org.id);
+    const fields = (res: { json: { error: { details: { field: string }[] } } }) => res.json.error.details.map((d) => d.field).sort();
+    const single = await appendRecord(
+      t.ingest.as,
+      recordBody({ action: "hack", organization_id: other.org.id, metadata: { big: 9007199254740993, source: "chainproof" } }),
+    );
+    expect(single.status).toBe(422);
+    expect(fields(single)).toEqual(["action", "metadata.big", "metadata.source", "organization_id"]);
+    const big = await appendRecord(t.ingest.as, recordBody({ status: "maybe", new_state: { blob: "x".repeat(64 * 1024) } }));
+    expect(fields(big)).toEqual(["new_state", "status"]);
+    const sa = (await getSuperAdmin()).as;
+    const unnamed = await appendRecord(sa, recordBody({ ip_address: "999.1.1.1" }));
+    expect(unnamed.json.error.details).toContainEqual({ field: "organization_id", message: "a super_admin must name the organization" });
+    expect(fields(unnamed)).toEqual(["ip_address", "organization_id"]);
+    const batch = await appendBatch(t.ingest.as, [recordBody({ organization_id: other.org.id }), recordBody({ action: "nope", metadata: { s: "\ud800" } })]);
+    expect(fields(batch)).toEqual(["records.0.organization_id", "records.1.action", "records.1.metadata.s"]);
+    const saBatch = await appendBatch(sa, [recordBody({ organization_id: t.org.id }), recordBody({ organization_id: other.org.id, status: "maybe" })]);
+    expect(saBatch.json.error.details).toEqual([
+      { field: "records.1.status", message: expect.any(String) },
+      { field: "records.1.organization_id", message: "every record must name the same organization" },
+    ]);
     expect(await count(t.org.id)).toBe(before);
   });
 

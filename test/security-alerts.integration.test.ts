@@ -145,6 +145,39 @@ describe("chainproof's own events go through the same path", () => {
     expect(seenByB.json.items.map((e: { id: string }) => e.id)).not.toContain(event.id);
   });
 
+  it("asking for another tenant's record, export, user or token by its id is a 404 and a recorded cross-tenant attempt", async () => {
+    const x = await createTenant();
+    const [record] = (await appendBatch(x.ingest.as, [recordBody()])).json.records;
+    const exportJob = await api("/api/v1/audit/exports", { method: "POST", as: x.admin.as, body: { format: "jsonl" } });
+    expect(exportJob.status).toBe(202);
+    const attempts = [
+      ["GET", `/api/v1/audit/logs/${record.id}`, a.admin.as],
+      ["GET", `/api/v1/audit/logs/${record.id}/proof`, a.member.as],
+      ["GET", `/api/v1/audit/logs/user/${x.admin.user.id}`, a.admin.as],
+      ["GET", `/api/v1/audit/exports/${exportJob.json.id}`, a.adminToken.as],
+      ["PATCH", `/api/v1/organizations/${a.org.id}/users/${x.member.user.id}`, a.admin.as],
+      ["DELETE", `/api/v1/organizations/${a.org.id}/users/${x.member.user.id}`, a.admin.as],
+      ["DELETE", `/api/v1/organizations/${a.org.id}/tokens/${x.ingest.row.id}`, a.admin.as],
+    ] as const;
+    for (const [method, path, as] of attempts) {
+      const res = await api(path, { method, as, ...(method === "PATCH" ? { body: { role: "org_admin" } } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    const found = await listEvents(a.admin.as, { event_type: "cross_tenant_access_attempt", per_page: 200 });
+    const aimedAtX = found.json.items.filter((e: { metadata: { target_organization_id?: string } }) => e.metadata.target_organization_id === x.org.id);
+    expect(aimedAtX.map((e: { description: string }) => e.description).sort()).toEqual(
+      attempts.map(([method, path]) => `Request for an object of another organization: ${method} ${path}`).sort(),
+    );
+    // Nothing changed in the other tenant, and a super_admin's lookups are no attempts.
+    const users = (await api(`/api/v1/organizations/${x.org.id}/users`, { as: x.admin.as })).json.items;
+    expect(users.find((u: { id: string }) => u.id === x.member.user.id)).toMatchObject({ role: "member" });
+    const tokens = (await api(`/api/v1/organizations/${x.org.id}/tokens`, { as: x.admin.as })).json.items;
+    expect(tokens.find((t: { id: string }) => t.id === x.ingest.row.id)).toMatchObject({ revoked_at: null });
+    expect((await api(`/api/v1/audit/logs/${record.id}`, { as: sa })).status).toBe(200);
+    const seenByX = await listEvents(x.admin.as, { event_type: "cross_tenant_access_attempt", per_page: 200 });
+    expect(seenByX.json.items).toHaveLength(0);
+  });
+
   it("a chain break found by validation is a chain_integrity_failure (risk 100) with an alert", async () => {
     const t = await createTenant();
     expect((await appendBatch(t.ingest.as, [recordBody(), recordBody(), recordBody()])).status).toBe(201);

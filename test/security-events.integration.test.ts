@@ -125,6 +125,19 @@ describe("POST /api/v1/audit/security-events", () => {
     expect(await eventsOf(a.org.id)).toBe(before);
   });
 
+  it("a refused body names its organization problem with the schema's fields", async () => {
+    const before = [await eventsOf(a.org.id), await eventsOf(b.org.id)];
+    const foreign = await postEvent(a.ingest.as, eventBody({ organization_id: b.org.id, risk_score: 101 }));
+    expect(foreign.status).toBe(422);
+    expect(fieldsOf(foreign)).toEqual(["organization_id", "risk_score"]);
+    const unnamed = await postEvent(sa, eventBody({ ip_address: "x" }));
+    expect(unnamed.json.error.details).toEqual([
+      { field: "ip_address", message: expect.any(String) },
+      { field: "organization_id", message: "a super_admin must name the organization" },
+    ]);
+    expect([await eventsOf(a.org.id), await eventsOf(b.org.id)]).toEqual(before);
+  });
+
   it("an unknown event type is refused with the allowed values listed", async () => {
     const res = await postEvent(a.ingest.as, eventBody({ event_type: "hacked" }));
     const message: string = res.json.error.details[0].message;

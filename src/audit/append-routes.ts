@@ -5,7 +5,7 @@ import { type AppEnv } from "../http/context";
 import { sha256Hex } from "../crypto/encoding";
 import { canonicalJson } from "../crypto/jcs";
 import { invalid } from "../http/errors";
-import { scopeOrganization, writeScope } from "../auth/tenancy";
+import { scopeOrganization } from "../auth/tenancy";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { limitBody } from "../http/request-guards";
 import { isoNow } from "../time";
@@ -13,6 +13,7 @@ import { TOKEN_ROLES } from "../db/schema";
 import { announceWrite, appendAudited, appendToChain } from "./chain/append";
 import type { AppendRequest } from "./chain/org-chain";
 import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./chain/input";
+import { batchScope, namingEveryField, rawRecords, recordScope, type Scoped } from "./append-problems";
 import { recordFromRow, toStoredRow } from "./chain/stored-row";
 import { importStatement } from "./chain/legacy-import";
 import { insertRowEffects } from "./chain/store";
@@ -65,9 +66,9 @@ const sealedAnswer = <T>(schema: T, description: string) => ({
   }),
 });
 
-function checked(raws: unknown[], inputs: RecordInput[], orgId: string, prefix: (i: number) => string) {
-  const problems = inputs.flatMap((input, i) => recordProblems(raws[i], input.organization_id, orgId, prefix(i)));
-  if (problems.length > 0) throw invalid(problems);
+/** The records to seal, once nothing the schema could not see is wrong with them either. */
+function checked({ orgId, problems }: Scoped, inputs: RecordInput[]) {
+  if (problems.length > 0 || orgId === null) throw invalid(problems);
   const now = isoNow();
   return inputs.map((input) => toPendingRecord(input, orgId, now));
 }
@@ -87,15 +88,16 @@ logs.openapi(
   async (c) => {
     const input = c.req.valid("json");
     const raw: unknown = await c.req.json();
-    const orgId = await writeScope(c, input.organization_id);
-    const records = checked([raw], [input], orgId, () => "");
+    const scoped = await recordScope(c, raw);
+    const records = checked(scoped, [input]);
     const outcome = await appendForCaller(c, {
-      organizationId: orgId,
+      organizationId: scoped.orgId!,
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
     return c.json(outcome.records[0]!, 201);
   },
+  namingEveryField(recordScope),
 );
 
 logs.openapi(
@@ -116,21 +118,16 @@ logs.openapi(
   async (c) => {
     const { records: inputs } = c.req.valid("json");
     const raw = (await c.req.json()) as { records: unknown[] };
-    const orgId = await writeScope(c, inputs[0]!.organization_id);
-    if (c.get("caller").role === "super_admin") {
-      const others = inputs.flatMap((r, i) => (r.organization_id === orgId ? [] : [i]));
-      if (others.length > 0) {
-        throw invalid(others.map((i) => ({ field: `records.${i}.organization_id`, message: "every record must name the same organization" })));
-      }
-    }
-    const records = checked(raw.records, inputs, orgId, (i) => `records.${i}`);
+    const scoped = await batchScope(c, raw.records);
+    const records = checked(scoped, inputs);
     const outcome = await appendForCaller(c, {
-      organizationId: orgId,
+      organizationId: scoped.orgId!,
       records,
       idempotency: await idempotencyOf(c, c.req.valid("header")["idempotency-key"], raw),
     });
     return c.json({ records: outcome.records }, 201);
   },
+  namingEveryField((c, raw) => batchScope(c, rawRecords(raw))),
 );
 
 logs.openapi(

@@ -5,28 +5,35 @@ import { findOrganization } from "./store";
 import { type AppEnv, clientInfo } from "../http/context";
 
 /**
+ * Whether the caller may see objects of `ownerOrgId`. When it may not, the attempt is recorded as a
+ * `cross_tenant_access_attempt` in the caller's organization, whichever way the object was
+ * addressed (an organization id, or the id of a record, export, user or token of another tenant);
+ * the caller's answer is then a 404 exactly like a missing object's, so the event leaks nothing.
+ */
+export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Promise<boolean> {
+  const caller = c.get("caller");
+  if (caller.role === "super_admin" || caller.organizationId === ownerOrgId) return true;
+  await c.get("securityLog").record({
+    organizationId: caller.organizationId,
+    userId: caller.tokenId ? null : caller.actorId,
+    eventType: "cross_tenant_access_attempt",
+    riskScore: 50,
+    severity: "high",
+    description: `Request for an object of another organization: ${c.req.method} ${new URL(c.req.url).pathname}`,
+    metadata: { target_organization_id: ownerOrgId, via: caller.via, token_id: caller.tokenId },
+    ...clientInfo(c),
+  });
+  return false;
+}
+
+/**
  * Resolves an organization named in a request for the caller. Tenancy is checked before the role,
  * so an organization of another tenant is a 404 exactly like one that does not exist.
  */
 export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles: readonly Role[]) {
-  const caller = c.get("caller");
-  const db = c.get("db");
-  const org = await findOrganization(db, orgId);
-  if (!org) throw notFound("Organization");
-  if (caller.role !== "super_admin" && caller.organizationId !== org.id) {
-    await c.get("securityLog").record({
-      organizationId: caller.organizationId,
-      userId: caller.tokenId ? null : caller.actorId,
-      eventType: "cross_tenant_access_attempt",
-      riskScore: 50,
-      severity: "high",
-      description: `Request for an object of another organization: ${c.req.method} ${new URL(c.req.url).pathname}`,
-      metadata: { target_organization_id: org.id, via: caller.via, token_id: caller.tokenId },
-      ...clientInfo(c),
-    });
-    throw notFound("Organization");
-  }
-  if (!roles.includes(caller.role)) throw forbidden();
+  const org = await findOrganization(c.get("db"), orgId);
+  if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
+  if (!roles.includes(c.get("caller").role)) throw forbidden();
   return org;
 }
 
@@ -44,17 +51,18 @@ export async function readScope(c: Context<AppEnv>, named: string | undefined): 
 
 /**
  * The organization a write goes to: the caller's own, or the one a super_admin must name. A body
- * field naming another organization is a 422 on that field (it is input, not an address).
+ * field naming another organization is a 422 on that field (it is input, not an address). `field`
+ * is where the name sits in the body (a batch names it in its first record), so the 422 points there.
  */
-export async function writeScope(c: Context<AppEnv>, named: string | undefined): Promise<string> {
+export async function writeScope(c: Context<AppEnv>, named: string | undefined, field = "organization_id"): Promise<string> {
   const caller = c.get("caller");
   if (caller.role !== "super_admin") {
     if (named !== undefined && named !== caller.organizationId) {
-      throw invalid([{ field: "organization_id", message: "is not an organization you may write to" }]);
+      throw invalid([{ field, message: "is not an organization you may write to" }]);
     }
     return caller.organizationId!;
   }
-  if (!named) throw invalid([{ field: "organization_id", message: "a super_admin must name the organization" }]);
-  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field: "organization_id", message: "no such organization" }]);
+  if (!named) throw invalid([{ field, message: "a super_admin must name the organization" }]);
+  if (!(await findOrganization(c.get("db"), named))) throw invalid([{ field, message: "no such organization" }]);
   return named;
 }

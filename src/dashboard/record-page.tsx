@@ -56,7 +56,7 @@ const SEAL_TEXT = {
 export async function recordPage(c: Context<AppEnv>) {
   const id = c.req.param("id") ?? "";
   const caller = c.get("caller");
-  const row = visibleRecord(c, /^[0-9a-f-]{36}$/i.test(id) ? await recordById(c.get("db"), id) : undefined);
+  const row = await visibleRecord(c, /^[0-9a-f-]{36}$/i.test(id) ? await recordById(c.get("db"), id) : undefined);
   const r = recordFromRow(row);
   const seal = r.row_hmac === null ? null : (await sealChecks(await loadAuditKeyring(c.env), [row]))[0]!;
   await auditView(c, r.organization_id, "audit_log", r.id, { view: "record" });

@@ -30,6 +30,10 @@ export const listOrgUsers = (db: Database, orgId: string) =>
 export const findOrgUser = async (db: Database, orgId: string, userId: string) =>
   (await db.select().from(users).where(and(eq(users.organizationId, orgId), eq(users.id, userId))).limit(1))[0];
 
+/** The organization a user belongs to, whichever it is (null: a platform operator; undefined: no such user). */
+export const userOwner = async (db: Database, userId: string) =>
+  (await db.select({ organizationId: users.organizationId }).from(users).where(eq(users.id, userId)).limit(1))[0]?.organizationId;
+
 export const insertUser = (db: Database, row: typeof users.$inferInsert) => db.insert(users).values(row);
 
 export const updateUserRole = (db: Database, userId: string, role: User["role"]) =>
@@ -44,6 +48,10 @@ export const listOrgTokens = (db: Database, orgId: string) =>
 
 export const findOrgToken = async (db: Database, orgId: string, tokenId: string) =>
   (await db.select().from(apiTokens).where(and(eq(apiTokens.organizationId, orgId), eq(apiTokens.id, tokenId))).limit(1))[0];
+
+/** The organization a token belongs to, whichever it is (undefined: no such token). */
+export const tokenOwner = async (db: Database, tokenId: string) =>
+  (await db.select({ organizationId: apiTokens.organizationId }).from(apiTokens).where(eq(apiTokens.id, tokenId)).limit(1))[0]?.organizationId;
 
 export const insertToken = (db: Database, row: typeof apiTokens.$inferInsert) => db.insert(apiTokens).values(row);
 

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { z } from "@hono/zod-openapi";
 import { commitAudited } from "../audit/chain/append";
 import { newApiToken, secretDigest } from "../auth/secrets";
-import { scopeOrganization } from "../auth/tenancy";
+import { scopeOrganization, withinTenancy } from "../auth/tenancy";
 import type { AppEnv } from "../http/context";
 import { notFound } from "../http/errors";
 import { isoNow } from "../time";
@@ -41,7 +41,12 @@ export async function revokeOrgToken(c: Context<AppEnv>, orgId: string, tokenId:
   const org = await scopeOrganization(c, orgId, ADMINS);
   const db = c.get("db");
   const token = await store.findOrgToken(db, org.id, tokenId);
-  if (!token) throw notFound("Token");
+  if (!token) {
+    // One of another tenant's is recorded as a cross-tenant attempt; the answer is the same 404.
+    const owner = await store.tokenOwner(db, tokenId);
+    if (owner) await withinTenancy(c, owner);
+    throw notFound("Token");
+  }
   if (!token.revokedAt) {
     await commitAudited(
       c,

@@ -3,7 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import { commitAudited } from "../audit/chain/append";
 import { hashPassword } from "../auth/password";
 import { findUserByUsername } from "../auth/store";
-import { scopeOrganization } from "../auth/tenancy";
+import { scopeOrganization, withinTenancy } from "../auth/tenancy";
 import type { AppEnv } from "../http/context";
 import { conflict, notFound } from "../http/errors";
 import { isoNow } from "../time";
@@ -35,10 +35,17 @@ export async function createOrgUser(c: Context<AppEnv>, orgId: string, body: z.i
   return user;
 }
 
+/** The 404 for a user not in the organization; one of another tenant's is recorded as a cross-tenant attempt first. */
+async function missingUser(c: Context<AppEnv>, userId: string) {
+  const owner = await store.userOwner(c.get("db"), userId);
+  if (owner) await withinTenancy(c, owner);
+  return notFound("User");
+}
+
 async function scopeUser(c: Context<AppEnv>, orgId: string, userId: string) {
   const org = await scopeOrganization(c, orgId, ADMINS);
   const user = await store.findOrgUser(c.get("db"), org.id, userId);
-  if (!user) throw notFound("User");
+  if (!user) throw await missingUser(c, userId);
   if (user.id === c.get("caller").actorId) throw conflict("You cannot change your own role or delete yourself");
   return { org, user };
 }

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { requireRole } from "../auth/caller";
 import { type AppEnv } from "../http/context";
 import { readScope, writeScope } from "../auth/tenancy";
+import { namingEveryField, organizationScope } from "../audit/append-problems";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { spendBudget } from "../http/rate-limits";
 import { limitBody } from "../http/request-guards";
@@ -58,6 +59,8 @@ security.openapi(
     });
     return c.json(toSecurityEvent(event), 201);
   },
+  // A refused body names its organization problem too, like an append's.
+  namingEveryField(organizationScope),
 );
 
 const listRoute = (path: string, summary: string, operationId: string) =>

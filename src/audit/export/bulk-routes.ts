@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../../auth/caller";
 import { type AppEnv } from "../../http/context";
-import { scopeOrganization } from "../../auth/tenancy";
+import { scopeOrganization, withinTenancy } from "../../auth/tenancy";
 import { AppError, invalid, notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../../http/openapi";
 import { spendBudget } from "../../http/rate-limits";
@@ -88,8 +88,7 @@ export async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetim
 /** The export as the caller may see it; another tenant's is a 404 like a missing one. */
 async function visibleExport(c: Context<AppEnv>, id: string) {
   const job = await findExport(c.get("db"), id);
-  const caller = c.get("caller");
-  if (!job || (caller.role !== "super_admin" && job.organizationId !== caller.organizationId)) throw notFound("Export");
+  if (!job || !(await withinTenancy(c, job.organizationId))) throw notFound("Export");
   return job;
 }
 

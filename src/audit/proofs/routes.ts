@@ -70,7 +70,7 @@ proofs.openapi(
     responses: { 200: json(InclusionSchema, "The inclusion proof and the signed tree head it verifies against"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
-    const row = visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
+    const row = await visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
     if (row.seq === null) throw new AppError(404, "not_found", "The record is an unchained legacy import: it is not in the Merkle tree");
     return c.json(await inclusionAnswer(c.env, c.get("db"), row.organizationId, row.seq, c.req.valid("query").tree_size), 200);
   },

@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../../auth/caller";
 import { type AppEnv } from "../../http/context";
-import { readScope } from "../../auth/tenancy";
-import { findOrgUser } from "../../orgs/store";
+import { readScope, withinTenancy } from "../../auth/tenancy";
+import { findOrgUser, userOwner } from "../../orgs/store";
 import { forbidden, invalid, notFound } from "../../http/errors";
 import { authenticated, errorResponses, json, newRouter } from "../../http/openapi";
 import { spendBudget } from "../../http/rate-limits";
@@ -98,10 +98,13 @@ reads.openapi(
   },
 );
 
-/** A member reads only records it acted in; a record of another tenant does not exist for the caller. */
-export function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
+/**
+ * A member reads only records it acted in; a record of another tenant does not exist for the
+ * caller (and asking for one is recorded as a cross-tenant attempt).
+ */
+export async function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
   const caller = c.get("caller");
-  if (!row || (caller.role !== "super_admin" && row.organizationId !== caller.organizationId)) throw notFound("Audit record");
+  if (!row || !(await withinTenancy(c, row.organizationId))) throw notFound("Audit record");
   if (caller.role === "member" && row.actorId !== caller.actorId) throw forbidden("Members may read only their own history");
   return row;
 }
@@ -119,7 +122,7 @@ reads.openapi(
     responses: { 200: json(AuditRecordSchema, "The record"), ...errorResponses(401, 403, 404, 422) },
   }),
   async (c) => {
-    const row = visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
+    const row = await visibleRecord(c, await recordById(c.get("db"), c.req.valid("param").id));
     return c.json(recordFromRow(row), 200);
   },
 );
@@ -170,7 +173,12 @@ reads.openapi(
     const own = caller.role === "member" && userId === caller.actorId;
     // An actor of the organization is a chainproof user of it or someone its records name.
     const exists = own || (orgId !== undefined && (await findOrgUser(c.get("db"), orgId, userId))) || (await anyRecord(c.get("db"), where));
-    if (!exists) throw notFound("User");
+    if (!exists) {
+      // A chainproof user of another tenant is recorded as a cross-tenant attempt, and answered like an unknown actor.
+      const owner = await userOwner(c.get("db"), userId);
+      if (owner) await withinTenancy(c, owner);
+      throw notFound("User");
+    }
     if (caller.role === "member" && userId !== caller.actorId) throw forbidden("Members may read only their own history");
     return c.json(await paged(c, filters, q.page, q.per_page, q.cursor), 200);
   },
