@@ -37,7 +37,18 @@ function parseReceipt(text: string): Receipt | string {
   return value as Receipt;
 }
 
-/** --record files: a record, an array of them, the append's answer {"records":[…]}, or JSONL; no member name written twice. */
+/**
+ * The records an append's answer gives for its receipt. A legacy import answers {"records":[…],
+ * "import_record":{…}}: its receipt covers the import record, the one row it chains, while its
+ * `records` are the unchained legacy rows, which are no leaves. Any other object is a batch's
+ * {"records":[…]} or one record.
+ */
+function answerRecords(json: Record<string, unknown>): unknown[] {
+  if (isObject(json.import_record)) return [json.import_record];
+  return Array.isArray(json.records) ? json.records : [json];
+}
+
+/** --record files: a record, an array of them, an append's answer (a batch's, an import's), or JSONL; no member name written twice. */
 async function readRecords(paths: string[]): Promise<AuditRecord[] | string> {
   const records: AuditRecord[] = [];
   for (const path of paths) {
@@ -47,7 +58,7 @@ async function readRecords(paths: string[]): Promise<AuditRecord[] | string> {
       const json: unknown = JSON.parse(text);
       const duplicate = duplicateMember(text, json);
       if (duplicate) return `${path} is not a record file: ${duplicate}`;
-      values = Array.isArray(json) ? json : isObject(json) && Array.isArray(json.records) ? json.records : [json];
+      values = Array.isArray(json) ? json : isObject(json) ? answerRecords(json) : [json];
     } catch {
       values = [];
       for (const [i, lineText] of text.split("\n").entries()) {

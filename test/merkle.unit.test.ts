@@ -226,4 +226,21 @@ describe("signed tree heads (C2SP checkpoint notes)", () => {
     expect((await verifyTreeHead(note.slice(0, -1), [signer.publicJwk])).ok).toBe(false);
     expect((await verifyTreeHead(note.replace("\n8\n", "\n08\n"), [signer.publicJwk])).ok).toBe(false);
   });
+
+  it("refuses a note with a malformed line after its valid signature, or a failing signature of a known key (C2SP signed-note)", async () => {
+    const signer = await ed25519Signer(await generateEd25519PrivateJwk());
+    const note = await signTreeHead({ organizationId: "org-1", size: 8, root: fromHex(vectors.roots[8]!.root) }, signer);
+    const [body, signatureLine] = note.split("\n\n") as [string, string];
+    const malformed = [`${note}appended text\n`, `${note}\u2014 other AAAA\n`, `${note}\u2014 a+b ${btoa("12345")}\n`, `${note}\u2014 other not-base64!\n`];
+    for (const text of malformed) {
+      expect(await verifyTreeHead(text, [signer.publicJwk]), JSON.stringify(text)).toEqual({ ok: false, reason: "a signature line is malformed" });
+    }
+    // A line of another key name is ignored, as signed-note says: the note still verifies.
+    expect((await verifyTreeHead(`${note}\u2014 witness.example ${btoa("12345678")}\n`, [signer.publicJwk])).ok).toBe(true);
+    // The chainproof key's line with a bad signature, then a good one: the bad one decides.
+    const blob = b64(signatureLine.slice("\u2014 chainproof ".length, -1));
+    blob[10]! ^= 1;
+    const forged = `\u2014 chainproof ${btoa(String.fromCharCode(...blob))}\n`;
+    expect((await verifyTreeHead(`${body}\n\n${forged}${signatureLine}`, [signer.publicJwk])).ok).toBe(false);
+  });
 });

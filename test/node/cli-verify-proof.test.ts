@@ -131,6 +131,16 @@ describe("verify-receipt", slow, () => {
     expect(split.code).toBe(0);
   });
 
+  it("takes a legacy import's answer as answered: its receipt covers the import record, not the unchained rows", async () => {
+    const importRecord = rows[18]!;
+    const header = await signedReceipt((await receiptClaimOfRecords(ORG, [importRecord]))!, keys.signer);
+    const legacy = { ...rows[0]!, id: randomUUID(), seq: null, prev_hash: null, row_hmac: null };
+    const answer = await file("import-answer.json", JSON.stringify({ records: [legacy], import_record: importRecord }));
+    const res = await runInProcess("verify-receipt", await file("import-receipt.txt", header), "--jwks", keys.jwksPath, "--record", answer);
+    expect(res.stdout).toContain("records:      1, every member matches (leaves_sha256 included)\n");
+    expect(res.code).toBe(0);
+  });
+
   it("every flipped byte of a receipt member fails; a changed or missing record is named", async () => {
     const json = new TextDecoder().decode(fromBase64Url(await receiptOf()));
     const body = await file("answer-2.json", JSON.stringify({ records: batch() }));

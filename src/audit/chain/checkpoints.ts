@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lte } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { checkpoints } from "../../db/schema";
-import { ed25519Signer, parsePrivateJwk, verifyEd25519 } from "../../crypto/ed25519";
+import { ed25519Signer, jwkThumbprint, parsePrivateJwk, verifyEd25519 } from "../../crypto/ed25519";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
 import { isoNow } from "../../time";
@@ -52,9 +52,26 @@ export async function availableCheckpointSigner(env: Env): Promise<Signer | null
 
 type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };
 
+/**
+ * A retired key as the JWKS publishes it: its public members only and, as for the current key, the
+ * RFC 7638 thumbprint as kid. The configured entry is not echoed: an operator who moves the old
+ * private JWK there (as the audit key's rotation moves its old secret) must not publish its "d",
+ * and a hand-written kid would not match the kid the key's checkpoints carry.
+ */
+const publishedRetiredKey = async (x: string): Promise<PublicJwk> => ({
+  kty: "OKP",
+  crv: "Ed25519",
+  x,
+  kid: await jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }),
+  alg: "EdDSA",
+  use: "sig",
+});
+
 /** The JWKS: the current checkpoint key first, then retired ones so old checkpoints keep verifying. */
 export async function publicKeys(env: Env): Promise<PublicJwk[]> {
-  const retired = env.CHECKPOINT_RETIRED_PUBLIC_KEYS ? (JSON.parse(env.CHECKPOINT_RETIRED_PUBLIC_KEYS) as PublicJwk[]) : [];
+  const configured = env.CHECKPOINT_RETIRED_PUBLIC_KEYS ? (JSON.parse(env.CHECKPOINT_RETIRED_PUBLIC_KEYS) as { x?: unknown }[]) : [];
+  // An entry without a key (no x) verifies nothing: it is left out rather than published.
+  const retired = await Promise.all(configured.flatMap((k) => (typeof k?.x === "string" ? [publishedRetiredKey(k.x)] : [])));
   const active = await availableCheckpointSigner(env);
   const current = active ? [active.publicJwk] : [];
   return [...current, ...retired.filter((k) => !current.some((c) => c.kid === k.kid))];

@@ -46,6 +46,27 @@ export async function signTreeHead(
   return `${body}\n\u2014 ${NOTE_KEY_NAME} ${toBase64(blob)}\n`;
 }
 
+type SignatureLine = { name: string; blob: Uint8Array };
+
+/**
+ * Every line after the blank one, each `— <name> <base64(key_hash[0..4] || signature)>`, or why
+ * not. C2SP signed-note (and Go's note.Open) reject the whole note when one line is malformed,
+ * even if another line verifies: otherwise text appended after a valid signature would ride along.
+ * A name is non-empty with no space and no `+`; a blob holds at least the key hash and one byte.
+ */
+function signatureLinesOf(block: string): SignatureLine[] | string {
+  const lines = block.split("\n");
+  if (lines.pop() !== "" || lines.length === 0) return "the note does not end with a signature line and a newline";
+  const signatures: SignatureLine[] = [];
+  for (const line of lines) {
+    const match = /^\u2014 ([^\s+]+) (\S+)$/.exec(line);
+    const blob = match ? fromBase64(match[2]!) : null;
+    if (!match || !blob || blob.length < 5) return "a signature line is malformed";
+    signatures.push({ name: match[1]!, blob });
+  }
+  return signatures;
+}
+
 export type NoteCheck = { ok: true; head: TreeHead } | { ok: false; reason: string };
 
 /** Parses a note strictly and checks its chainproof signature against one of `keys` (JWKS entries). */
@@ -61,17 +82,17 @@ export async function verifyTreeHead(note: string, keys: readonly { x: string }[
   const root = fromBase64(lines[2]!);
   if (!root || root.length !== HASH_BYTES) return { ok: false, reason: "the root hash is not 32 bytes of base64" };
   const head: TreeHead = { organizationId: origin[1]!, size: Number(lines[1]), root };
-  const signatureLines = parts[1]!.split("\n");
-  if (signatureLines.pop() !== "" || signatureLines.length === 0) return { ok: false, reason: "the note does not end with a signature line and a newline" };
-  for (const line of signatureLines) {
-    const match = /^\u2014 (\S+) (\S+)$/.exec(line);
-    if (!match) return { ok: false, reason: "a signature line is malformed" };
-    const blob = fromBase64(match[2]!);
-    if (match[1] !== NOTE_KEY_NAME || !blob || blob.length !== 4 + 64) continue;
+  const signatures = signatureLinesOf(parts[1]!);
+  if (typeof signatures === "string") return { ok: false, reason: signatures };
+  for (const { name, blob } of signatures) {
+    if (name !== NOTE_KEY_NAME) continue;
     for (const key of keys) {
       const keyHash = await noteKeyHash(key.x);
       if (keyHash.some((b, i) => b !== blob[i])) continue;
-      if (await verifyEd25519(key, body, toBase64Url(blob.slice(4)))) return { ok: true, head };
+      // The line names this key, so its signature decides: a known key's signature that fails
+      // rejects the note (C2SP signed-note, Go's note.Open), whatever a later line says.
+      if (blob.length === 4 + 64 && (await verifyEd25519(key, body, toBase64Url(blob.slice(4))))) return { ok: true, head };
+      return { ok: false, reason: "a chainproof signature line names a key of the JWKS but does not verify" };
     }
   }
   return { ok: false, reason: "no chainproof signature verifies with the given keys" };
