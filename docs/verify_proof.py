@@ -21,7 +21,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verify import canonical, ed25519_verify, read_jwks  # noqa: E402  (the §1 bytes with the RFC 8785 JCS, and RFC 8032 Ed25519, of verify.py)
+from verify import DuplicateMember, canonical, ed25519_verify, read_jwks, strict_pairs  # noqa: E402  (the §1 bytes with the RFC 8785 JCS, and RFC 8032 Ed25519, of verify.py)
 
 class Invalid(Exception):
     pass
@@ -101,11 +101,13 @@ def parse_note(note):
     sig_lines = parts[1].split("\n")
     if sig_lines.pop() != "" or not sig_lines:
         raise Invalid("the note does not end with a signature line and a newline")
+    # C2SP signed-note: one malformed line rejects the note (text appended after a valid signature
+    # must not ride along); a line of another key name (a witness's cosignature) is ignored.
     signatures = []
     for line in sig_lines:
-        m = re.fullmatch("\u2014 (\\S+) (\\S+)", line)
+        m = re.fullmatch("\u2014 ([^\\s+]+) (\\S+)", line)
         blob = strict_b64(m.group(2)) if m else None
-        if not m or blob is None or len(blob) != 68:
+        if not m or blob is None or len(blob) < 5:
             raise Invalid("a signature line is malformed")
         signatures.append((m.group(1), blob[:4], blob[4:]))
     if not any(name == "chainproof" for name, _, _ in signatures):
@@ -126,16 +128,16 @@ def key_hash(raw):
 
 def signer_text(signed, signatures, jwks):
     """The kid of the JWKS key whose chainproof signature line verifies over the note's first three lines, or Invalid."""
-    named = False
     for name, kh, signature in signatures:
         for key in jwks:
             raw = raw_key(key["x"])
             if name != "chainproof" or raw is None or key_hash(raw) != kh:
                 continue
-            named = True
-            if ed25519_verify(raw, signed, signature):
+            # The line names this key, so its signature decides, whatever a later line says.
+            if len(signature) == 64 and ed25519_verify(raw, signed, signature):
                 return "Ed25519 by kid %s: valid" % key["kid"]
-    raise Invalid("the chainproof signature does not verify under the JWKS key it names" if named else "no signature line names a key of the JWKS")
+            raise Invalid("the chainproof signature does not verify under the JWKS key it names")
+    raise Invalid("no signature line names a key of the JWKS")
 
 def hex_hash(value, name):
     if not isinstance(value, str) or not re.fullmatch("[0-9a-f]{64}", value):
@@ -156,7 +158,7 @@ def note_of(text):
     """A note file's text: the note itself, or JSON holding it as "checkpoint" or "tree_head"."""
     if not text.lstrip().startswith("{"):
         return text
-    value = json.loads(text)
+    value = json.loads(text, object_pairs_hook=strict_pairs)
     note = value.get("checkpoint", value.get("tree_head")) if isinstance(value, dict) else None
     if not isinstance(note, str):
         raise Invalid('no "checkpoint" or "tree_head" text')
@@ -177,7 +179,7 @@ def check(args, out):
         out += [("organization", origin), ("tree head", "size %d, root %s" % (size, root.hex())),
                 ("signature", signer_text(signed, signatures, args.jwks))]
         return
-    answer = json.loads(args.raw)
+    answer = json.loads(args.raw, object_pairs_hook=strict_pairs)
     if not isinstance(answer, dict) or not isinstance(answer.get("organization_id"), str) or not isinstance(answer.get("checkpoint"), str):
         raise Invalid('not a proof answer: organization_id and checkpoint must be strings')
     org = answer["organization_id"]
@@ -190,7 +192,7 @@ def check(args, out):
             raise Invalid("the inclusion proof of leaf %d does not verify against the tree head's root" % index)
         out.append(("inclusion", "leaf %d (seq %d), %d hashes: valid" % (index, index + 1, len(proof))))
         if args.record is not None:
-            row = json.loads(args.record)
+            row = json.loads(args.record, object_pairs_hook=strict_pairs)
             mine = leaf_hash(canonical(row).encode("utf-8"))
             if row.get("organization_id") != org or row.get("seq") != index + 1:
                 raise Invalid("the record is seq %s of %s, the proof is of seq %d of %s" % (row.get("seq"), row.get("organization_id"), index + 1, org))
@@ -244,6 +246,8 @@ def main(argv):
         check(args, out)
     except Invalid as err:
         reason = str(err)
+    except DuplicateMember as err:
+        reason = "duplicate member %s" % err.name
     except ValueError as err:
         reason = "not valid JSON (%s)" % err
     except (KeyError, TypeError, AttributeError) as err:

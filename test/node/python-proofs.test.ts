@@ -79,6 +79,30 @@ describe.skipIf(!hasPython)("docs/verify_proof.py on answers built with the proj
     }
     const forgedInclusion = await file("forged-inclusion.json", JSON.stringify({ ...inclusion, checkpoint: inclusion.checkpoint.replace(/\n13\n/, "\n14\n") }));
     expect((await verify("inclusion", forgedInclusion, "--jwks", keys.jwksPath)).code).toBe(1);
+    // Read as a C2SP signed note, as the CLI reads it (test/merkle.unit.test.ts): another key's line (a witness's cosignature)
+    // is ignored; a malformed line, or a failing line of the JWKS key before a good one, rejects it.
+    const [body, sigLine] = note.split("\n\n") as [string, string];
+    const cosigned = `${body}\n\n${sigLine}\u2014 witness.example ${Buffer.alloc(72, 7).toString("base64")}\n`;
+    const failing = sigLine.replace(/ (\S+)\n$/, (_, blob: string) => {
+      const bytes = Buffer.from(blob, "base64");
+      bytes[10]! ^= 1;
+      return ` ${bytes.toString("base64")}\n`;
+    });
+    for (const [name, text, code, reason] of [
+      ["cosigned", cosigned, 0, null],
+      ["trailing", `${note}trailing\n`, 1, "a signature line is malformed"],
+      ["failing-first", `${body}\n\n${failing}${sigLine}`, 1, "the chainproof signature does not verify under the JWKS key it names"],
+    ] as const) {
+      const res = await verify("tree-head", await file(`${name}.note`, text), "--jwks", keys.jwksPath);
+      expect([name, res.code]).toEqual([name, code]);
+      if (reason) expect(linesOf(res.stdout)).toContain(`reason:       ${reason}`);
+    }
+    // A member name written twice: JSON readers keep one or the other, so the answer is refused.
+    const twice = JSON.stringify(inclusion).replace('"leaf_index":9,', '"leaf_index":999,"leaf_index":9,');
+    expect(twice).toContain('"leaf_index":999');
+    const repeated = await verify("inclusion", await file("twice.json", twice), "--jwks", keys.jwksPath);
+    expect(repeated.code).toBe(1);
+    expect(linesOf(repeated.stdout)).toContain("reason:       duplicate member leaf_index");
     // Without the public keys nothing is said valid: a usage error (exit 2), as for the CLI.
     expect((await verify("tree-head", older)).code).toBe(2);
     expect((await verify("consistency", consistency, "--first", older)).code).toBe(2);
