@@ -7,10 +7,12 @@ import { type AppEnv, clientInfo } from "../http/context";
 /**
  * Whether the caller may see objects of `ownerOrgId`. When it may not, the attempt is recorded as a
  * `cross_tenant_access_attempt` in the caller's organization, whichever way the object was
- * addressed (an organization id, or the id of a record, export, user or token of another tenant);
- * the caller's answer is then a 404 exactly like a missing object's, so the event leaks nothing.
+ * addressed (an organization id, or the id of a record, export, user or token of another tenant),
+ * and the caller's answer is a 404 exactly like a missing object's. The event names the target
+ * organization only when the caller named it: for an object's id that would tell the caller's
+ * organization whose the object is.
  */
-export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Promise<boolean> {
+export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string, addressed: "by its organization" | "by its own id"): Promise<boolean> {
   const caller = c.get("caller");
   if (caller.role === "super_admin" || caller.organizationId === ownerOrgId) return true;
   await c.get("securityLog").record({
@@ -20,7 +22,7 @@ export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Pro
     riskScore: 50,
     severity: "high",
     description: `Request for an object of another organization: ${c.req.method} ${new URL(c.req.url).pathname}`,
-    metadata: { target_organization_id: ownerOrgId, via: caller.via, token_id: caller.tokenId },
+    metadata: { ...(addressed === "by its organization" ? { target_organization_id: ownerOrgId } : {}), via: caller.via, token_id: caller.tokenId },
     ...clientInfo(c),
   });
   return false;
@@ -32,7 +34,7 @@ export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Pro
  */
 export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles: readonly Role[]) {
   const org = await findOrganization(c.get("db"), orgId);
-  if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
+  if (!org || !(await withinTenancy(c, org.id, "by its organization"))) throw notFound("Organization");
   if (!roles.includes(c.get("caller").role)) throw forbidden();
   return org;
 }
