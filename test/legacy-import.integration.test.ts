@@ -52,6 +52,13 @@ describe("legacy import", () => {
     expect(twice.json.error.details[0].field).toBe("records.1.id");
     const sealed = await importAs(sa, { organization_id: t.org.id, records: [legacy({ seq: 4, row_hmac: "ab" })] });
     expect(sealed.json.error.details.map((d: any) => d.field).sort()).toEqual(["records.0.row_hmac", "records.0.seq"]);
+    // One 422 names the schema's fields and the rest together: the reserved source, I-JSON, a repeated id.
+    const mixed = await importAs(sa, {
+      organization_id: t.org.id,
+      records: [legacy({ id: dup, action: "zz" }), legacy({ metadata: { source: "chainproof", n: 2 ** 53 } }), legacy({ id: dup })],
+    });
+    expect(mixed.status).toBe(422);
+    expect(mixed.json.error.details.map((d: any) => d.field).sort()).toEqual(["records.0.action", "records.1.metadata.n", "records.1.metadata.source", "records.2.id"]);
     const first = await importAs(sa, { organization_id: t.org.id, records: [legacy({ id: dup })] });
     expect(first.status).toBe(201);
     const again = await importAs(sa, { organization_id: t.org.id, records: [legacy(), legacy({ id: dup })] });

@@ -55,6 +55,20 @@ export async function batchScope(c: Context<AppEnv>, records: readonly unknown[]
   return { orgId, problems };
 }
 
+/**
+ * A legacy import (super_admin): what recordProblems finds in each raw record, and ids repeated in
+ * the import. The organization is the body's own member; the route resolves it (404 when unknown).
+ */
+export function importScope(raw: unknown): Scoped {
+  const records = rawRecords(raw);
+  const problems = records.flatMap((record, i) => recordProblems(record, undefined, "", `records.${i}`));
+  const ids = records.map((record) => memberOf(record, "id"));
+  ids.forEach((id, i) => {
+    if (typeof id === "string" && ids.indexOf(id) !== i) problems.push({ field: `records.${i}.id`, message: "appears twice in this import" });
+  });
+  return { orgId: namedOrganization(raw) ?? null, problems };
+}
+
 type Refused = { target: string; data?: unknown; success: false; error: { issues: Parameters<typeof fieldErrors>[0] } };
 
 /**

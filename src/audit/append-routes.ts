@@ -12,8 +12,8 @@ import { isoNow } from "../time";
 import { TOKEN_ROLES } from "../db/schema";
 import { announceWrite, appendAudited, appendToChain } from "./chain/append";
 import type { AppendRequest } from "./chain/org-chain";
-import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, recordProblems, toPendingRecord } from "./chain/input";
-import { batchScope, namingEveryField, rawRecords, recordScope, type Scoped } from "./append-problems";
+import { AuditRecordInput, type AuditRecordInput as RecordInput, BatchInput, ImportInput, MAX_RECORD_BYTES, toPendingRecord } from "./chain/input";
+import { batchScope, importScope, namingEveryField, rawRecords, recordScope, type Scoped } from "./append-problems";
 import { recordFromRow, toStoredRow } from "./chain/stored-row";
 import { importStatement } from "./chain/legacy-import";
 import { insertRowEffects } from "./chain/store";
@@ -149,11 +149,7 @@ logs.openapi(
     const { organization_id: orgId, records: inputs } = c.req.valid("json");
     const raw = (await c.req.json()) as { records: unknown[] };
     await scopeOrganization(c, orgId, ["super_admin"]);
-    const problems = inputs.flatMap((_, i) => recordProblems(raw.records[i], undefined, orgId, `records.${i}`));
-    const ids = inputs.map((r) => r.id);
-    ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i) problems.push({ field: `records.${i}.id`, message: "appears twice in this import" });
-    });
+    const { problems } = importScope(raw);
     if (problems.length > 0) throw invalid(problems);
     const now = isoNow();
     // Answered as stored, like a sealed record: the same bytes a read of them answers.
@@ -171,6 +167,7 @@ logs.openapi(
     await attachReceipt(c, outcome);
     return c.json({ records: legacy, import_record: outcome.records[0]! }, 201);
   },
+  namingEveryField(async (_c, raw) => importScope(raw)),
 );
 
 export default logs;
