@@ -304,26 +304,32 @@ describe("retention", () => {
     expect((await validate({ organization_id: id })).json).toMatchObject({ valid: true, unchained: 0, checked: 4, pruned: 6, rows_held: 10 });
   }, 60_000);
 
-  it("prunes old security events and their alerts by the same rule, and keeps recent ones", async () => {
+  it("prunes security events and their alerts by when they were stored, as the log; the client's timestamp does not count", async () => {
     const [id] = blockIds(1) as [string];
     const tenant = await createTenant("STARTER", id);
-    const post = (days: number) =>
-      api("/api/v1/audit/security-events", {
+    const post = async (description: string, timestamp: string, storedDaysAgo: number) => {
+      const res = await api("/api/v1/audit/security-events", {
         method: "POST",
         as: tenant.ingest.as,
-        body: { event_type: "suspicious_ip", risk_score: 90, description: `seen ${days} days ago`, timestamp: new Date(Date.now() - days * DAY_MS).toISOString() },
+        body: { event_type: "suspicious_ip", risk_score: 90, description, timestamp },
       });
-    expect((await post(45)).status).toBe(201);
-    expect((await post(5)).status).toBe(201);
+      expect(res.status).toBe(201);
+      // Stored that long ago: the pass runs now.
+      await env.DB.prepare("UPDATE security_events SET recorded_at = ? WHERE id = ?").bind(new Date(Date.now() - storedDaysAgo * DAY_MS).toISOString(), res.json.id).run();
+    };
+    await post("stored 45 days ago", new Date(Date.now() - 45 * DAY_MS).toISOString(), 45);
+    await post("stored 45 days ago, dated ahead", "2099-01-01T00:00:00Z", 45);
+    await post("stored 5 days ago, dated 1970", "1970-01-01T00:00:00Z", 5);
     await runPass(id);
     const events = (await env.DB.prepare("SELECT description FROM security_events WHERE organization_id = ?").bind(id).all<{ description: string }>()).results;
-    expect(events.map((e) => e.description)).toEqual(["seen 5 days ago"]);
+    expect(events.map((e) => e.description)).toEqual(["stored 5 days ago, dated 1970"]);
     const alerts = await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE organization_id = ?").bind(id).first<{ n: number }>();
     expect(alerts!.n).toBe(1);
     const archived = await env.ARCHIVE.list({ prefix: `archives/${id}/security-events/` });
     expect(archived.objects).toHaveLength(1);
     const lines = await gunzipLines(await (await env.ARCHIVE.get(archived.objects[0]!.key))!.arrayBuffer());
-    expect(lines).toEqual([expect.objectContaining({ description: "seen 45 days ago", alert: expect.objectContaining({ organizationId: id }) })]);
+    expect(lines.map((l) => l.description).sort()).toEqual(["stored 45 days ago", "stored 45 days ago, dated ahead"]);
+    for (const line of lines) expect(line).toEqual(expect.objectContaining({ alert: expect.objectContaining({ organizationId: id }) }));
   });
 
   it("a pass scheduled ahead of the clock prunes everything recorded before it ran, never its own records", async () => {

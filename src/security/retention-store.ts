@@ -4,13 +4,16 @@ import { alertDeliveries, alerts, securityEvents } from "../db/schema";
 
 const inIds = (ids: readonly string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 
-/** The organization's (null: the platform's own) oldest events before `cutoff`, oldest first. */
+/**
+ * The organization's (null: the platform's own) events stored before `cutoff`, oldest first. By
+ * `recorded_at`, as the audit log: the client-sent `timestamp` could keep an event forever.
+ */
 export const eventsBefore = (db: Database, orgId: string | null, cutoff: string, limit: number) =>
   db
     .select()
     .from(securityEvents)
-    .where(and(orgId === null ? isNull(securityEvents.organizationId) : eq(securityEvents.organizationId, orgId), lt(securityEvents.timestamp, cutoff)))
-    .orderBy(asc(securityEvents.timestamp), asc(securityEvents.id))
+    .where(and(orgId === null ? isNull(securityEvents.organizationId) : eq(securityEvents.organizationId, orgId), lt(securityEvents.recordedAt, cutoff)))
+    .orderBy(asc(securityEvents.recordedAt), asc(securityEvents.id))
     .limit(limit);
 
 export const alertsOfEvents = (db: Database, eventIds: readonly string[]) =>

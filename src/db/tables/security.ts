@@ -26,6 +26,10 @@ export const securityEvents = sqliteTable(
     userAgent: text("user_agent"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
     timestamp: text("timestamp").notNull(),
+    /** When chainproof stored it; retention goes by this, never by the client-sent `timestamp`. */
+    recordedAt: text("recorded_at")
+      .notNull()
+      .$defaultFn(() => new Date().toISOString()),
     alerted: integer("alerted", { mode: "boolean" }).notNull().default(false),
     source: text("source", { enum: SECURITY_EVENT_SOURCES }).notNull().default("ingest"),
   },
@@ -33,6 +37,7 @@ export const securityEvents = sqliteTable(
     index("security_events_org_time_idx").on(t.organizationId, t.timestamp),
     index("security_events_org_risk_idx").on(t.organizationId, t.riskScore),
     index("security_events_org_type_time_idx").on(t.organizationId, t.eventType, t.timestamp),
+    index("security_events_org_recorded_idx").on(t.organizationId, t.recordedAt),
   ],
 );
 
