@@ -91,6 +91,11 @@ describe("POST /api/v1/compliance/verify reads the file strictly", () => {
     expect(attestationFirst.status).toBe(200);
     expect(attestationFirst.json).toEqual({ ...verdict(false, true, true), reason: orderReason("attestation", "report", "signature") });
 
+    // Signature first: no "report": is followed by ,"signature", so no bytes are signed by the exact-bytes rule.
+    const signatureFirst = await verify(t.member.as, `{${signatureMember},"report":${reportBytes},${attestationMember}}`);
+    expect(signatureFirst.status).toBe(200);
+    expect(signatureFirst.json).toEqual({ ...verdict(false, false, false), reason: orderReason("signature", "report", "attestation") });
+
     const extra = await verify(t.member.as, `${file.slice(0, -1)},"approved_by":"the auditor"}`);
     expect(extra.json).toEqual({ ...verdict(false, true, true), reason: orderReason("report", "signature", "attestation", "approved_by") });
     const signatureTwice = await verify(t.member.as, `${file.slice(0, -1)},${signatureMember}}`);

@@ -327,7 +327,7 @@ describe("retention", () => {
     expect(alerts!.n).toBe(1);
     const archived = await env.ARCHIVE.list({ prefix: `archives/${id}/security-events/` });
     expect(archived.objects).toHaveLength(1);
-    const lines = await gunzipLines(await (await env.ARCHIVE.get(archived.objects[0]!.key))!.arrayBuffer());
+    const lines = (await gunzipLines(await (await env.ARCHIVE.get(archived.objects[0]!.key))!.arrayBuffer())) as unknown as { description: string }[];
     expect(lines.map((l) => l.description).sort()).toEqual(["stored 45 days ago", "stored 45 days ago, dated ahead"]);
     for (const line of lines) expect(line).toEqual(expect.objectContaining({ alert: expect.objectContaining({ organizationId: id }) }));
   });

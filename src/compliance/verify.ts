@@ -87,14 +87,17 @@ export function readSignedReport(text: string): SignedReportParts {
 
   const mark = text.indexOf(REPORT_MARK);
   const signedSpan = { start: mark + REPORT_MARK.length, end: text.indexOf(SIGNATURE_MARK, mark + REPORT_MARK.length) };
-  if (mark < 0 || signedSpan.end < 0) throw new MalformedReport('the file has no "report": followed by ,"signature" (docs/protocol.md §7)');
+  // A signed report in another member order (signature first) has no signed span by the exact-bytes
+  // rule: no bytes to check, and a verdict of not valid rather than "not a report".
+  const spanned = mark >= 0 && signedSpan.end >= 0;
   return {
-    reportBytes: text.slice(signedSpan.start, signedSpan.end),
+    reportBytes: spanned ? text.slice(signedSpan.start, signedSpan.end) : "",
     report: report.value,
     organizationId,
     signature: signature.value,
     attestation,
-    violation: violationOf(scanned, scanned.topLevel, report.at, signedSpan),
+    violation:
+      violationOf(scanned, scanned.topLevel, report.at, signedSpan) ?? (spanned ? null : 'the file has no "report": followed by ,"signature" (docs/protocol.md §7)'),
   };
 }
 
