@@ -307,7 +307,7 @@ describe("retention", () => {
   it("prunes security events and their alerts by when they were stored, as the log; the client's timestamp does not count", async () => {
     const [id] = blockIds(1) as [string];
     const tenant = await createTenant("STARTER", id);
-    const post = async (description: string, timestamp: string, storedDaysAgo: number) => {
+    const post = async (description: string, timestamp: string, storedDaysAgo: number | null) => {
       const res = await api("/api/v1/audit/security-events", {
         method: "POST",
         as: tenant.ingest.as,
@@ -315,20 +315,24 @@ describe("retention", () => {
       });
       expect(res.status).toBe(201);
       // Stored that long ago: the pass runs now.
-      await env.DB.prepare("UPDATE security_events SET recorded_at = ? WHERE id = ?").bind(new Date(Date.now() - storedDaysAgo * DAY_MS).toISOString(), res.json.id).run();
+      // (null: stored by the code before migration 0017 while it was deployed)
+      const recordedAt = storedDaysAgo === null ? null : new Date(Date.now() - storedDaysAgo * DAY_MS).toISOString();
+      await env.DB.prepare("UPDATE security_events SET recorded_at = ? WHERE id = ?").bind(recordedAt, res.json.id).run();
     };
     await post("stored 45 days ago", new Date(Date.now() - 45 * DAY_MS).toISOString(), 45);
     await post("stored 45 days ago, dated ahead", "2099-01-01T00:00:00Z", 45);
     await post("stored 5 days ago, dated 1970", "1970-01-01T00:00:00Z", 5);
+    await post("stored during the deploy, dated 45 days ago", new Date(Date.now() - 45 * DAY_MS).toISOString(), null);
+    await post("stored during the deploy, dated 5 days ago", new Date(Date.now() - 5 * DAY_MS).toISOString(), null);
     await runPass(id);
     const events = (await env.DB.prepare("SELECT description FROM security_events WHERE organization_id = ?").bind(id).all<{ description: string }>()).results;
-    expect(events.map((e) => e.description)).toEqual(["stored 5 days ago, dated 1970"]);
+    expect(events.map((e) => e.description).sort()).toEqual(["stored 5 days ago, dated 1970", "stored during the deploy, dated 5 days ago"]);
     const alerts = await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE organization_id = ?").bind(id).first<{ n: number }>();
-    expect(alerts!.n).toBe(1);
+    expect(alerts!.n).toBe(2);
     const archived = await env.ARCHIVE.list({ prefix: `archives/${id}/security-events/` });
     expect(archived.objects).toHaveLength(1);
     const lines = (await gunzipLines(await (await env.ARCHIVE.get(archived.objects[0]!.key))!.arrayBuffer())) as unknown as { description: string }[];
-    expect(lines.map((l) => l.description).sort()).toEqual(["stored 45 days ago", "stored 45 days ago, dated ahead"]);
+    expect(lines.map((l) => l.description).sort()).toEqual(["stored 45 days ago", "stored 45 days ago, dated ahead", "stored during the deploy, dated 45 days ago"]);
     for (const line of lines) expect(line).toEqual(expect.objectContaining({ alert: expect.objectContaining({ organizationId: id }) }));
   });
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { alertDeliveries, alerts, securityEvents } from "../db/schema";
 
@@ -6,14 +6,20 @@ const inIds = (ids: readonly string[]) => sql`(SELECT value FROM json_each(${JSO
 
 /**
  * The organization's (null: the platform's own) events stored before `cutoff`, oldest first. By
- * `recorded_at`, as the audit log: the client-sent `timestamp` could keep an event forever.
+ * `recorded_at`, as the audit log: the client-sent `timestamp` could keep an event forever. The
+ * few the previous code stored during the deploy of migration 0017 have none: their timestamp.
  */
 export const eventsBefore = (db: Database, orgId: string | null, cutoff: string, limit: number) =>
   db
     .select()
     .from(securityEvents)
-    .where(and(orgId === null ? isNull(securityEvents.organizationId) : eq(securityEvents.organizationId, orgId), lt(securityEvents.recordedAt, cutoff)))
-    .orderBy(asc(securityEvents.recordedAt), asc(securityEvents.id))
+    .where(
+      and(
+        orgId === null ? isNull(securityEvents.organizationId) : eq(securityEvents.organizationId, orgId),
+        or(lt(securityEvents.recordedAt, cutoff), and(isNull(securityEvents.recordedAt), lt(securityEvents.timestamp, cutoff))),
+      ),
+    )
+    .orderBy(asc(sql`coalesce(${securityEvents.recordedAt}, ${securityEvents.timestamp})`), asc(securityEvents.id))
     .limit(limit);
 
 export const alertsOfEvents = (db: Database, eventIds: readonly string[]) =>

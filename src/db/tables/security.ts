@@ -26,10 +26,11 @@ export const securityEvents = sqliteTable(
     userAgent: text("user_agent"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
     timestamp: text("timestamp").notNull(),
-    /** When chainproof stored it; retention goes by this, never by the client-sent `timestamp`. */
-    recordedAt: text("recorded_at")
-      .notNull()
-      .$defaultFn(() => new Date().toISOString()),
+    /**
+     * When chainproof stored it; retention goes by this, never by the client-sent `timestamp`. Null
+     * only for an event the previous code stored while migration 0017 was being deployed.
+     */
+    recordedAt: text("recorded_at").$defaultFn(() => new Date().toISOString()),
     alerted: integer("alerted", { mode: "boolean" }).notNull().default(false),
     source: text("source", { enum: SECURITY_EVENT_SOURCES }).notNull().default("ingest"),
   },
