@@ -22,6 +22,17 @@ describe("OpenAPI document", () => {
     expect(served.filter((route) => !documented.has(route))).toEqual([]);
   });
 
+  // Every /api/v1 body is size-limited (README, "Request limits"): a client generated from the
+  // document must know that a 413 can come back from each operation that takes one.
+  it("documents 413 on every operation that takes a request body", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const missing = Object.entries(res.json.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, op })))
+      .filter(({ op }) => op.requestBody !== undefined && !("413" in op.responses))
+      .map(({ route }) => route);
+    expect(missing).toEqual([]);
+  });
+
   // test/node/openapi-lint.test.ts lints the document built this way on Node: it must be the served one.
   it("serves exactly the document built from the app and its document config", async () => {
     const res = await api("/api/v1/openapi.json");
