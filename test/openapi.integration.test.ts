@@ -33,6 +33,16 @@ describe("OpenAPI document", () => {
     expect(missing).toEqual([]);
   });
 
+  // README, "Errors": an append may answer 503 `append_interrupted` (retry with the same key) or
+  // `append_failed`, and POST /checkpoints 503 `not_configured` without a signing key.
+  it("documents 503 on the appends, the legacy import and POST /checkpoints", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const paths = res.json.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    for (const path of ["/api/v1/audit/logs", "/api/v1/audit/logs/batch", "/api/v1/audit/import", "/api/v1/audit/checkpoints"]) {
+      expect(Object.keys(paths[path]!.post!.responses), path).toContain("503");
+    }
+  });
+
   // test/node/openapi-lint.test.ts lints the document built this way on Node: it must be the served one.
   it("serves exactly the document built from the app and its document config", async () => {
     const res = await api("/api/v1/openapi.json");
