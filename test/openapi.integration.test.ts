@@ -4,9 +4,12 @@ import { openApiDocument } from "../src/http/openapi";
 import { api } from "./helpers";
 
 const UNDOCUMENTED = new Set(["/api/v1/openapi.json"]);
+// Everything else the app serves is the dashboard and /docs: pages, not API.
+const isApiPath = (path: string) =>
+  path.startsWith("/api/v1/") || path === "/healthz" || path.startsWith("/.well-known/") || path.startsWith("/organizations/");
 
 describe("OpenAPI document", () => {
-  it("is OpenAPI 3.1, public, and documents every /api/v1 route the app serves", async () => {
+  it("is OpenAPI 3.1, public, and documents every API route the app serves (/api/v1, /healthz, the JWKS, the report's old address)", async () => {
     const res = await api("/api/v1/openapi.json");
     expect(res.status).toBe(200);
     expect(res.json.openapi).toBe("3.1.0");
@@ -16,9 +19,10 @@ describe("OpenAPI document", () => {
       ),
     );
     const served = buildApp()
-      .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/") && !UNDOCUMENTED.has(r.path))
+      .routes.filter((r) => r.method !== "ALL" && isApiPath(r.path) && !UNDOCUMENTED.has(r.path))
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "")}`);
     expect(served.length).toBeGreaterThan(10);
+    expect(served).toContain("GET /healthz");
     expect(served.filter((route) => !documented.has(route))).toEqual([]);
   });
 
