@@ -37,6 +37,16 @@ describe("OpenAPI document", () => {
     expect(missing).toEqual([]);
   });
 
+  // Every /api/v1 body must be sent as application/json (README, "Errors": 415 unsupported_media_type).
+  it("documents 415 on every operation that takes a request body", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const missing = Object.entries(res.json.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, op })))
+      .filter(({ op }) => op.requestBody !== undefined && !("415" in op.responses))
+      .map(({ route }) => route);
+    expect(missing).toEqual([]);
+  });
+
   // README, "Errors": an append may answer 503 `append_interrupted` (retry with the same key) or
   // `append_failed`, and POST /checkpoints 503 `not_configured` without a signing key.
   it("documents 503 on the appends, the legacy import and POST /checkpoints", async () => {
