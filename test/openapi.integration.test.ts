@@ -4,9 +4,12 @@ import { openApiDocument } from "../src/http/openapi";
 import { api } from "./helpers";
 
 const UNDOCUMENTED = new Set(["/api/v1/openapi.json"]);
+// Everything else the app serves is the dashboard and /docs: pages, not API.
+const isApiPath = (path: string) =>
+  path.startsWith("/api/v1/") || path === "/healthz" || path.startsWith("/.well-known/") || path.startsWith("/organizations/");
 
 describe("OpenAPI document", () => {
-  it("is OpenAPI 3.1, public, and documents every /api/v1 route the app serves", async () => {
+  it("is OpenAPI 3.1, public, and documents every API route the app serves (/api/v1, /healthz, the JWKS, the report's old address)", async () => {
     const res = await api("/api/v1/openapi.json");
     expect(res.status).toBe(200);
     expect(res.json.openapi).toBe("3.1.0");
@@ -16,10 +19,42 @@ describe("OpenAPI document", () => {
       ),
     );
     const served = buildApp()
-      .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/") && !UNDOCUMENTED.has(r.path))
+      .routes.filter((r) => r.method !== "ALL" && isApiPath(r.path) && !UNDOCUMENTED.has(r.path))
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "")}`);
     expect(served.length).toBeGreaterThan(10);
+    expect(served).toContain("GET /healthz");
     expect(served.filter((route) => !documented.has(route))).toEqual([]);
+  });
+
+  // Every /api/v1 body is size-limited (README, "Request limits"): a client generated from the
+  // document must know that a 413 can come back from each operation that takes one.
+  it("documents 413 on every operation that takes a request body", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const missing = Object.entries(res.json.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, op })))
+      .filter(({ op }) => op.requestBody !== undefined && !("413" in op.responses))
+      .map(({ route }) => route);
+    expect(missing).toEqual([]);
+  });
+
+  // Every /api/v1 body must be sent as application/json (README, "Errors": 415 unsupported_media_type).
+  it("documents 415 on every operation that takes a request body", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const missing = Object.entries(res.json.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, op })))
+      .filter(({ op }) => op.requestBody !== undefined && !("415" in op.responses))
+      .map(({ route }) => route);
+    expect(missing).toEqual([]);
+  });
+
+  // README, "Errors": an append may answer 503 `append_interrupted` (retry with the same key) or
+  // `append_failed`, and POST /checkpoints 503 `not_configured` without a signing key.
+  it("documents 503 on the appends, the legacy import and POST /checkpoints", async () => {
+    const res = await api("/api/v1/openapi.json");
+    const paths = res.json.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    for (const path of ["/api/v1/audit/logs", "/api/v1/audit/logs/batch", "/api/v1/audit/import", "/api/v1/audit/checkpoints"]) {
+      expect(Object.keys(paths[path]!.post!.responses), path).toContain("503");
+    }
   });
 
   // test/node/openapi-lint.test.ts lints the document built this way on Node: it must be the served one.

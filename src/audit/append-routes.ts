@@ -83,7 +83,7 @@ logs.openapi(
     summary: "Append one record to the organization's chain",
     middleware: [requireRole(...APPENDERS), limitBody(2 * MAX_RECORD_BYTES)] as const,
     request: { headers: IdempotencyHeaders, body: jsonBody(AuditRecordInput) },
-    responses: { 201: sealedAnswer(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 422) },
+    responses: { 201: sealedAnswer(AuditRecordSchema, "The sealed record"), ...errorResponses(401, 403, 413, 415, 422, 503) },
   }),
   async (c) => {
     const input = c.req.valid("json");
@@ -112,7 +112,7 @@ logs.openapi(
     request: { headers: IdempotencyHeaders, body: jsonBody(BatchInput) },
     responses: {
       201: sealedAnswer(z.object({ records: z.array(AuditRecordSchema) }).openapi("AuditBatch"), "The sealed records, in order"),
-      ...errorResponses(401, 403, 413, 422),
+      ...errorResponses(401, 403, 413, 415, 422, 503),
     },
   }),
   async (c) => {
@@ -142,7 +142,7 @@ logs.openapi(
     request: { body: jsonBody(ImportInput) },
     responses: {
       201: sealedAnswer(z.object({ records: z.array(AuditRecordSchema), import_record: AuditRecordSchema }).openapi("LegacyImportResult"), "Imported; the write receipt covers the import record"),
-      ...errorResponses(401, 403, 404, 409, 413, 422),
+      ...errorResponses(401, 403, 404, 409, 413, 415, 422, 503),
     },
   }),
   async (c) => {

@@ -80,7 +80,7 @@ me.openapi(
     request: { body: jsonBody(ChangePasswordBody) },
     responses: {
       204: { description: "Changed" },
-      ...errorResponses(401, 403, 409, 413, 422),
+      ...errorResponses(401, 403, 409, 413, 415, 422),
       429: { description: "Too many failed logins from this address; see Retry-After" },
     },
   }),

@@ -141,7 +141,7 @@ verification.openAPIRegistry.registerPath(
       "When the deployment signs checkpoints (CHECKPOINT_SIGNING_KEY), a report without an attestation is not valid. " +
       "A body that is not JSON, or not a signed report at all, is a 422.",
     request: { body: { required: true, content: { "application/json": { schema: SignedReportSchema } } } },
-    responses: { 200: json(VerificationSchema, "The verdict"), ...errorResponses(401, 403, 404, 413, 422) },
+    responses: { 200: json(VerificationSchema, "The verdict"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
 );
 verification.post("/verify", requireRole(...REPORT_READERS), limitBody(8 * 1024 * 1024, { signedFile: true }), async (c) => {

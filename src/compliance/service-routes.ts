@@ -37,7 +37,7 @@ services.openapi(
     responses: {
       200: json(ServiceSchema, "Updated (or unchanged)"),
       201: json(ServiceSchema, "Created"),
-      ...errorResponses(401, 403, 404, 409, 413, 422),
+      ...errorResponses(401, 403, 404, 409, 413, 415, 422),
     },
   }),
   async (c) => {
@@ -170,7 +170,7 @@ services.openapi(
     summary: "Record a completed backup of a service (org_admin, ingest)",
     middleware: [bodyLimit] as const,
     request: { params: ServiceIdParam, body: jsonBody(BackupBody) },
-    responses: { 201: json(BackupSchema, "Recorded"), ...errorResponses(401, 403, 404, 413, 422) },
+    responses: { 201: json(BackupSchema, "Recorded"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
   async (c) => {
     const { orgId, serviceId } = c.req.valid("param");

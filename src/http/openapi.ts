@@ -18,9 +18,10 @@ const errorDescriptions = {
   409: "Conflicts with the current state",
   410: "Gone: the file's life is over and it was deleted",
   413: "Request body too large",
+  415: "The body is not sent as `Content-Type: application/json`",
   422: "Invalid input; `details` names each bad field",
   429: "Over a limit (`rate_limited`, `too_many_exports`); `Retry-After` gives the seconds to wait",
-  503: "Not available yet or not configured (`tree_building` with `Retry-After`, `not_configured`)",
+  503: "Not available now, with `Retry-After` where a retry helps: `append_interrupted` (retry with the same `Idempotency-Key`), `append_failed`, `tree_building`, `not_configured`",
 } as const;
 
 /** OpenAPI response entries for the listed error statuses, all with the shared error body. */

@@ -32,7 +32,7 @@ orgs.openapi(
     summary: "Create an organization (super_admin)",
     middleware: [requireRole("super_admin"), bodyLimit] as const,
     request: { body: jsonBody(CreateOrganizationBody) },
-    responses: { 201: json(OrganizationSchema, "Created"), ...errorResponses(401, 403, 422) },
+    responses: { 201: json(OrganizationSchema, "Created"), ...errorResponses(401, 403, 413, 415, 422) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -96,7 +96,7 @@ orgs.openapi(
     summary: "Rename an organization or change its settings; the tier is super_admin's",
     middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(UpdateOrganizationBody) },
-    responses: { 200: json(OrganizationSchema, "Updated"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 200: json(OrganizationSchema, "Updated"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
   async (c) => {
     const org = await scopeOrganization(c, c.req.valid("param").orgId, ["super_admin", "org_admin"]);

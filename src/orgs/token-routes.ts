@@ -29,7 +29,7 @@ orgs.openapi(
     summary: "Create an API token; the token is in this answer only",
     middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateTokenBody) },
-    responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 422) },
+    responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
   async (c) => {
     const { row, token } = await createOrgToken(c, c.req.valid("param").orgId, c.req.valid("json"));

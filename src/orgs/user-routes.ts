@@ -29,7 +29,7 @@ orgs.openapi(
     summary: "Create a user in the organization",
     middleware: [bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateUserBody) },
-    responses: { 201: json(UserSchema, "Created"), ...errorResponses(401, 403, 404, 409, 422) },
+    responses: { 201: json(UserSchema, "Created"), ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
   }),
   async (c) => c.json(toUser(await createOrgUser(c, c.req.valid("param").orgId, c.req.valid("json"))), 201),
 );
@@ -61,7 +61,7 @@ orgs.openapi(
     summary: "Change a user's role",
     middleware: [bodyLimit] as const,
     request: { params: UserIdParam, body: jsonBody(UpdateUserBody) },
-    responses: { 200: json(UserSchema, "Updated"), ...errorResponses(401, 403, 404, 409, 422) },
+    responses: { 200: json(UserSchema, "Updated"), ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
   }),
   async (c) => {
     const { orgId, userId } = c.req.valid("param");

@@ -41,7 +41,7 @@ security.openapi(
     summary: "Record a security event (source `ingest`); risk_score >= 70 raises an alert; chainproof-only types are refused",
     middleware: [requireRole("ingest", "org_admin", "super_admin"), limitBody(64 * 1024)] as const,
     request: { body: jsonBody(SecurityEventInput) },
-    responses: { 201: json(SecurityEventSchema, "The stored event"), ...errorResponses(401, 403, 413, 422) },
+    responses: { 201: json(SecurityEventSchema, "The stored event"), ...errorResponses(401, 403, 413, 415, 422) },
   }),
   async (c) => {
     const input = c.req.valid("json");

@@ -25,7 +25,7 @@ hooks.openapi(
     summary: "Configure the organization's alert webhook; answers a new signing secret, shown only here",
     middleware: [limitBody(16 * 1024)] as const,
     request: { params: OrgIdParam, body: jsonBody(WebhookInput) },
-    responses: { 201: json(CreatedWebhookSchema, "Configured"), ...errorResponses(401, 403, 404, 413, 422) },
+    responses: { 201: json(CreatedWebhookSchema, "Configured"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
   async (c) => {
     const org = await scopeOrganization(c, c.req.valid("param").orgId, ADMINS);

@@ -105,7 +105,7 @@ bulk.openapi(
     request: { body: jsonBody(BulkExportBody) },
     responses: {
       202: json(z.object({ id: z.string(), status: z.string() }).openapi("ExportAccepted"), "Accepted"),
-      ...errorResponses(401, 403, 404, 422, 429),
+      ...errorResponses(401, 403, 404, 413, 415, 422, 429),
     },
   }),
   async (c) => c.json({ id: await requestBulkExport(c, c.req.valid("json")), status: "pending" }, 202),

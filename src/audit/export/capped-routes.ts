@@ -52,7 +52,7 @@ exports.openapi(
         description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",
         content: { "application/json": { schema: z.object({}).loose() }, "text/csv": { schema: z.string() } },
       },
-      ...errorResponses(401, 403, 404, 413, 422, 429),
+      ...errorResponses(401, 403, 404, 413, 415, 422, 429),
     },
   }),
   async (c) => cappedExport(c, c.req.valid("json"), c.req.valid("query").organization_id),

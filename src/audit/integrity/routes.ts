@@ -142,7 +142,7 @@ integrity.openapi(
     summary: "Sign a checkpoint of the organization's head now (super_admin)",
     middleware: [requireRole("super_admin"), limitBody(1024)] as const,
     request: { body: jsonBody(z.object({ organization_id: z.uuid().toLowerCase() }).strict().openapi("CheckpointRequest")) },
-    responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 422) },
+    responses: { 201: json(CheckpointSchema, "The new checkpoint"), ...errorResponses(401, 403, 404, 409, 413, 415, 422, 503) },
   }),
   async (c) => {
     const org = await scopeOrganization(c, c.req.valid("json").organization_id, ["super_admin"]);
