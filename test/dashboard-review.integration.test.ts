@@ -1,0 +1,28 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { appendBatch, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
+import { page, type Session, signIn } from "./dashboard-helpers";
+
+// Found by reviewing the dashboard from the outside: a user's odd URL is a clear page, never a 500.
+
+let t: Tenant;
+let admin: Session;
+let root: Session;
+let recordId: string;
+
+beforeAll(async () => {
+  t = await createTenant();
+  const res = await appendBatch(t.ingest.as, [recordBody({ action: "update" })]);
+  expect(res.status).toBe(201);
+  recordId = res.json.records[0].id;
+  [admin, root] = await Promise.all([signIn(t.admin.user.username), getSuperAdmin().then((sa) => signIn(sa.user.username))]);
+});
+
+describe("odd organization ids in a URL", () => {
+  it("/orgs/{id} with an encoded line break redirects with the id encoded, then is a 404 page", async () => {
+    const res = await page(admin, "/orgs/x%0d%0aSet-Cookie:%20a=b");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("Location")).toBe("/orgs/x%0D%0ASet-Cookie%3A%20a%3Db/compliance");
+    expect(res.headers.get("Set-Cookie")).toBeNull();
+    expect((await page(admin, res.headers.get("Location")!)).status).toBe(404);
+  });
+});
