@@ -26,3 +26,20 @@ describe("odd organization ids in a URL", () => {
     expect((await page(admin, res.headers.get("Location")!)).status).toBe(404);
   });
 });
+
+describe("ids in dashboard URLs are read in any case, like the API's", () => {
+  it("an uppercase record id, organization id in a path or in organization_id opens the page", async () => {
+    const [rec, org] = [recordId.toUpperCase(), t.org.id.toUpperCase()];
+    for (const [who, path] of [
+      [admin, `/logs/${rec}`],
+      [admin, `/orgs/${org}/compliance`],
+      [admin, `/orgs/${org}/users`],
+      [root, `/logs?organization_id=${org}`],
+      [root, `/security?organization_id=${org}`],
+    ] as const) {
+      const res = await page(who, path);
+      expect([path, res.status]).toEqual([path, 200]);
+    }
+    expect((await page(admin, `/logs/${rec}`)).text).toContain(recordId);
+  });
+});

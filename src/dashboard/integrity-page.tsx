@@ -9,6 +9,7 @@ import { listValidationRuns } from "../ops/validation-store";
 import { listOrganizations, type Organization } from "../orgs/store";
 import { Mark } from "./components";
 import { CsrfField } from "./layout";
+import { urlId } from "./page-org";
 import { RunSummary } from "./validation-run";
 
 const CHECKPOINTS_SHOWN = 3;
@@ -87,6 +88,6 @@ export async function integrityPage(c: Context<AppEnv>, result?: ValidationResul
 
 /** POST /integrity/:orgId/validate: the API's walk of one organization (audited as chain_validate), then its result. */
 export async function validateNow(c: Context<AppEnv>) {
-  const result = await validateOne(c, c.req.param("orgId") ?? "", { limit: DEFAULT_VALIDATE_LIMIT });
+  const result = await validateOne(c, urlId(c.req.param("orgId")), { limit: DEFAULT_VALIDATE_LIMIT });
   return integrityPage(c, result);
 }
