@@ -43,3 +43,12 @@ describe("ids in dashboard URLs are read in any case, like the API's", () => {
     expect((await page(admin, `/logs/${rec}`)).text).toContain(recordId);
   });
 });
+
+describe("the Integrity page", () => {
+  it("does not tell an auditor that the Merkle tree heads and proofs the record page shows are not built", async () => {
+    const res = await page(root, "/integrity");
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain("not built yet");
+    expect(res.text).toContain("inclusion proof");
+  });
+});

@@ -77,8 +77,8 @@ export async function integrityPage(c: Context<AppEnv>, result?: ValidationResul
       <h1>Integrity</h1>
       {result && <ResultNotice result={result} />}
       <p class="notice">
-        The signed head shown is each organization's newest signed checkpoint (an Ed25519 signature over its chain head). A Merkle
-        signed tree head, with inclusion and consistency proofs, is not built yet.
+        The signed head shown is each organization's newest signed checkpoint (an Ed25519 signature over its chain head). Each
+        checkpoint also signs a tree head of the organization's Merkle tree: a record's page shows its inclusion proof against it.
       </p>
       {rows.map((r) => <OrgIntegrity {...r} caller={caller} />)}
     </>,
