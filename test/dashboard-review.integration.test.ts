@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { appendBatch, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
-import { page, type Session, signIn } from "./dashboard-helpers";
+import { appendBatch, chainRows, createTenant, getSuperAdmin, recordBody, type Tenant } from "./helpers";
+import { page, post, type Session, signIn } from "./dashboard-helpers";
+import { ResultNotice } from "../src/dashboard/integrity-page";
+import type { ValidationResult } from "../src/audit/integrity/validate";
+import type { Caller } from "../src/http/context";
 
 // Found by reviewing the dashboard from the outside: a user's odd URL is a clear page, never a 500.
 
@@ -50,5 +53,26 @@ describe("the Integrity page", () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain("not built yet");
     expect(res.text).toContain("inclusion proof");
+  });
+});
+
+describe("Integrity: validate now on a chain longer than one walk", () => {
+  it("continues from start_id, as the API pages, instead of walking the same rows from genesis again", async () => {
+    const rows = await chainRows(t.org.id);
+    const chained = rows.filter((r) => r.seq !== null);
+    const from = chained[1]!;
+    const res = await post(root, `/integrity/${t.org.id}/validate`, { _csrf: root.csrf, start_id: from.id.toUpperCase() });
+    expect(res.status).toBe(200);
+    // Every chained row but the first (the walk's own chain_validate record comes after it).
+    expect(Number(/(\d+) rows checked/.exec(res.text)?.[1])).toBe(chained.length - 1);
+  });
+
+  it("a walk that stopped early offers to continue from its next_start_id, not to run it again", async () => {
+    const result = { organization_id: t.org.id, valid: true, broken_at: null, broken_seq: null, broken_reason: null, checked: 10_000, unchained: 0, last_seq: 10_000, next_start_id: recordId } as unknown as ValidationResult;
+    const html = String(ResultNotice({ result, caller: { csrfToken: "tok" } as Caller }));
+    expect(html).toContain(`action="/integrity/${t.org.id}/validate"`);
+    expect(html).toContain(`name="start_id" value="${recordId}"`);
+    expect(html).toContain("Continue from seq 10001");
+    expect(html).not.toContain("run it again");
   });
 });
