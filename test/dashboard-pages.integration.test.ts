@@ -75,7 +75,7 @@ describe("what each role sees", () => {
     const integrity = await page(root, "/integrity");
     expect(integrity.status).toBe(200);
     expect(integrity.text).toContain(t.org.name);
-    expect(integrity.text).toContain("A Merkle");
+    expect(integrity.text).toContain("signs a tree head");
     const before = (await selfAudits(t.org.id, "chain_validate")).length;
     const run = await post(root, `/integrity/${t.org.id}/validate`, { _csrf: root.csrf });
     expect(run.status).toBe(200);

@@ -6,6 +6,7 @@ import type { AppEnv } from "../http/context";
 import { listValidationRuns } from "../ops/validation-store";
 import { Mark } from "./components";
 import { OrgTabs } from "./org-tabs";
+import { urlId } from "./page-org";
 import { RunSummary } from "./validation-run";
 
 const ServicesTable: FC<{ report: ComplianceReport }> = ({ report }) => (
@@ -59,7 +60,7 @@ const ServicesTable: FC<{ report: ComplianceReport }> = ({ report }) => (
  */
 export async function compliancePage(c: Context<AppEnv>) {
   const caller = c.get("caller");
-  const { org, report } = await signedReport(c, c.req.param("orgId") ?? "");
+  const { org, report } = await signedReport(c, urlId(c.req.param("orgId")));
   const [lastRun] = await listValidationRuns(c.get("db"), org.id, 1);
   const log = report.audit_log;
   return c.render(

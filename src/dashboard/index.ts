@@ -43,7 +43,8 @@ dashboard.get("/exports", requireRole(...ADMINS), (c) => exportsPage(c));
 dashboard.post("/exports", requireRole(...ADMINS), requestExport);
 
 dashboard.get("/orgs", requireRole("super_admin"), orgsPage);
-dashboard.get("/orgs/:orgId", (c) => c.redirect(`/orgs/${c.req.param("orgId")}/compliance`, 303));
+// The id goes back into a Location header: encoded, so a decoded CR/LF or slash stays part of the id (a 404 there), never a 500.
+dashboard.get("/orgs/:orgId", (c) => c.redirect(`/orgs/${encodeURIComponent(c.req.param("orgId"))}/compliance`, 303));
 dashboard.get("/orgs/:orgId/compliance", compliancePage);
 dashboard.get("/orgs/:orgId/users", requireRole(...ADMINS), (c) => usersPage(c));
 dashboard.post("/orgs/:orgId/users", requireRole(...ADMINS), createUser);

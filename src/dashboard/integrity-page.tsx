@@ -8,7 +8,9 @@ import type { AppEnv, Caller } from "../http/context";
 import { listValidationRuns } from "../ops/validation-store";
 import { listOrganizations, type Organization } from "../orgs/store";
 import { Mark } from "./components";
+import { formBody } from "./form-input";
 import { CsrfField } from "./layout";
+import { urlId } from "./page-org";
 import { RunSummary } from "./validation-run";
 
 const CHECKPOINTS_SHOWN = 3;
@@ -45,13 +47,24 @@ const OrgIntegrity: FC<{ org: Organization; caller: Caller; head: Checkpoint | n
   </section>
 );
 
-const ResultNotice: FC<{ result: ValidationResult }> = ({ result }) => (
+/**
+ * A walk checks at most DEFAULT_VALIDATE_LIMIT rows. A longer chain goes on from where it stopped
+ * (its next_start_id, as the API pages): running it again from genesis would check the same rows.
+ */
+export const ResultNotice: FC<{ result: ValidationResult; caller: Caller }> = ({ result, caller }) => (
   <div class={result.valid ? "notice" : "error"} role="status">
     <p>
       <Mark ok={result.valid} yes="Chain valid" no="Chain broken" /> {result.checked} rows checked, {result.unchained} unchained
       {result.valid ? "" : ` — first break at ${result.broken_at} (seq ${result.broken_seq ?? "?"}): ${result.broken_reason}`}
-      {result.next_start_id ? " — more rows remain; run it again to continue." : "."}
+      {result.next_start_id ? " — more rows remain." : "."}
     </p>
+    {result.next_start_id && (
+      <form method="post" action={`/integrity/${result.organization_id}/validate`}>
+        <CsrfField caller={caller} />
+        <input type="hidden" name="start_id" value={result.next_start_id} />
+        <button type="submit">Continue from seq {(result.last_seq ?? 0) + 1}</button>
+      </form>
+    )}
   </div>
 );
 
@@ -74,10 +87,10 @@ export async function integrityPage(c: Context<AppEnv>, result?: ValidationResul
   return c.render(
     <>
       <h1>Integrity</h1>
-      {result && <ResultNotice result={result} />}
+      {result && <ResultNotice result={result} caller={caller} />}
       <p class="notice">
-        The signed head shown is each organization's newest signed checkpoint (an Ed25519 signature over its chain head). A Merkle
-        signed tree head, with inclusion and consistency proofs, is not built yet.
+        The signed head shown is each organization's newest signed checkpoint (an Ed25519 signature over its chain head). Each
+        checkpoint also signs a tree head of the organization's Merkle tree: a record's page shows its inclusion proof against it.
       </p>
       {rows.map((r) => <OrgIntegrity {...r} caller={caller} />)}
     </>,
@@ -85,8 +98,10 @@ export async function integrityPage(c: Context<AppEnv>, result?: ValidationResul
   );
 }
 
-/** POST /integrity/:orgId/validate: the API's walk of one organization (audited as chain_validate), then its result. */
+/** POST /integrity/:orgId/validate: the API's walk of one organization (audited as chain_validate), from `start_id` when continuing, then its result. */
 export async function validateNow(c: Context<AppEnv>) {
-  const result = await validateOne(c, c.req.param("orgId") ?? "", { limit: DEFAULT_VALIDATE_LIMIT });
+  const form = await formBody(c);
+  const startId = typeof form.start_id === "string" ? urlId(form.start_id) : undefined;
+  const result = await validateOne(c, urlId(c.req.param("orgId")), { start_id: startId, limit: DEFAULT_VALIDATE_LIMIT });
   return integrityPage(c, result);
 }

@@ -3,6 +3,7 @@ import { CappedExportBody, cappedExport } from "../audit/export/capped-routes";
 import type { AppEnv } from "../http/context";
 import { invalid } from "../http/errors";
 import { formBody, listOf, parseWith } from "./form-input";
+import { urlId } from "./page-org";
 
 /** POST /logs/export: the API's capped export of the posted filters, the same stream and the same audit record. */
 export async function exportLogs(c: Context<AppEnv>) {
@@ -15,6 +16,6 @@ export async function exportLogs(c: Context<AppEnv>) {
     format: form.format,
   });
   if (!parsed.ok) throw invalid(parsed.errors);
-  const orgId = typeof form.organization_id === "string" ? form.organization_id : undefined;
+  const orgId = typeof form.organization_id === "string" ? urlId(form.organization_id) : undefined;
   return cappedExport(c, parsed.value, orgId);
 }

@@ -6,7 +6,7 @@ import { recordById } from "../audit/read/store";
 import { visibleRecord } from "../audit/read/routes";
 import { loadAuditKeyring } from "../crypto/keys";
 import type { AppEnv } from "../http/context";
-import { auditView } from "./page-org";
+import { auditView, urlId } from "./page-org";
 import { recordProofOf, VerifyRecord } from "./record-proof";
 
 type Json = Record<string, unknown> | null;
@@ -54,7 +54,7 @@ const SEAL_TEXT = {
 
 /** `/logs/:id`: one record with its diff, seal status and how to verify it offline. Viewing it is audited. */
 export async function recordPage(c: Context<AppEnv>) {
-  const id = c.req.param("id") ?? "";
+  const id = urlId(c.req.param("id"));
   const caller = c.get("caller");
   const row = await visibleRecord(c, /^[0-9a-f-]{36}$/i.test(id) ? await recordById(c.get("db"), id) : undefined);
   const r = recordFromRow(row);

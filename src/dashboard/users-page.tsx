@@ -12,6 +12,7 @@ import { FieldErrors } from "./components";
 import { formBody, parseWith } from "./form-input";
 import { CsrfField } from "./layout";
 import { OrgTabs } from "./org-tabs";
+import { urlId } from "./page-org";
 
 const ADMINS = ["org_admin", "super_admin"] as const;
 type Outcome = { errors?: FieldError[]; newToken?: { name: string; token: string }; status?: ContentfulStatusCode };
@@ -108,7 +109,7 @@ const CreateForms: FC<{ caller: Caller; orgId: string }> = ({ caller, orgId }) =
 /** `/orgs/:orgId/users`: users and API tokens; a new token's secret appears in this answer only. */
 export async function usersPage(c: Context<AppEnv>, outcome: Outcome = {}) {
   const caller = c.get("caller");
-  const org = await scopeOrganization(c, c.req.param("orgId") ?? "", ADMINS);
+  const org = await scopeOrganization(c, urlId(c.req.param("orgId")), ADMINS);
   const db = c.get("db");
   const [users, tokens] = await Promise.all([listOrgUsers(db, org.id), listOrgTokens(db, org.id)]);
   if (outcome.newToken) c.header("Cache-Control", "no-store");
@@ -144,7 +145,7 @@ async function changing(c: Context<AppEnv>, change: () => Promise<Outcome | void
     const details = Array.isArray(err.details) ? (err.details as FieldError[]) : [{ field: "request", message: err.message }];
     return usersPage(c, { errors: details, status: err.status });
   }
-  return c.redirect(`/orgs/${c.req.param("orgId")}/users`, 303);
+  return c.redirect(`/orgs/${urlId(c.req.param("orgId"))}/users`, 303);
 }
 
 const invalidForm = (errors: FieldError[]): Outcome => ({ errors, status: 422 });
@@ -153,24 +154,24 @@ export const createUser = (c: Context<AppEnv>) =>
   changing(c, async () => {
     const form = parseWith(CreateUserBody, await formBody(c));
     if (!form.ok) return invalidForm(form.errors);
-    await createOrgUser(c, c.req.param("orgId") ?? "", form.value);
+    await createOrgUser(c, urlId(c.req.param("orgId")), form.value);
   });
 
 export const changeRole = (c: Context<AppEnv>) =>
   changing(c, async () => {
     const form = parseWith(UpdateUserBody, await formBody(c));
     if (!form.ok) return invalidForm(form.errors);
-    await changeUserRole(c, c.req.param("orgId") ?? "", c.req.param("userId") ?? "", form.value.role);
+    await changeUserRole(c, urlId(c.req.param("orgId")), urlId(c.req.param("userId")), form.value.role);
   });
 
-export const deleteUser = (c: Context<AppEnv>) => changing(c, () => deleteOrgUser(c, c.req.param("orgId") ?? "", c.req.param("userId") ?? ""));
+export const deleteUser = (c: Context<AppEnv>) => changing(c, () => deleteOrgUser(c, urlId(c.req.param("orgId")), urlId(c.req.param("userId"))));
 
 export const createToken = (c: Context<AppEnv>) =>
   changing(c, async () => {
     const form = parseWith(CreateTokenBody, await formBody(c));
     if (!form.ok) return invalidForm(form.errors);
-    const { row, token } = await createOrgToken(c, c.req.param("orgId") ?? "", form.value);
+    const { row, token } = await createOrgToken(c, urlId(c.req.param("orgId")), form.value);
     return { newToken: { name: row.name, token }, status: 201 };
   });
 
-export const revokeToken = (c: Context<AppEnv>) => changing(c, () => revokeOrgToken(c, c.req.param("orgId") ?? "", c.req.param("tokenId") ?? ""));
+export const revokeToken = (c: Context<AppEnv>) => changing(c, () => revokeOrgToken(c, urlId(c.req.param("orgId")), urlId(c.req.param("tokenId"))));
