@@ -76,3 +76,19 @@ describe("Integrity: validate now on a chain longer than one walk", () => {
     expect(html).not.toContain("run it again");
   });
 });
+
+describe("the record page's offline check", () => {
+  it("asks for no secret: the export's tree head and the public keys; a member, who cannot export, is not sent to the Exports page", async () => {
+    const adminPage = (await page(admin, `/logs/${recordId}`)).text;
+    expect(adminPage).toContain("npx chainproof verify-chain chainproof-export-&lt;id&gt;.jsonl --checkpoint export.json --jwks jwks.json");
+    expect(adminPage).not.toContain("AUDIT_HMAC_KEY");
+    const own = await appendBatch(t.ingest.as, [recordBody({ actor_id: t.member.user.id })]);
+    expect(own.status).toBe(201);
+    const member = await signIn(t.member.user.username);
+    const res = await page(member, `/logs/${own.json.records[0].id}`);
+    expect(res.status).toBe(200);
+    const memberPage = res.text;
+    expect(memberPage).toContain("npx chainproof verify-proof proof.json --jwks jwks.json --record record.json");
+    expect(memberPage).not.toContain("Exports page");
+  });
+});

@@ -118,10 +118,22 @@ export async function recordPage(c: Context<AppEnv>) {
         </>
       )}
       {proof && <VerifyRecord recordId={r.id} proof={proof} />}
-      <h2>Verify it offline</h2>
-      <p>Export the log as JSONL (Exports page), save a signed checkpoint from the Integrity page, then run:</p>
-      <pre>{`npx chainproof verify-chain chainproof-export-<id>.jsonl --key "$AUDIT_HMAC_KEY" --checkpoint checkpoint.json`}</pre>
-      <p>It names the first record that does not match; this record is seq {r.seq ?? "— (unchained)"} of its organization.</p>
+      {caller.role !== "member" && (
+        <>
+          <h2>Verify the whole log offline</h2>
+          <p>
+            Export the log as JSONL (Exports page) and save the export's answer, <code>GET /api/v1/audit/exports/&lt;id&gt;</code>, as{" "}
+            <code>export.json</code>: it carries the signed tree head the file ends at. With{" "}
+            <a href="/.well-known/jwks.json" download="jwks.json">the public keys</a>, no secret is needed:
+          </p>
+          <pre>{`npx chainproof verify-chain chainproof-export-<id>.jsonl --checkpoint export.json --jwks jwks.json`}</pre>
+          <p>
+            It names the first record that does not match; this record is seq {r.seq ?? "— (unchained)"} of its organization. An export that
+            starts after seq 1 (after a retention prune) also needs its <code>compact_range</code> (<code>--compact-range</code>), and whoever holds
+            the audit key can check every seal with <code>--key</code> as well (docs/verifying.md).
+          </p>
+        </>
+      )}
     </>,
     { title: `Record ${r.id}`, caller, orgId: caller.role === "super_admin" ? r.organization_id : undefined, current: "logs" },
   );
