@@ -92,3 +92,14 @@ describe("the record page's offline check", () => {
     expect(memberPage).not.toContain("Exports page");
   });
 });
+
+describe("signed-in pages are not kept by the browser", () => {
+  it("every page of a session answers Cache-Control: no-store, not only the new token's", async () => {
+    for (const path of ["/logs", `/logs/${recordId}`, "/security", "/activity", "/exports", `/orgs/${t.org.id}/compliance`, `/orgs/${t.org.id}/users`]) {
+      const res = await page(admin, path);
+      expect([path, res.status, res.headers.get("Cache-Control")]).toEqual([path, 200, "no-store"]);
+    }
+    const missing = await page(admin, `/logs/${crypto.randomUUID()}`);
+    expect([missing.status, missing.headers.get("Cache-Control")]).toEqual([404, "no-store"]);
+  });
+});

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { requireRole } from "../auth/caller";
 import type { AppEnv } from "../http/context";
 import { activityPage } from "./activity-page";
@@ -27,7 +27,12 @@ const ADMINS = ["org_admin", "super_admin"] as const;
 const PAGES = ["/", "/logs", "/logs/*", "/security", "/activity", "/exports", "/orgs", "/orgs/*", "/integrity", "/integrity/*"];
 dashboard.use("/login", renderer);
 dashboard.use("/logout", renderer);
-for (const path of PAGES) dashboard.use(path, renderer, dashboardSession());
+// A signed-in page shows a tenant's audit data: never kept by the browser for the next user of the machine.
+const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+};
+for (const path of PAGES) dashboard.use(path, renderer, dashboardSession(), noStore);
 
 dashboard.get("/login", loginPage);
 dashboard.post("/login", signIn);

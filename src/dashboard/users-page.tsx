@@ -112,7 +112,6 @@ export async function usersPage(c: Context<AppEnv>, outcome: Outcome = {}) {
   const org = await scopeOrganization(c, urlId(c.req.param("orgId")), ADMINS);
   const db = c.get("db");
   const [users, tokens] = await Promise.all([listOrgUsers(db, org.id), listOrgTokens(db, org.id)]);
-  if (outcome.newToken) c.header("Cache-Control", "no-store");
   c.status(outcome.status ?? 200);
   return c.render(
     <>
