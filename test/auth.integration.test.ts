@@ -30,6 +30,8 @@ describe("lockout", () => {
     const retryAfter = Number(tenth.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThan(14 * 60);
     expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // The message says when, for the person reading it (the sign-in page shows it).
+    expect(tenth.json.error.message).toBe(`Too many failed logins; try again in ${Math.ceil(retryAfter / 60)} minutes`);
 
     // Even the right password is refused while locked, and it does not count as a failure.
     const locked = await api("/api/v1/me", { as: t.member.as });

@@ -55,6 +55,8 @@ describe("POST /api/v1/audit/export (capped)", () => {
     const res = await exportAs(small.admin.as, { actions: ["create"], organization_id: other.org.id, limit: 5, format: "json" });
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Ignored-Fields")).toBe("organization_id, limit");
+    // A file to keep, like the CSV: the dashboard's export form downloads it.
+    expect(res.headers.get("Content-Disposition")).toMatch(/^attachment; filename="chainproof-audit-\d{4}-\d\d-\d\d\.json"$/);
     const odd = await exportAs(small.admin.as, { "line\nbreak": 1, "é": 2 });
     expect(odd.status).toBe(200);
     expect(odd.headers.get("X-Ignored-Fields")).toBe("line%0Abreak, %C3%A9");

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { and, eq, like, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { IP_FAILURE_LIMIT, IP_WINDOW_MS, ipWindowStart, UNKNOWN_USERNAME_BUCKETS, unknownUsernameSubject } from "../src/auth/login-policy";
+import { IP_FAILURE_LIMIT, IP_WINDOW_MS, ipWindowStart, retryAfterText, UNKNOWN_USERNAME_BUCKETS, unknownUsernameSubject } from "../src/auth/login-policy";
 import { loginAttempts, loginIpWindows, securityEvents } from "../src/db/schema";
 import { api, basic, createTenant, db, type Tenant, unique } from "./helpers";
 import { runCron } from "./security-helpers";
@@ -30,6 +30,19 @@ async function failuresOf(subjects: string[]) {
 }
 
 const eventsFrom = (ip: string) => db().select().from(securityEvents).where(eq(securityEvents.ipAddress, ip));
+
+describe("when to retry, in words", () => {
+  it("rounds Retry-After's seconds up to whole minutes, one at least", () => {
+    expect([1, 59, 60, 61, 899, 900].map(retryAfterText)).toEqual([
+      "try again in 1 minute",
+      "try again in 1 minute",
+      "try again in 1 minute",
+      "try again in 2 minutes",
+      "try again in 15 minutes",
+      "try again in 15 minutes",
+    ]);
+  });
+});
 
 describe("per-IP budget of failed logins", () => {
   it(`after ${IP_FAILURE_LIMIT} failures from one IP, refuses the next login with 429 before checking, even the right password; other IPs are unaffected`, { timeout: 60_000 }, async () => {

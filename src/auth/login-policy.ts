@@ -42,15 +42,21 @@ export async function unknownUsernameSubject(secretKey: string, username: string
   return `unknown:${n}`;
 }
 
+/** Retry-After in words, for the people who read the message (the dashboard's sign-in page shows it). */
+export function retryAfterText(seconds: number) {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  return `try again in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
+
 export function accountLocked(retryAfter: number) {
-  return new AppError(401, "account_locked", "Too many failed logins; try again later", { headers: {
+  return new AppError(401, "account_locked", `Too many failed logins; ${retryAfterText(retryAfter)}`, { headers: {
     "Retry-After": String(retryAfter),
     "WWW-Authenticate": 'Basic realm="chainproof"',
   } });
 }
 
 export function tooManyAttempts(retryAfter: number) {
-  return new AppError(429, "too_many_attempts", "Too many failed logins from this address; try again later", { headers: {
+  return new AppError(429, "too_many_attempts", `Too many failed logins from this address; ${retryAfterText(retryAfter)}`, { headers: {
     "Retry-After": String(retryAfter),
   } });
 }

@@ -98,19 +98,20 @@ export async function cappedExport(c: Context<AppEnv>, body: z.infer<typeof Capp
   // Field names are client text: percent-encoded, they are always a valid header value.
   if (ignored.length > 0) headers["X-Ignored-Fields"] = ignored.map((name) => encodeURIComponent(name)).join(", ");
   const pages = pagesOf(c, where, returned);
+  // Both formats are files to keep: the dashboard's export form downloads them instead of showing them.
+  const attachment = (extension: string) => `attachment; filename="chainproof-audit-${isoNow().slice(0, 10)}.${extension}"`;
   if (body.format === "csv") {
-    const name = `chainproof-audit-${isoNow().slice(0, 10)}.csv`;
     return c.body(textStream([csvHeader()], pages, (rows) => csvRows(rows), []), 200, {
       ...headers,
       "Content-Type": "text/csv; charset=utf-8",
-      "Content-Disposition": `attachment; filename="${name}"`,
+      "Content-Disposition": attachment("csv"),
     });
   }
   const head = `{"truncated":${total > EXPORT_LIMIT},"total":${total},"limit":${EXPORT_LIMIT},"returned":${returned},"items":[`;
   let first = true;
   const jsonRows = (rows: Parameters<typeof csvRows>[0]) =>
     rows.map((row) => `${first ? ((first = false), "") : ","}${JSON.stringify(recordFromRow(row))}`).join("");
-  return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json" });
+  return c.body(textStream([head], pages, jsonRows, ["]}"]), 200, { ...headers, "Content-Type": "application/json", "Content-Disposition": attachment("json") });
 }
 
 /** The newest `limit` rows, one D1 page at a time (keyset, so each page is an index seek). */
