@@ -103,3 +103,15 @@ describe("signed-in pages are not kept by the browser", () => {
     expect([missing.status, missing.headers.get("Cache-Control")]).toEqual([404, "no-store"]);
   });
 });
+
+describe("a super_admin's export request without an organization", () => {
+  it("names what is wrong: the organization, or a bad value above the organization picker", async () => {
+    const unnamed = await post(root, "/exports", { _csrf: root.csrf, format: "jsonl" });
+    expect(unnamed.status).toBe(422);
+    expect(unnamed.text).toContain("a super_admin must name the organization");
+    const badFormat = await post(root, "/exports", { _csrf: root.csrf, format: "xml" });
+    expect(badFormat.status).toBe(422);
+    expect(badFormat.text).toContain("<strong>format</strong>");
+    expect(badFormat.text).toContain("Choose the organization to show.");
+  });
+});

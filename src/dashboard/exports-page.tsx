@@ -17,7 +17,10 @@ const ADMINS = ["org_admin", "super_admin"] as const;
 export async function exportsPage(c: Context<AppEnv>, errors: FieldError[] = []) {
   const caller = c.get("caller");
   const org = await pageOrganization(c, ADMINS);
-  if (!org) return c.render(<OrgPicker orgs={await listOrganizations(c.get("db"))} path="/exports" />, { title: "Exports", caller, current: "exports" });
+  if (!org) {
+    const picker = <OrgPicker orgs={await listOrganizations(c.get("db"))} path="/exports" />;
+    return c.render(<><FieldErrors errors={errors} />{picker}</>, { title: "Exports", caller, current: "exports" });
+  }
   const jobs = await Promise.all((await listExports(c.get("db"), org.id)).map((job) => describeExport(c, job, DEFAULT_LINK_SECONDS)));
   const here = caller.role === "super_admin" ? `/exports?organization_id=${org.id}` : "/exports";
   return c.render(
