@@ -76,12 +76,15 @@ export async function signedReportBody(orgId: string, key: string, anchorHmac: s
 }
 
 /**
- * What an org_admin can make without chainproof: the report bytes of `body` changed by `edit`, with a
+ * What an org_admin can make without chainproof: the report bytes of `body` with `from` replaced by `to`, with a
  * fresh HMAC under the organization's verification key `key` (which org_admins can fetch), and the
  * genuine report's attestation kept as it was, or dropped.
  */
-export function forgeReport(body: string, key: string, edit: (reportBytes: string) => string, attestation: "keep" | "drop"): string {
-  const reportBytes = edit(body.slice(body.indexOf('"report":') + '"report":'.length, body.indexOf(',"signature"')));
+export function forgeReport(body: string, key: string, [from, to]: [string, string], attestation: "keep" | "drop"): string {
+  const genuine = body.slice(body.indexOf('"report":') + '"report":'.length, body.indexOf(',"signature"'));
+  const reportBytes = genuine.replace(from, to);
+  // A forgery that changed nothing would test the genuine report.
+  if (reportBytes === genuine) throw new Error(`the report does not hold ${from}`);
   const value = createHmac("sha256", key).update(reportBytes, "utf8").digest("hex");
   const kept = attestation === "keep" ? `,"attestation":${JSON.stringify(JSON.parse(body).attestation)}` : "";
   return `{"report":${reportBytes},"signature":{"algorithm":"HMAC-SHA256","value":"${value}"}${kept}}`;

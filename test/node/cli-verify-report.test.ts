@@ -67,13 +67,9 @@ describe("verify-report", slow, () => {
   it("a report an org_admin changed and re-signed with the verification key fails, its old attestation kept or dropped", async () => {
     const body = await reportBody();
     // svc_b's storage is not encrypted; the forger claims it is.
-    const edit = (report: string) => {
-      const changed = report.replace('"storage_encrypted":false', '"storage_encrypted":true');
-      expect(changed).not.toBe(report);
-      return changed;
-    };
-    const kept = await file("forged-kept.json", forgeReport(body, KEY, edit, "keep"));
-    const dropped = await file("forged-dropped.json", forgeReport(body, KEY, edit, "drop"));
+    const change: [string, string] = ['"storage_encrypted":false', '"storage_encrypted":true'];
+    const kept = await file("forged-kept.json", forgeReport(body, KEY, change, "keep"));
+    const dropped = await file("forged-dropped.json", forgeReport(body, KEY, change, "drop"));
     const [keptPlain, keptJwks, droppedPlain, droppedJwks] = await Promise.all([
       run("verify-report", kept, "--key", KEY),
       run("verify-report", kept, "--key", KEY, "--jwks", keys.jwksPath),
