@@ -19,7 +19,9 @@ export const eventsBefore = (db: Database, orgId: string | null, cutoff: string,
         or(lt(securityEvents.recordedAt, cutoff), and(isNull(securityEvents.recordedAt), lt(securityEvents.timestamp, cutoff))),
       ),
     )
-    .orderBy(asc(sql`coalesce(${securityEvents.recordedAt}, ${securityEvents.timestamp})`), asc(securityEvents.id))
+    // In the (organization_id, recorded_at) index's order, nulls first: the scan stops at the limit,
+    // where ordering by coalesce(recorded_at, timestamp) sorted every old event for each batch.
+    .orderBy(asc(securityEvents.recordedAt), asc(securityEvents.id))
     .limit(limit);
 
 export const alertsOfEvents = (db: Database, eventIds: readonly string[]) =>
