@@ -243,7 +243,7 @@ async function run(options: Options, workDir: string, setServer: (s: Server) => 
 
   const notes = [
     batchRecordsPerS < 20_000
-      ? `Batch appends reach ${Math.round(batchRecordsPerS)} records/s, below the 20,000 target; the same rows sealed and inserted raw in one Node process reach ${Math.round(setup.raw.append.rows_per_s)} records/s on this machine.`
+      ? `Batch appends reach ${Math.round(batchRecordsPerS)} records/s, below the 20,000 target; the same rows sealed and inserted raw in one Node process reach ${Math.round(setup.raw.append.rows_per_s)} records/s on this machine, and SQLite alone inserts them (sealed beforehand) at ${Math.round(setup.raw.insertOnly.rows_per_s)} rows/s into this schema: its indexes and the trigram search index bound any append rate here.`
       : "",
     options.readRows < READ_ROWS_FULL
       ? `The read figures ran on ${options.readRows.toLocaleString("en-US")} rows over 10 orgs, not the issue's 1,000,000 (run \`npm run bench -- --full\`); the uncapped export on one org of them. The scheduled validation pass walked every org of the run: those rows, org 1's ${validation.head.toLocaleString("en-US")} and the load tests' appends.`

@@ -1,4 +1,8 @@
 // CPU profile of the Worker's isolate over `work` (DevTools Profiler through wrangler's inspector): self time by function.
+// With CPU_PROFILE_DIR set, each profile is also written there whole.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 export async function profileDuring<T>(port: number, work: () => Promise<T>): Promise<{ result: T; top: string }> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl, { headers: { Origin: "http://127.0.0.1" } } as unknown as string[]);
@@ -16,6 +20,8 @@ export async function profileDuring<T>(port: number, work: () => Promise<T>): Pr
   const result = await work();
   const { profile } = await call("Profiler.stop");
   ws.close();
+  // The whole profile too, for DevTools (Performance → Load profile) or an inclusive-time view.
+  if (process.env.CPU_PROFILE_DIR) writeFileSync(join(process.env.CPU_PROFILE_DIR, `worker-${Date.now()}.cpuprofile`), JSON.stringify(profile));
   type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] };
   const nodes = profile.nodes as Node[];
   const self = new Map<string, number>();
