@@ -89,8 +89,11 @@ describe("source", () => {
 
     const own = await listEvents(t.admin.as, { source: "chainproof", per_page: 100 });
     const types = own.json.items.map((e: { event_type: string }) => e.event_type).sort();
-    expect(types).toEqual([...Array(10).fill("login_failed"), "account_locked", "chain_integrity_failure", "cross_tenant_access_attempt"].sort());
+    expect(types).toEqual([...Array(10).fill("login_failed"), "account_locked", "chain_integrity_failure"].sort());
     expect(new Set(own.json.items.map((e: { source: string }) => e.source))).toEqual(new Set(["chainproof"]));
+    // The cross-tenant attempt is the operators' alone (no organization).
+    const attempts = await listEvents(sa, { event_type: "cross_tenant_access_attempt", source: "chainproof", per_page: 200 });
+    expect(attempts.json.items.filter((e: { metadata: { caller_organization_id?: string } }) => e.metadata.caller_organization_id === t.org.id)).toHaveLength(1);
     const reported = await listEvents(t.admin.as, { source: "ingest" });
     expect(reported.json.items.map((e: { event_type: string; source: string }) => [e.event_type, e.source])).toEqual([["login_failed", "ingest"]]);
   });

@@ -5,24 +5,24 @@ import { findOrganization } from "./store";
 import { type AppEnv, clientInfo } from "../http/context";
 
 /**
- * Whether the caller may see objects of `ownerOrgId`. When it may not, the attempt is recorded as a
- * `cross_tenant_access_attempt` in the caller's organization, whichever way the object was
- * addressed (an organization id, or the id of a record, export, user or token of another tenant),
- * and the caller's answer is a 404 exactly like a missing object's. The event names the target
- * organization only when the caller named it: for an object's id that would tell the caller's
- * organization whose the object is.
+ * Whether the caller may see objects of `ownerOrgId`. When it may not, the caller's answer is a
+ * 404 exactly like a missing object's, and the attempt is recorded as a
+ * `cross_tenant_access_attempt` of no organization, for the platform's operators (super_admin):
+ * in the caller's own organization it would answer what the 404 hides, since an id that exists
+ * elsewhere leaves an event where an unknown id leaves none. Its metadata names both
+ * organizations, whichever way the object was addressed.
  */
-export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string, addressed: "by its organization" | "by its own id"): Promise<boolean> {
+export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Promise<boolean> {
   const caller = c.get("caller");
   if (caller.role === "super_admin" || caller.organizationId === ownerOrgId) return true;
   await c.get("securityLog").record({
-    organizationId: caller.organizationId,
+    organizationId: null,
     userId: caller.tokenId ? null : caller.actorId,
     eventType: "cross_tenant_access_attempt",
     riskScore: 50,
     severity: "high",
     description: `Request for an object of another organization: ${c.req.method} ${new URL(c.req.url).pathname}`,
-    metadata: { ...(addressed === "by its organization" ? { target_organization_id: ownerOrgId } : {}), via: caller.via, token_id: caller.tokenId },
+    metadata: { caller_organization_id: caller.organizationId, target_organization_id: ownerOrgId, via: caller.via, token_id: caller.tokenId },
     ...clientInfo(c),
   });
   return false;
@@ -34,7 +34,7 @@ export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string, addr
  */
 export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles: readonly Role[]) {
   const org = await findOrganization(c.get("db"), orgId);
-  if (!org || !(await withinTenancy(c, org.id, "by its organization"))) throw notFound("Organization");
+  if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
   if (!roles.includes(c.get("caller").role)) throw forbidden();
   return org;
 }

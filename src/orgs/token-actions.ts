@@ -44,7 +44,7 @@ export async function revokeOrgToken(c: Context<AppEnv>, orgId: string, tokenId:
   if (!token) {
     // One of another tenant's is recorded as a cross-tenant attempt; the answer is the same 404.
     const owner = await store.tokenOwner(db, tokenId);
-    if (owner) await withinTenancy(c, owner, "by its own id");
+    if (owner) await withinTenancy(c, owner);
     throw notFound("Token");
   }
   if (!token.revokedAt) {

@@ -38,7 +38,7 @@ export async function createOrgUser(c: Context<AppEnv>, orgId: string, body: z.i
 /** The 404 for a user not in the organization; one of another tenant's is recorded as a cross-tenant attempt first. */
 async function missingUser(c: Context<AppEnv>, userId: string) {
   const owner = await store.userOwner(c.get("db"), userId);
-  if (owner) await withinTenancy(c, owner, "by its own id");
+  if (owner) await withinTenancy(c, owner);
   return notFound("User");
 }
 

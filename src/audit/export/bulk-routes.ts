@@ -88,7 +88,7 @@ export async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetim
 /** The export as the caller may see it; another tenant's is a 404 like a missing one. */
 async function visibleExport(c: Context<AppEnv>, id: string) {
   const job = await findExport(c.get("db"), id);
-  if (!job || !(await withinTenancy(c, job.organizationId, "by its own id"))) throw notFound("Export");
+  if (!job || !(await withinTenancy(c, job.organizationId))) throw notFound("Export");
   return job;
 }
 

@@ -104,7 +104,7 @@ reads.openapi(
  */
 export async function visibleRecord(c: Context<AppEnv>, row: StoredRow | undefined) {
   const caller = c.get("caller");
-  if (!row || !(await withinTenancy(c, row.organizationId, "by its own id"))) throw notFound("Audit record");
+  if (!row || !(await withinTenancy(c, row.organizationId))) throw notFound("Audit record");
   if (caller.role === "member" && row.actorId !== caller.actorId) throw forbidden("Members may read only their own history");
   return row;
 }
@@ -176,7 +176,7 @@ reads.openapi(
     if (!exists) {
       // A chainproof user of another tenant is recorded as a cross-tenant attempt, and answered like an unknown actor.
       const owner = await userOwner(c.get("db"), userId);
-      if (owner) await withinTenancy(c, owner, "by its own id");
+      if (owner) await withinTenancy(c, owner);
       throw notFound("User");
     }
     if (caller.role === "member" && userId !== caller.actorId) throw forbidden("Members may read only their own history");
