@@ -162,6 +162,15 @@ describe("uncapped exports into R2", () => {
     // The 25,000-row export and this one, newest first.
     expect(listed.json.items.map((e: { id: string }) => e.id)[0]).toBe(mine.json.id);
     expect(listed.json.items).toHaveLength(2);
+    // The organization may be named in the query too, as on the capped export; never two different ones.
+    const named = await api(`/api/v1/audit/exports?organization_id=${other.org.id}`, { method: "POST", as: sa, body: { format: "csv" } });
+    expect(named.status).toBe(202);
+    expect((await api(`/api/v1/audit/exports/${named.json.id}`, { as: other.admin.as })).json).toMatchObject({ organization_id: other.org.id, format: "csv" });
+    const both = await api(`/api/v1/audit/exports?organization_id=${other.org.id}`, { method: "POST", as: sa, body: { organization_id: t.org.id } });
+    expect(both.status).toBe(422);
+    expect(both.json.error.details).toEqual([{ field: "organization_id", message: "the query and the body name different organizations" }]);
+    expect((await api(`/api/v1/audit/exports?organization_id=${other.org.id}`, { method: "POST", as: t.admin.as, body: {} })).status).toBe(404);
+    expect((await api("/api/v1/audit/exports?org=1", { method: "POST", as: t.admin.as, body: {} })).status).toBe(422);
   });
 });
 

@@ -85,6 +85,19 @@ export async function describeExport(c: Context<AppEnv>, job: ExportRow, lifetim
   };
 }
 
+// As on the capped export (POST /audit/export), the organization may be named in the query.
+const NamedOrganization = z
+  .object({ organization_id: z.uuid().toLowerCase().optional().openapi({ description: "Required for super_admin, here or in the body" }) })
+  .strict();
+
+/** The body with the organization the query names; naming two different ones is a 422. */
+function withNamedOrganization(body: z.infer<typeof BulkExportBody>, named: string | undefined) {
+  if (named && body.organization_id && named !== body.organization_id) {
+    throw invalid([{ field: "organization_id", message: "the query and the body name different organizations" }]);
+  }
+  return { ...body, organization_id: body.organization_id ?? named };
+}
+
 /** The export as the caller may see it; another tenant's is a 404 like a missing one. */
 async function visibleExport(c: Context<AppEnv>, id: string) {
   const job = await findExport(c.get("db"), id);
@@ -102,13 +115,13 @@ bulk.openapi(
     summary: "Start an uncapped export into R2 (JSONL with every chain field, or CSV); built in the background",
     description: `At most ${MAX_CONCURRENT_EXPORTS} exports per organization may be pending or running; another is a 429 \`too_many_exports\`.`,
     middleware: [requireRole("org_admin", "super_admin"), limitBody(16 * 1024)] as const,
-    request: { body: jsonBody(BulkExportBody) },
+    request: { query: NamedOrganization, body: jsonBody(BulkExportBody) },
     responses: {
       202: json(z.object({ id: z.string(), status: z.string() }).openapi("ExportAccepted"), "Accepted"),
       ...errorResponses(401, 403, 404, 413, 415, 422, 429),
     },
   }),
-  async (c) => c.json({ id: await requestBulkExport(c, c.req.valid("json")), status: "pending" }, 202),
+  async (c) => c.json({ id: await requestBulkExport(c, withNamedOrganization(c.req.valid("json"), c.req.valid("query").organization_id)), status: "pending" }, 202),
 );
 
 /** Records the export (audited, in one of the organization's slots) and starts its runner; answers its id. */
