@@ -178,6 +178,19 @@ describe("lookups", () => {
     expect((await api(`/api/v1/audit/logs/user/${bActor}`, { as: a.admin.as })).status).toBe(404);
   });
 
+  it("by user: a super_admin reads any organization's user platform-wide, records or not, as that organization's admin does", async () => {
+    const sa = (await getSuperAdmin()).as;
+    const z = await createTenant();
+    const path = `/api/v1/audit/logs/user/${z.member.user.id}`;
+    const asAdmin = await api(path, { as: z.admin.as });
+    expect(asAdmin.status).toBe(200);
+    const platformWide = await api(path, { as: sa });
+    expect(platformWide.status).toBe(200);
+    expect(platformWide.json).toEqual(asAdmin.json);
+    expect((await api(`${path}?organization_id=${z.org.id}`, { as: sa })).json).toEqual(asAdmin.json);
+    expect((await api(`/api/v1/audit/logs/user/${crypto.randomUUID()}`, { as: sa })).status).toBe(404);
+  });
+
   it("by user: a member reads its own history, 403 for another actor of its org, 404 for another org's", async () => {
     const own = await appendBatch(a.ingest.as, [recordBody({ actor_id: a.member.user.id })]);
     const res = await api(`/api/v1/audit/logs/user/${a.member.user.id}`, { as: a.member.as });

@@ -171,11 +171,14 @@ reads.openapi(
     const filters = { organizationId: orgId, actorId: userId };
     const where = logConditions(filters);
     const own = caller.role === "member" && userId === caller.actorId;
-    // An actor of the organization is a chainproof user of it or someone its records name.
-    const exists = own || (orgId !== undefined && (await findOrgUser(c.get("db"), orgId, userId))) || (await anyRecord(c.get("db"), where));
+    // An actor of the organization is a chainproof user of it or someone its records name; for a
+    // super_admin reading platform-wide, a chainproof user of any organization.
+    const db = c.get("db");
+    const user = orgId === undefined ? (await userOwner(db, userId)) !== undefined : own || (await findOrgUser(db, orgId, userId));
+    const exists = user || (await anyRecord(db, where));
     if (!exists) {
       // A chainproof user of another tenant is recorded as a cross-tenant attempt, and answered like an unknown actor.
-      const owner = await userOwner(c.get("db"), userId);
+      const owner = await userOwner(db, userId);
       if (owner) await withinTenancy(c, owner);
       throw notFound("User");
     }
