@@ -5,6 +5,7 @@ import { and, count, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { securityEvents } from "../src/db/schema";
 import { api, appendBatch, basic, chainRows, createTenant, createUser, type Credentials, db, getSuperAdmin, recordBody, type Tenant, validate } from "./helpers";
+import { signIn } from "./dashboard-helpers";
 import { eventBody, listEvents, postEvent } from "./security-helpers";
 
 let sa: Credentials;
@@ -107,6 +108,25 @@ describe("source", () => {
 });
 
 describe("the security summary counts logins and lockouts by source", () => {
+  it("a sign-in to the dashboard is chainproof's login_success, counted as succeeded; API calls with Basic credentials are not sign-ins", async () => {
+    const t = await createTenant();
+    await signIn(t.admin.user.username);
+    expect((await api("/api/v1/me", { as: t.admin.as })).status).toBe(200);
+    const s = await summary(t.admin.as);
+    expect(s.logins).toEqual({ chainproof: { succeeded: 1, failed: 0 }, ingest: { succeeded: 0, failed: 0 } });
+    const events = await listEvents(t.admin.as, { event_type: "login_success" });
+    expect(events.json.items).toHaveLength(1);
+    expect(events.json.items[0]).toMatchObject({
+      organization_id: t.org.id,
+      user_id: t.admin.user.id,
+      source: "chainproof",
+      risk_score: 0,
+      severity: "info",
+      alerted: false,
+      metadata: { username: t.admin.user.username, via: "dashboard" },
+    });
+  });
+
   it("a client's posts do not move chainproof's lockouts or logins", async () => {
     const t = await createTenant();
     await lockOut(t);

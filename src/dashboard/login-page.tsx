@@ -36,6 +36,18 @@ export async function signIn(c: Context<AppEnv>) {
   try {
     const user = await loginWithPassword(loginScope(c), username, password, clientInfo(c));
     await startSession(c, c.get("db"), c.env.SECRET_KEY, user.id);
+    // A sign-in is chainproof's own login_success (the security summary counts them). Basic
+    // credentials sent with each API request are not sign-ins: an event each would be noise.
+    await c.get("securityLog").record({
+      organizationId: user.organizationId,
+      userId: user.id,
+      eventType: "login_success",
+      riskScore: 0,
+      severity: "info",
+      description: `${user.username} signed in to the dashboard`,
+      metadata: { username: user.username, via: "dashboard" },
+      ...clientInfo(c),
+    });
     return c.redirect("/", 303);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
