@@ -2,9 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../auth/caller";
 import { type AppEnv } from "../http/context";
-import { sha256Hex } from "../crypto/encoding";
-import { canonicalJson } from "../crypto/jcs";
 import { invalid } from "../http/errors";
+import { IdempotencyHeaders, idempotencyOf } from "../http/idempotency";
 import { scopeOrganization } from "../auth/tenancy";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { limitBody } from "../http/request-guards";
@@ -24,20 +23,6 @@ import { type ReceiptClaim, signedReceipt } from "./chain/receipt";
 const logs = newRouter();
 const tags = ["Audit log"];
 const APPENDERS = ["ingest", "org_admin", "super_admin"] as const;
-
-const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
-    .optional()
-    .openapi({ description: "A retry with the same key answers the first result and appends nothing twice (24 h)" }),
-});
-async function idempotencyOf(c: Context<AppEnv>, key: string | undefined, raw: unknown) {
-  if (!key) return undefined;
-  return { key, requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(raw)}`) };
-}
 
 /** Appends for the caller; a bearer token not yet checked is checked by the chain object in the same call. */
 async function appendForCaller(c: Context<AppEnv>, request: Omit<AppendRequest, "token">) {

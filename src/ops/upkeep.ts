@@ -4,7 +4,7 @@ import { expireExports } from "../audit/export/life";
 import { endedIpWindows, endedLockouts } from "../auth/attempts-store";
 import { ipWindowStart, LOCKOUT_WINDOW_MS } from "../auth/login-policy";
 import { database, type Database } from "../db/client";
-import { idempotencyKeys, loginAttempts, loginIpWindows, sessions } from "../db/schema";
+import { idempotencyKeys, loginAttempts, loginIpWindows, securityEventKeys, sessions } from "../db/schema";
 import type { Env } from "../env";
 import { isoNow } from "../time";
 import { deleteSome, optimizeQueryPlanner } from "./upkeep-store";
@@ -30,7 +30,8 @@ async function sweep(db: Database, table: SQLiteTable, where: SQL, limits: Upkee
 }
 
 /**
- * The five-minute cron's upkeep: expired idempotency keys of every organization, expired sessions,
+ * The five-minute cron's upkeep: expired idempotency keys of every organization (appends' and
+ * security events'), expired sessions,
  * login-throttle rows that can no longer refuse a login, and export objects past their life.
  */
 export async function runUpkeep(env: Env, scheduledTime: number, limits = DEFAULT_UPKEEP_LIMITS) {
@@ -41,12 +42,13 @@ export async function runUpkeep(env: Env, scheduledTime: number, limits = DEFAUL
   const db = database(env.DB);
   const swept = {
     idempotency_keys: await sweep(db, idempotencyKeys, lte(idempotencyKeys.expiresAt, at), limits),
+    security_event_keys: await sweep(db, securityEventKeys, lte(securityEventKeys.expiresAt, at), limits),
     sessions: await sweep(db, sessions, lte(sessions.expiresAt, at), limits),
     login_ip_windows: await sweep(db, loginIpWindows, endedIpWindows(isoNow(ipWindowStart(now))), limits),
     login_attempts: await sweep(db, loginAttempts, endedLockouts(at, isoNow(now - LOCKOUT_WINDOW_MS)), limits),
     exports: await expireExports(env, db, now, limits.exports),
   };
-  const rows = swept.idempotency_keys + swept.sessions + swept.login_ip_windows + swept.login_attempts;
+  const rows = swept.idempotency_keys + swept.security_event_keys + swept.sessions + swept.login_ip_windows + swept.login_attempts;
   const optimized = rows >= OPTIMIZE_AFTER_ROWS;
   if (optimized) await optimizeQueryPlanner(db);
   return { ...swept, optimized };

@@ -7,6 +7,7 @@ import { readScope, writeScope } from "../auth/tenancy";
 import { namingEveryField, organizationScope } from "../audit/append-problems";
 import { authenticated, errorResponses, json, jsonBody, newRouter } from "../http/openapi";
 import { spendBudget } from "../http/rate-limits";
+import { IdempotencyHeaders, idempotencyOf } from "../http/idempotency";
 import { limitBody } from "../http/request-guards";
 import { BAND_RANGES, HIGH_RISK_SCORE } from "./bands";
 import { recordReportedEvent, securityScope } from "./record";
@@ -40,12 +41,13 @@ security.openapi(
     security: authenticated,
     summary: "Record a security event (source `ingest`); risk_score >= 70 raises an alert; chainproof-only types are refused",
     middleware: [requireRole("ingest", "org_admin", "super_admin"), limitBody(64 * 1024)] as const,
-    request: { body: jsonBody(SecurityEventInput) },
+    request: { headers: IdempotencyHeaders, body: jsonBody(SecurityEventInput) },
     responses: { 201: json(SecurityEventSchema, "The stored event"), ...errorResponses(401, 403, 413, 415, 422) },
   }),
   async (c) => {
     const input = c.req.valid("json");
-    const event = await recordReportedEvent(securityScope(c), {
+    const idempotency = await idempotencyOf(c, c.req.valid("header")["idempotency-key"], await c.req.json());
+    const { event, replayed } = await recordReportedEvent(securityScope(c), {
       organizationId: await writeScope(c, input.organization_id),
       userId: input.user_id,
       eventType: input.event_type,
@@ -56,7 +58,8 @@ security.openapi(
       userAgent: input.user_agent,
       metadata: input.metadata,
       timestamp: input.timestamp,
-    });
+    }, idempotency);
+    if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(toSecurityEvent(event), 201);
   },
   // A refused body names its organization problem too, like an append's.

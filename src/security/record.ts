@@ -10,7 +10,8 @@ import { sha256Hex } from "../crypto/encoding";
 import { isoNow } from "../time";
 import { raisesAlert } from "./alerts";
 import { deliverAlert } from "./delivery";
-import { insertSecurityEvent, upsertCountedEvent } from "./store";
+import { type EventKey, findKeyedEvent, insertSecurityEvent, upsertCountedEvent } from "./store";
+import { type Idempotency, IDEMPOTENCY_TTL_MS, idempotencyKeyReused } from "../http/idempotency";
 
 /** Where an event is recorded from: its database, its env, and, inside a request or cron run, waitUntil. */
 export type SecurityScope = { db: Database; env: Env; waitUntil?: (promise: Promise<unknown>) => void };
@@ -31,11 +32,38 @@ export function securityScope(c: Context<AppEnv>): SecurityScope {
 /** An event chainproof observed itself (source `chainproof`). */
 export const recordSecurityEvent = (scope: SecurityScope, input: SecurityEventInput) => store(scope, input, "chainproof");
 
-/** An event a client posted (source `ingest`); the type system keeps chainproof-only types out. */
-export const recordReportedEvent = (
-  scope: SecurityScope,
-  input: SecurityEventInput & { eventType: (typeof REPORTABLE_EVENT_TYPES)[number] },
-) => store(scope, input, "ingest");
+type ReportedEvent = SecurityEventInput & { organizationId: string; eventType: (typeof REPORTABLE_EVENT_TYPES)[number] };
+
+/**
+ * An event a client posted (source `ingest`); the type system keeps chainproof-only types out.
+ * With an Idempotency-Key, a request the key already stored answers that event (`replayed`), and
+ * the key sent with another request is a 422; a duplicate racing the first one loses on the key's
+ * primary key in D1, stores nothing, and answers what the first stored.
+ */
+export async function recordReportedEvent(scope: SecurityScope, input: ReportedEvent, idempotency?: Idempotency) {
+  if (!idempotency) return { event: await store(scope, input, "ingest"), replayed: false };
+  const now = Date.now();
+  const earlier = () => replayOf(scope, input.organizationId, idempotency, isoNow(now));
+  const first = await earlier();
+  if (first) return first;
+  try {
+    const key = { ...idempotency, now: isoNow(now), expiresAt: isoNow(now + IDEMPOTENCY_TTL_MS) };
+    return { event: await store(scope, input, "ingest", key), replayed: false };
+  } catch (err) {
+    const raced = await earlier();
+    if (raced) return raced;
+    throw err;
+  }
+}
+
+async function replayOf(scope: SecurityScope, organizationId: string, idempotency: Idempotency, now: string) {
+  const found = await findKeyedEvent(scope.db, organizationId, idempotency.key, now);
+  if (!found) return undefined;
+  if (found.requestHash !== idempotency.requestHash) {
+    throw idempotencyKeyReused("This Idempotency-Key was used with another request in the last 24 hours");
+  }
+  return { event: found.event, replayed: true };
+}
 
 /**
  * Every security event goes through here, whoever raises it: the event and its alert (risk >= 70)
@@ -57,13 +85,14 @@ const eventRow = (input: SecurityEventInput, id: string, now: number) => ({
   timestamp: input.timestamp ?? isoNow(now),
 });
 
-async function store(scope: SecurityScope, input: SecurityEventInput, source: (typeof SECURITY_EVENT_SOURCES)[number]) {
+async function store(scope: SecurityScope, input: SecurityEventInput, source: (typeof SECURITY_EVENT_SOURCES)[number], key?: EventKey) {
   const now = Date.now();
   const alert = raisesAlert(input.riskScore) ? { id: crypto.randomUUID(), createdAt: isoNow(now) } : null;
   const { event, alertStatus } = await insertSecurityEvent(
     scope.db,
     { ...eventRow(input, crypto.randomUUID(), now), alerted: alert !== null, source },
     alert,
+    key,
   );
   if (alert && alertStatus === "pending") scope.waitUntil?.(deliverAlert(scope.env, alert.id));
   return event;

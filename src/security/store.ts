@@ -1,7 +1,7 @@
-import { and, asc, between, count, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
+import { and, asc, between, count, desc, eq, gt, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { containsText } from "../db/contains";
-import { alertDeliveries, alerts, type SECURITY_EVENT_SOURCES, securityEvents, webhooks } from "../db/schema";
+import { alertDeliveries, alerts, type SECURITY_EVENT_SOURCES, securityEventKeys, securityEvents, webhooks } from "../db/schema";
 import type { afterAttempt } from "./alerts";
 
 export type SecurityEventRow = typeof securityEvents.$inferSelect;
@@ -10,30 +10,54 @@ export type AlertRow = typeof alerts.$inferSelect;
 export type DeliveryRow = typeof alertDeliveries.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 
+/** The key a posted event is stored under, and when it stops answering. */
+export type EventKey = { key: string; requestHash: string; expiresAt: string; now: string };
+
 /**
  * Stores an event and, when it raises one, its alert, in one D1 batch. The alert starts `pending`
  * (due at once) when the organization has a webhook, else `not_configured`, decided in the same
- * statement.
+ * statement. With an Idempotency-Key the key goes in the same batch: a second request with the key
+ * fails as a whole on its primary key, and stores nothing (an expired key is replaced).
  */
-export async function insertSecurityEvent(db: Database, event: NewSecurityEvent, alert: { id: string; createdAt: string } | null) {
+export async function insertSecurityEvent(db: Database, event: NewSecurityEvent, alert: { id: string; createdAt: string } | null, key?: EventKey) {
   const insertEvent = db.insert(securityEvents).values(event).returning();
-  if (!alert) return { event: (await insertEvent)[0]!, alertStatus: null };
+  if (!alert && !key) return { event: (await insertEvent)[0]!, alertStatus: null };
   const hooked = sql`EXISTS (SELECT 1 FROM ${webhooks} WHERE ${webhooks.organizationId} = ${event.organizationId})`;
-  const [[stored], [raised]] = await db.batch([
-    insertEvent,
-    db
-      .insert(alerts)
-      .values({
-        id: alert.id,
-        organizationId: event.organizationId,
-        securityEventId: event.id,
-        createdAt: alert.createdAt,
-        deliveryStatus: sql`CASE WHEN ${hooked} THEN 'pending' ELSE 'not_configured' END`,
-        nextAttemptAt: sql`CASE WHEN ${hooked} THEN ${alert.createdAt} END`,
-      })
-      .returning({ deliveryStatus: alerts.deliveryStatus }),
-  ]);
-  return { event: stored!, alertStatus: raised!.deliveryStatus };
+  const insertAlert = alert
+    ? db
+        .insert(alerts)
+        .values({
+          id: alert.id,
+          organizationId: event.organizationId,
+          securityEventId: event.id,
+          createdAt: alert.createdAt,
+          deliveryStatus: sql`CASE WHEN ${hooked} THEN 'pending' ELSE 'not_configured' END`,
+          nextAttemptAt: sql`CASE WHEN ${hooked} THEN ${alert.createdAt} END`,
+        })
+        .returning({ deliveryStatus: alerts.deliveryStatus })
+    : null;
+  const keyStatements = key
+    ? [
+        db
+          .delete(securityEventKeys)
+          .where(and(eq(securityEventKeys.organizationId, event.organizationId!), eq(securityEventKeys.key, key.key), lte(securityEventKeys.expiresAt, key.now))),
+        db.insert(securityEventKeys).values({ organizationId: event.organizationId!, key: key.key, requestHash: key.requestHash, eventId: event.id, expiresAt: key.expiresAt }),
+      ]
+    : [];
+  const [[stored], ...rest] = await db.batch([insertEvent, ...(insertAlert ? [insertAlert] : []), ...keyStatements]);
+  const raised = insertAlert ? (rest[0] as { deliveryStatus: string }[])[0] : undefined;
+  return { event: stored!, alertStatus: raised?.deliveryStatus ?? null };
+}
+
+/** The event a live key stored, and the request it was stored for; undefined when the key is free. */
+export async function findKeyedEvent(db: Database, organizationId: string, key: string, now: string) {
+  const [row] = await db
+    .select({ requestHash: securityEventKeys.requestHash, event: securityEvents })
+    .from(securityEventKeys)
+    .innerJoin(securityEvents, eq(securityEvents.id, securityEventKeys.eventId))
+    .where(and(eq(securityEventKeys.organizationId, organizationId), eq(securityEventKeys.key, key), gt(securityEventKeys.expiresAt, now)))
+    .limit(1);
+  return row;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { AppEnv, Caller } from "../../http/context";
 import { BOOKMARK_HEADER, clientInfo } from "../../http/context";
 import type { Env } from "../../env";
 import { AppError, conflict, unauthorized } from "../../http/errors";
+import { idempotencyKeyReused } from "../../http/idempotency";
 import { isoNow } from "../../time";
 import { SYSTEM_ACTOR_ID } from "./seal";
 import { OWN_RECORD_SOURCE } from "./walker";
@@ -33,7 +34,7 @@ export async function appendToChain(env: Env, request: AppendRequest): Promise<E
   }
   if (outcome.ok) return outcome;
   if (outcome.code === "idempotency_mismatch") {
-    throw new AppError(422, "idempotency_key_reused", outcome.message, { details: [{ field: "Idempotency-Key", message: outcome.message }] });
+    throw idempotencyKeyReused(outcome.message);
   }
   if (outcome.code === "conflict") throw conflict(outcome.message);
   if (outcome.code === "unauthorized") throw unauthorized(outcome.message);

@@ -5,6 +5,7 @@ import { database } from "../../db/client";
 import type { TokenRole } from "../../db/schema";
 import type { Env } from "../../env";
 import { AppError } from "../../http/errors";
+import { IDEMPOTENCY_TTL_MS } from "../../http/idempotency";
 import { isoNow } from "../../time";
 import { ChainTree } from "./chain-tree";
 import { closedKeyIdsBefore } from "./key-epochs";
@@ -46,7 +47,6 @@ export type AppendOutcome =
 
 type Pending = { request: AppendRequest; resolve: (outcome: AppendOutcome) => void };
 
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const CHECKPOINT_INTERVAL_MS = 60 * 1000;
 // Bounds one D1 batch; whatever queues beyond it goes in the next.
 const MAX_ROWS_PER_COMMIT = 5000;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Security events, alerts, their deliveries and the webhook they go to. */
 
@@ -40,6 +40,22 @@ export const securityEvents = sqliteTable(
     index("security_events_org_type_time_idx").on(t.organizationId, t.eventType, t.timestamp),
     index("security_events_org_recorded_idx").on(t.organizationId, t.recordedAt),
   ],
+);
+
+/**
+ * The Idempotency-Key of a posted security event: a retry with the same key and body answers the
+ * event it stored, for 24 hours (the upkeep cron sweeps expired keys).
+ */
+export const securityEventKeys = sqliteTable(
+  "security_event_keys",
+  {
+    organizationId: text("organization_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    eventId: text("event_id").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.key] }), index("security_event_keys_expires_idx").on(t.expiresAt)],
 );
 
 /** One webhook per organization; the signing secret is stored encrypted (AES-GCM, key from SECRET_KEY). */
