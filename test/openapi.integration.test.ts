@@ -56,6 +56,17 @@ describe("OpenAPI document", () => {
     }
   });
 
+  // README, "Exports": generated clients see the capped export's answer and its headers.
+  it("documents the capped export's JSON answer, the Idempotency-Key of security events and their headers", async () => {
+    const doc = (await api("/api/v1/openapi.json")).json;
+    const ok = doc.paths["/api/v1/audit/export"].post.responses["200"];
+    expect(Object.keys(ok.headers).sort()).toEqual(["Content-Disposition", "X-Ignored-Fields", "X-Result-Limit", "X-Result-Total", "X-Result-Truncated"]);
+    const answer = doc.components.schemas[ok.content["application/json"].schema.$ref.split("/").pop()];
+    expect(Object.keys(answer.properties)).toEqual(["truncated", "total", "limit", "returned", "items"]);
+    const params = doc.paths["/api/v1/audit/security-events"].post.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
+    expect(params).toContain("header:idempotency-key");
+  });
+
   // test/node/openapi-lint.test.ts lints the document built this way on Node: it must be the served one.
   it("serves exactly the document built from the app and its document config", async () => {
     const res = await api("/api/v1/openapi.json");

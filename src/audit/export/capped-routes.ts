@@ -14,6 +14,7 @@ import { ExportFilters, exportFilters, recordedFilters } from "./filters";
 import { assertRangeInOrder } from "../../http/query";
 import { logConditions } from "../read/filters";
 import { recordFromRow } from "../chain/stored-row";
+import { AuditRecordSchema } from "../chain/record-schema";
 import { countRecords, matchesByOrganization, newestFirstPage, rowsWithinBudget } from "../read/store";
 import type { NewestFirstCursor } from "../read/order";
 
@@ -35,6 +36,16 @@ export const CappedExportBody = ExportFilters.extend({ format: z.enum(["json", "
   })
   .openapi("ExportRequest");
 
+const CappedExportAnswer = z
+  .object({
+    truncated: z.boolean(),
+    total: z.number().int().openapi({ description: "How many records matched" }),
+    limit: z.literal(EXPORT_LIMIT),
+    returned: z.number().int(),
+    items: z.array(AuditRecordSchema).openapi({ description: "Newest first" }),
+  })
+  .openapi("CappedExport");
+
 const exports = newRouter();
 
 exports.openapi(
@@ -49,8 +60,15 @@ exports.openapi(
     request: { query: z.object({ organization_id: z.uuid().toLowerCase().optional() }).strict(), body: jsonBody(CappedExportBody) },
     responses: {
       200: {
-        description: "JSON `{truncated, total, limit, returned, items}` or CSV with X-Result-* headers",
-        content: { "application/json": { schema: z.object({}).loose() }, "text/csv": { schema: z.string() } },
+        description: "The newest records that match, as JSON or CSV (`format`), streamed; an attachment either way",
+        content: { "application/json": { schema: CappedExportAnswer }, "text/csv": { schema: z.string().openapi({ description: "A header row, then a row per record (RFC 4180)" }) } },
+        headers: z.object({
+          "X-Result-Truncated": z.enum(["true", "false"]).openapi({ description: "Whether more records matched than the limit" }),
+          "X-Result-Total": z.string().openapi({ description: "How many records matched, in decimal" }),
+          "X-Result-Limit": z.string().openapi({ description: `The limit, ${EXPORT_LIMIT}` }),
+          "X-Ignored-Fields": z.string().optional().openapi({ description: "The body's unknown fields, each percent-encoded, comma-separated; absent when there were none" }),
+          "Content-Disposition": z.string().openapi({ description: "attachment, with a file name" }),
+        }),
       },
       ...errorResponses(401, 403, 404, 413, 415, 422, 429),
     },
