@@ -8,6 +8,7 @@ import auditRoutes from "./audit/routes";
 import jwksRoutes from "./audit/integrity/jwks-routes";
 import meRoutes from "./auth/routes";
 import { authenticate } from "./auth/caller";
+import { organizationTenancy } from "./auth/tenancy";
 import complianceRoutes from "./compliance/routes";
 import { reportPages } from "./compliance/report-routes";
 import { type AppEnv, dbMiddleware } from "./http/context";
@@ -38,6 +39,7 @@ export function buildApp() {
   app.use(attachSecurityLog());
   app.use("/api/v1/*", except(PUBLIC_API_PATHS, authenticate({ chainAppendPaths: CHAIN_APPEND_PATHS })));
   app.use("/api/v1/*", requireJsonBody());
+  app.use("/api/v1/organizations/:orgId/*", organizationTenancy());
 
   app.route("/api/v1/organizations", orgRoutes);
   app.route("/api/v1/me", meRoutes);

@@ -100,6 +100,30 @@ describe("another tenant's organization is a 404", () => {
     }
   }
 
+  // Tenancy, then the role, then the body: a 422 on a bad body, or a 403, before the tenancy check
+  // would answer the same for a foreign organization and an unknown one, but not what a careful
+  // caller expects (README, "Tenancy").
+  const bodyRoutes = [
+    ["PUT", (orgId: string) => `/api/v1/organizations/${orgId}/services/svc_probe`],
+    ["POST", (orgId: string) => `/api/v1/organizations/${orgId}/services/svc_probe/backups`],
+    ["POST", (orgId: string) => `/api/v1/organizations/${orgId}/users`],
+    ["PATCH", (orgId: string) => `/api/v1/organizations/${orgId}/users/${a?.member.user.id}`],
+    ["POST", (orgId: string) => `/api/v1/organizations/${orgId}/tokens`],
+    ["PUT", (orgId: string) => `/api/v1/organizations/${orgId}/webhook`],
+    ["PATCH", (orgId: string) => `/api/v1/organizations/${orgId}`],
+  ] as const;
+  for (const [method, path] of bodyRoutes) {
+    it(`${method} ${path("{orgId}").replace(/users\/[^/]+$/, "users/{userId}")} with a bad body: 404 for another tenant's or an unknown organization, 403 for a role that may not, 422 only then`, async () => {
+      for (const orgId of [b.org.id, crypto.randomUUID()]) {
+        const res = await api(path(orgId), { method, body: { bogus: true }, as: creds.org_admin });
+        expect(res.status, orgId).toBe(404);
+        expect(res.json).toEqual({ error: { code: "not_found", message: "Organization not found" } });
+      }
+      expect((await api(path(a.org.id), { method, body: { bogus: true }, as: creds.member })).status).toBe(403);
+      expect((await api(path(a.org.id), { method, body: { bogus: true }, as: creds.org_admin })).status).toBe(422);
+    });
+  }
+
   it("an unknown organization id looks exactly like a foreign one", async () => {
     const foreign = await api(`/api/v1/organizations/${b.org.id}`, { as: creds.org_admin });
     const unknown = await api(`/api/v1/organizations/${crypto.randomUUID()}`, { as: creds.org_admin });

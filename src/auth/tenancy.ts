@@ -1,4 +1,6 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { Role } from "../db/schema";
 import { forbidden, invalid, notFound } from "../http/errors";
 import { findOrganization } from "./store";
@@ -27,6 +29,24 @@ export async function withinTenancy(c: Context<AppEnv>, ownerOrgId: string): Pro
   });
   return false;
 }
+
+const OrganizationId = z.uuid();
+
+/**
+ * Tenancy first under /api/v1/organizations/{orgId}: another tenant's organization (or none) is a
+ * 404 before a route checks the caller's role or validates the body, so that neither a 403 nor a
+ * 422 tells an existing foreign organization from an unknown one. A malformed id is left to the
+ * route's own 422. The routes still resolve the organization themselves (scopeOrganization).
+ */
+export const organizationTenancy = () =>
+  createMiddleware<AppEnv>(async function organizationTenancy(c, next) {
+    const id = OrganizationId.safeParse(c.req.param("orgId"));
+    if (id.success) {
+      const org = await findOrganization(c.get("db"), id.data.toLowerCase());
+      if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
+    }
+    await next();
+  });
 
 /**
  * Resolves an organization named in a request for the caller. Tenancy is checked before the role,

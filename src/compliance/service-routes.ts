@@ -1,3 +1,4 @@
+import { requireRole } from "../auth/caller";
 import { createRoute, z } from "@hono/zod-openapi";
 import { changedFields, commitAudited } from "../audit/chain/append";
 import { scopeOrganization } from "../auth/tenancy";
@@ -32,7 +33,7 @@ services.openapi(
     tags,
     security,
     summary: "Create or replace a service of the organization (org_admin, ingest)",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole(...WRITERS), bodyLimit] as const,
     request: { params: ServiceIdParam, body: jsonBody(ServiceBody) },
     responses: {
       200: json(ServiceSchema, "Updated (or unchanged)"),
@@ -168,7 +169,7 @@ services.openapi(
     tags,
     security,
     summary: "Record a completed backup of a service (org_admin, ingest)",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole(...WRITERS), bodyLimit] as const,
     request: { params: ServiceIdParam, body: jsonBody(BackupBody) },
     responses: { 201: json(BackupSchema, "Recorded"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),

@@ -94,7 +94,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Rename an organization or change its settings; the tier is super_admin's",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole("super_admin", "org_admin"), bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(UpdateOrganizationBody) },
     responses: { 200: json(OrganizationSchema, "Updated"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),

@@ -1,3 +1,4 @@
+import { requireRole } from "../auth/caller";
 import { createRoute } from "@hono/zod-openapi";
 import { scopeOrganization } from "../auth/tenancy";
 import { limitBody } from "../http/request-guards";
@@ -27,7 +28,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Create an API token; the token is in this answer only",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole("super_admin", "org_admin"), bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateTokenBody) },
     responses: { 201: json(CreatedTokenSchema, "Created"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),

@@ -1,3 +1,4 @@
+import { requireRole } from "../auth/caller";
 import { createRoute } from "@hono/zod-openapi";
 import { scopeOrganization } from "../auth/tenancy";
 import { limitBody } from "../http/request-guards";
@@ -27,7 +28,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Create a user in the organization",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole("super_admin", "org_admin"), bodyLimit] as const,
     request: { params: OrgIdParam, body: jsonBody(CreateUserBody) },
     responses: { 201: json(UserSchema, "Created"), ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
   }),
@@ -59,7 +60,7 @@ orgs.openapi(
     tags,
     security,
     summary: "Change a user's role",
-    middleware: [bodyLimit] as const,
+    middleware: [requireRole("super_admin", "org_admin"), bodyLimit] as const,
     request: { params: UserIdParam, body: jsonBody(UpdateUserBody) },
     responses: { 200: json(UserSchema, "Updated"), ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
   }),

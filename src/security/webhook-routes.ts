@@ -1,3 +1,4 @@
+import { requireRole } from "../auth/caller";
 import { createRoute } from "@hono/zod-openapi";
 import { scopeOrganization } from "../auth/tenancy";
 import { commitAudited } from "../audit/chain/append";
@@ -23,7 +24,7 @@ hooks.openapi(
     tags,
     security: authenticated,
     summary: "Configure the organization's alert webhook; answers a new signing secret, shown only here",
-    middleware: [limitBody(16 * 1024)] as const,
+    middleware: [requireRole(...ADMINS), limitBody(16 * 1024)] as const,
     request: { params: OrgIdParam, body: jsonBody(WebhookInput) },
     responses: { 201: json(CreatedWebhookSchema, "Configured"), ...errorResponses(401, 403, 404, 413, 415, 422) },
   }),
