@@ -9,6 +9,7 @@ import jwksRoutes from "./audit/integrity/jwks-routes";
 import meRoutes from "./auth/routes";
 import { authenticate } from "./auth/caller";
 import { organizationTenancy } from "./auth/tenancy";
+import { allowedMethods } from "./http/allowed-methods";
 import complianceRoutes from "./compliance/routes";
 import { reportPages } from "./compliance/report-routes";
 import { type AppEnv, dbMiddleware } from "./http/context";
@@ -67,7 +68,14 @@ export function buildApp() {
   app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "chainproof API" }));
   app.route("/", dashboard);
 
-  app.notFound((c) => c.json(errorBody("not_found", "No such route"), 404));
+  let methodsAt: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    // Built on the first miss, once every route is registered.
+    methodsAt ??= allowedMethods(app.routes);
+    const allowed = methodsAt(c.req.path);
+    if (allowed.length === 0) return c.json(errorBody("not_found", "No such route"), 404);
+    return c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed here; this path answers ${allowed.join(", ")}`), 405, { Allow: allowed.join(", ") });
+  });
   app.onError((err, c) => {
     if (err instanceof AppError) {
       if (err.internal) console.error(`${err.code}: ${err.internal}`);
