@@ -53,6 +53,20 @@ describe("appending", () => {
     expect([local.status, local.json.error.details[0].field]).toEqual([422, "timestamp"]);
   });
 
+  it("a timestamp more than 24 hours ahead of the clock is a 422 on it, and nothing is appended; a drifting clock's is taken", async () => {
+    const head = (await chainRows(t.org.id)).length;
+    const ahead = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
+    const far = await appendRecord(t.ingest.as, recordBody({ timestamp: "9999-12-31T23:59:59Z" }));
+    expect(far.status).toBe(422);
+    expect(far.json.error.details).toEqual([{ field: "timestamp", message: "must not be more than 24 hours in the future" }]);
+    const batch = await appendBatch(t.ingest.as, [recordBody(), recordBody({ timestamp: ahead(25) })]);
+    expect(batch.status).toBe(422);
+    expect(batch.json.error.details.map((d: { field: string }) => d.field)).toEqual(["records.1.timestamp"]);
+    expect((await chainRows(t.org.id)).length).toBe(head);
+    const drifting = await appendRecord(t.ingest.as, recordBody({ timestamp: ahead(23) }));
+    expect(drifting.status).toBe(201);
+  });
+
   it("appends a batch all together, in order", async () => {
     const bodies = Array.from({ length: 25 }, (_, i) => recordBody({ metadata: { i } }));
     const res = await appendBatch(t.ingest.as, bodies);

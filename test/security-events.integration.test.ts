@@ -28,6 +28,13 @@ async function seed(t: Tenant, bodies: Record<string, unknown>[]) {
 }
 
 describe("POST /api/v1/audit/security-events", () => {
+  it("a timestamp more than 24 hours ahead of the clock is a 422 on it and stores nothing", async () => {
+    const res = await postEvent(a.ingest.as, eventBody({ description: "from the future", timestamp: new Date(Date.now() + 25 * 3_600_000).toISOString() }));
+    expect(res.status).toBe(422);
+    expect(res.json.error.details).toEqual([{ field: "timestamp", message: "must not be more than 24 hours in the future" }]);
+    expect((await listEvents(a.admin.as, { search: "from the future" })).json.items).toEqual([]);
+  });
+
   it("stores the event apart from the audit log and answers it in snake_case", async () => {
     const userId = crypto.randomUUID();
     const res = await postEvent(a.ingest.as, {

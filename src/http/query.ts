@@ -71,6 +71,17 @@ export const isoTimestamp = z
   })
   .openapi({ type: "string", format: "date-time", description: "Any ISO 8601 date-time with a time zone (extended or basic format); stored as UTC with milliseconds" });
 
+/** How far ahead of the server's clock a client may date what happened: clocks drift, events do not happen tomorrow. */
+export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When a record's or an event's action happened, as the client says: an isoTimestamp at most
+ * MAX_CLOCK_SKEW_MS ahead of now. One dated years ahead would head every newest-first view forever.
+ */
+export const occurredAt = isoTimestamp.refine((iso) => Date.parse(iso) <= Date.now() + MAX_CLOCK_SKEW_MS, {
+  message: "must not be more than 24 hours in the future",
+});
+
 const RANGE_BACKWARDS = "must not be after end_date";
 
 /** A request's date range must not run backwards: the one check, for schemas (`.refine(...rangeInOrder)`). */

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CHAINPROOF_ONLY_EVENT_TYPES, REPORTABLE_EVENT_TYPES, SECURITY_EVENT_TYPES } from "../audit/chain/enums";
-import { endDate, isoTimestamp, MAX_SEARCH, pageDepth, pagingParams, rangeInOrder, startDate } from "../http/query";
+import { endDate, MAX_SEARCH, occurredAt, pageDepth, pagingParams, rangeInOrder, startDate } from "../http/query";
 import { ipAddress } from "../audit/chain/input";
 import { ALERT_DELIVERY_STATES, SECURITY_EVENT_SOURCES } from "../db/schema";
 import { invalid } from "../http/errors";
@@ -27,7 +27,7 @@ export const SecurityEventInput = ijson(
     ip_address: ipAddress.nullable().optional(),
     user_agent: z.string().max(512).nullable().optional(),
     metadata: freeFormObject.default({}),
-    timestamp: isoTimestamp.optional().openapi({ description: "When it happened (any ISO 8601 form; stored as UTC ms); default now" }),
+    timestamp: occurredAt.optional().openapi({ description: "When it happened (any ISO 8601 form; stored as UTC ms); default now" }),
   }).strict(),
 ).openapi("SecurityEventInput");
 

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { IJSON_VIOLATION, ijsonViolations } from "../../crypto/jcs";
 import type { FieldError } from "../../http/errors";
 import { freeFormObject, shallow } from "../../http/json-input";
-import { isoTimestamp } from "../../http/query";
+import { occurredAt } from "../../http/query";
 import { OWN_RECORD_SOURCE } from "./walker";
 import { AUDIT_ACTIONS, RESOURCE_TYPES } from "./enums";
 import type { PendingRecord } from "./record";
@@ -50,7 +50,7 @@ export const AuditRecordInput = z
     previous_state: freeFormObject.nullable().optional(),
     new_state: freeFormObject.nullable().optional(),
     metadata: freeFormObject.optional(),
-    timestamp: isoTimestamp.optional(),
+    timestamp: occurredAt.optional(),
     id: serverAssigned,
     seq: serverAssigned,
     prev_hash: serverAssigned,
@@ -65,7 +65,7 @@ export type AuditRecordInput = z.infer<typeof AuditRecordInput>;
 
 /** A record from an older system without a chain: it keeps its id and time, and gets no seal. */
 export const LegacyRecordInput = AuditRecordInput.omit({ organization_id: true, id: true, timestamp: true })
-  .extend({ id: z.uuid().toLowerCase(), timestamp: isoTimestamp })
+  .extend({ id: z.uuid().toLowerCase(), timestamp: occurredAt })
   .strict()
   .openapi("LegacyRecordInput");
 
