@@ -36,7 +36,7 @@ const OrganizationId = z.uuid();
  * Tenancy first under /api/v1/organizations/{orgId}: another tenant's organization (or none) is a
  * 404 before a route checks the caller's role or validates the body, so that neither a 403 nor a
  * 422 tells an existing foreign organization from an unknown one. A malformed id is left to the
- * route's own 422. The routes still resolve the organization themselves (scopeOrganization).
+ * route's own 422. The organization it read is the one scopeOrganization then answers.
  */
 export const organizationTenancy = () =>
   createMiddleware<AppEnv>(async function organizationTenancy(c, next) {
@@ -44,6 +44,7 @@ export const organizationTenancy = () =>
     if (id.success) {
       const org = await findOrganization(c.get("db"), id.data.toLowerCase());
       if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
+      c.set("pathOrganization", org);
     }
     await next();
   });
@@ -53,7 +54,8 @@ export const organizationTenancy = () =>
  * so an organization of another tenant is a 404 exactly like one that does not exist.
  */
 export async function scopeOrganization(c: Context<AppEnv>, orgId: string, roles: readonly Role[]) {
-  const org = await findOrganization(c.get("db"), orgId);
+  const read = c.get("pathOrganization");
+  const org = read?.id === orgId ? read : await findOrganization(c.get("db"), orgId);
   if (!org || !(await withinTenancy(c, org.id))) throw notFound("Organization");
   if (!roles.includes(c.get("caller").role)) throw forbidden();
   return org;

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { database, type Database } from "../db/client";
-import type { Role } from "../db/schema";
+import type { organizations, Role } from "../db/schema";
 import type { Env } from "../env";
 
 /** Who is calling: a user (Basic or session cookie) or an API token (Bearer). */
@@ -22,7 +22,13 @@ export type Caller = {
 /** A bearer token the org's chain object checks within the append itself (see authenticate()). */
 export type UncheckedBearer = { organizationId: string; tokenHash: string };
 
-export type AppVariables = { caller: Caller; db: Database; uncheckedBearer?: UncheckedBearer | undefined };
+export type AppVariables = {
+  caller: Caller;
+  db: Database;
+  uncheckedBearer?: UncheckedBearer | undefined;
+  /** The organization of `/api/v1/organizations/{orgId}/…`, read once by the tenancy check (organizationTenancy). */
+  pathOrganization?: typeof organizations.$inferSelect | undefined;
+};
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 
 export type ClientInfo = { ipAddress: string | null; userAgent: string | null };
